@@ -1,0 +1,146 @@
+import type { CleanupPolicy } from '../topic.js'
+
+/**
+ * The contract a transport implements. The SDK owns validation, serialization, partitioning,
+ * ordering checks, retries, commits-after-success and the dead-letter path; a backend moves bytes
+ * to an explicit partition, keeps partitioned logs and runs consumer groups.
+ */
+export interface Backend {
+  /** Short name used in errors ('memory', 'kafka', 'redis'). */
+  readonly name: string
+  readonly capabilities: BackendCapabilities
+  /** The topic as the backend has it, or undefined when it does not exist. */
+  describeTopic(name: string): Promise<TopicDescription | undefined>
+  /** Creates a topic; creating one that exists with the same partitions is not an error. */
+  createTopic(spec: TopicSpec): Promise<void>
+  producer(settings: ProducerSettings): BackendProducer
+  consumer(options: GroupMemberOptions): BackendConsumer
+  /** Releases connections; producers and consumers made from it are closed first by the client. */
+  close(): Promise<void>
+}
+
+export interface BackendCapabilities {
+  /** Superseded records of compacted topics are removed, and tombstones after deleteRetentionMs. */
+  readonly compaction: boolean
+  /** Records older than retentionMs are removed. */
+  readonly timeRetention: boolean
+  /** Partitions are trimmed to retentionBytes. */
+  readonly sizeRetention: boolean
+  /** Offsets are consecutive integers from 0 written as decimal strings; false where they are opaque ordered ids. */
+  readonly numericOffsets: boolean
+}
+
+export interface TopicSpec {
+  readonly name: string
+  readonly partitions: number
+  readonly cleanupPolicy: CleanupPolicy
+  readonly retentionMs: number | undefined
+  readonly retentionBytes: number | undefined
+  readonly deleteRetentionMs: number | undefined
+  readonly minCompactionLagMs: number | undefined
+  /** Backend-specific settings passed through unchanged. */
+  readonly config: Readonly<Record<string, string>>
+}
+
+export interface TopicDescription {
+  readonly name: string
+  readonly partitions: number
+  readonly cleanupPolicy: CleanupPolicy
+}
+
+export type Acks = 'all' | 'leader' | 'none'
+
+export interface ProducerSettings {
+  readonly idempotent: boolean
+  readonly acks: Acks
+  /** Requests in flight per connection. The SDK already serializes send calls when this is 1. */
+  readonly maxInFlight: number
+  readonly retries: number
+  readonly clientId: string | undefined
+}
+
+/** A serialized record with its partition already chosen by the SDK. */
+export interface OutgoingRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly key: Uint8Array | null
+  /** null is a tombstone. */
+  readonly value: Uint8Array | null
+  readonly headers: Readonly<Record<string, string>>
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number
+}
+
+export interface RecordMetadata {
+  readonly topic: string
+  readonly partition: number
+  /** Position in the partition: a decimal integer on Kafka and memory, a stream entry id on Redis. */
+  readonly offset: string
+  readonly timestamp: number
+}
+
+export interface BackendProducer {
+  /** Appends the records; resolves with their metadata in the same order, or rejects having appended none of a partition's records after a failure. */
+  send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]>
+  close(): Promise<void>
+}
+
+export interface IncomingRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: Readonly<Record<string, string>>
+  readonly timestamp: number
+}
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+/** Records of one partition in offset order. */
+export interface PartitionBatch extends TopicPartition {
+  readonly records: readonly IncomingRecord[]
+  /** False once this member lost the partition (rebalance, lost lease, closing): stop handling the rest. */
+  isActive(): boolean
+  /** Keeps the membership alive during a long batch (kafkajs needs this; others may do nothing). */
+  heartbeat(): Promise<void>
+}
+
+export interface Subscription {
+  readonly topic: string
+  /** Where to start when the group has no committed position for a partition. */
+  readonly fromBeginning: boolean
+}
+
+export interface GroupMemberOptions {
+  readonly groupId: string
+  readonly clientId: string | undefined
+  readonly subscriptions: readonly Subscription[]
+  /**
+   * Called with the next records of a partition this member owns. A backend never calls it again for
+   * the same partition before the previous call settled, never after the partition was revoked from this
+   * member, and does not hand the partition to another member while a call is in flight (or fences it).
+   */
+  onBatch(batch: PartitionBatch): Promise<void>
+  readonly sessionTimeoutMs: number
+  readonly heartbeatIntervalMs: number
+  /** Most records in one batch. */
+  readonly maxBatchSize: number
+}
+
+export interface CommitOffset extends TopicPartition {
+  /** Offset of the last record handled; the group resumes after it. */
+  readonly offset: string
+}
+
+export interface BackendConsumer {
+  /** Joins the group; resolves once this member took part in its first assignment. */
+  start(): Promise<void>
+  /** Records the group's position. Rejects with FencedError when this member no longer owns a partition. */
+  commit(offsets: readonly CommitOffset[]): Promise<void>
+  /** Stops fetching, waits for batches in flight, leaves the group. */
+  close(): Promise<void>
+}

@@ -1,0 +1,89 @@
+import type { Backend, TopicDescription } from './backend/contract.js'
+import { ClosedError, ConfigError } from './errors.js'
+import { Consumer, type ConsumerOptions } from './consumer.js'
+import { Producer, type ProducerOptions } from './producer.js'
+import { isTopic, type AnyTopic } from './topic.js'
+import { TopicResolver } from './topic-resolver.js'
+
+export interface ClientOptions {
+  /** The transport: memory(), kafka({ brokers }), redis({ url }). */
+  backend: Backend
+  clientId?: string
+  /** Create declared topics that do not exist yet on first use. Default true; turn off where topics are provisioned apart. */
+  autoCreateTopics?: boolean
+  /** When the backend's partition count differs from the declaration: fail (default) or use the backend's. */
+  topicMismatch?: 'error' | 'follow-backend'
+}
+
+export interface Admin {
+  /** Creates missing topics as declared and checks existing ones; a drifted topic is a TopicMismatchError. */
+  ensureTopics(topics: readonly AnyTopic[]): Promise<TopicDescription[]>
+  /** The topic as the backend has it, or undefined. */
+  describeTopic(topic: AnyTopic | string): Promise<TopicDescription | undefined>
+}
+
+export interface Client {
+  readonly backend: Backend
+  producer(options?: ProducerOptions): Producer
+  consumer(options: ConsumerOptions): Consumer
+  admin(): Admin
+  /** Closes every producer and consumer made by this client (consumers commit first), then the backend. */
+  close(): Promise<void>
+}
+
+export function createClient(options: ClientOptions): Client {
+  const backend = options?.backend
+  if (!backend || typeof backend.producer !== 'function' || typeof backend.consumer !== 'function') {
+    throw new ConfigError('createClient needs a backend: createClient({ backend: memory() }) with memory from @keyed/adapter-memory, or kafka()/redis().')
+  }
+  const topicMismatch = options.topicMismatch ?? 'error'
+  if (topicMismatch !== 'error' && topicMismatch !== 'follow-backend') {
+    throw new ConfigError(`topicMismatch must be 'error' or 'follow-backend', got '${String(topicMismatch)}'.`)
+  }
+  const topics = new TopicResolver(backend, { autoCreateTopics: options.autoCreateTopics ?? true, topicMismatch })
+  const producers = new Set<Producer>()
+  const consumers = new Set<Consumer>()
+  let closed = false
+  const open = (what: string) => {
+    if (closed) throw new ClosedError(`client (asked for a ${what})`)
+  }
+  return {
+    backend,
+    producer(producerOptions = {}) {
+      open('producer')
+      const producer = new Producer(backend, topics, producerOptions, options.clientId)
+      producers.add(producer)
+      return producer
+    },
+    consumer(consumerOptions) {
+      open('consumer')
+      const consumer = new Consumer(backend, topics, consumerOptions, options.clientId)
+      consumers.add(consumer)
+      return consumer
+    },
+    admin() {
+      open('admin')
+      return {
+        async ensureTopics(list) {
+          const out: TopicDescription[] = []
+          for (const topic of list) {
+            if (!isTopic(topic)) throw new ConfigError('ensureTopics takes topics from defineTopic().')
+            await topics.resolve(topic, true)
+            out.push((await backend.describeTopic(topic.name))!)
+          }
+          return out
+        },
+        describeTopic(topic) {
+          return backend.describeTopic(typeof topic === 'string' ? topic : topic.name)
+        },
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await Promise.all([...consumers].map((c) => c.close()))
+      await Promise.all([...producers].map((p) => p.close()))
+      await backend.close()
+    },
+  }
+}

@@ -1,0 +1,169 @@
+/** Stable codes callers can branch on; messages may improve, codes do not change. */
+export type KeyedErrorCode =
+  | 'CONFIG'
+  | 'SCHEMA'
+  | 'SERDE'
+  | 'MISSING_KEY'
+  | 'PARTITIONER'
+  | 'TOPIC_MISMATCH'
+  | 'TOPIC_NOT_FOUND'
+  | 'REORDERING_PRODUCER'
+  | 'BACKEND_UNAVAILABLE'
+  | 'FENCED'
+  | 'HANDLER_FAILED'
+  | 'CLOSED'
+
+export class KeyedError extends Error {
+  readonly code: KeyedErrorCode
+  constructor(code: KeyedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A producer, consumer or client option that cannot work as given. */
+export class ConfigError extends KeyedError {
+  constructor(message: string) {
+    super('CONFIG', message)
+  }
+}
+
+export interface SchemaIssueDetail {
+  readonly message: string
+  readonly path: readonly PropertyKey[]
+}
+
+/** A record that failed its topic's key, value or header schema. */
+export class SchemaError extends KeyedError {
+  readonly topic: string
+  readonly field: 'key' | 'value' | 'headers'
+  readonly index: number | undefined
+  readonly issues: readonly SchemaIssueDetail[]
+  constructor(topic: string, field: 'key' | 'value' | 'headers', issues: readonly SchemaIssueDetail[], index?: number) {
+    const where = index === undefined ? '' : ` (record ${index} of the batch)`
+    const detail = issues
+      .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
+      .join('; ')
+    super('SCHEMA', `Invalid ${field} for topic '${topic}'${where}: ${detail}. Nothing of this batch was sent.`)
+    this.topic = topic
+    this.field = field
+    this.index = index
+    this.issues = issues
+  }
+}
+
+/** A serde that could not encode or decode a key, value or header. */
+export class SerdeError extends KeyedError {
+  readonly topic: string
+  readonly field: 'key' | 'value'
+  readonly index: number | undefined
+  constructor(topic: string, field: 'key' | 'value', message: string, options?: { cause?: unknown; index?: number }) {
+    const where = options?.index === undefined ? '' : ` (record ${options.index} of the batch)`
+    super('SERDE', `Cannot serialize ${field} for topic '${topic}'${where}: ${message}`, options)
+    this.topic = topic
+    this.field = field
+    this.index = options?.index
+  }
+}
+
+/** A record without a key on a topic whose guarantees depend on the key. */
+export class MissingKeyError extends KeyedError {
+  readonly topic: string
+  readonly index: number | undefined
+  constructor(topic: string, reason: string, index?: number) {
+    const where = index === undefined ? '' : ` (record ${index} of the batch)`
+    super(
+      'MISSING_KEY',
+      `Topic '${topic}' is ${reason}, so every record needs a key${where}. ` +
+        `Give the record a key that names the entity it belongs to (a customer id, an order id…), ` +
+        `or declare the topic with ordering: 'none' and cleanupPolicy: 'delete' if records really have no identity.`,
+    )
+    this.topic = topic
+    this.index = index
+  }
+}
+
+export class PartitionerError extends KeyedError {
+  constructor(message: string) {
+    super('PARTITIONER', message)
+  }
+}
+
+/** The backend's topic differs from the declaration in a way that breaks a guarantee. */
+export class TopicMismatchError extends KeyedError {
+  readonly topic: string
+  readonly setting: string
+  readonly declared: unknown
+  readonly actual: unknown
+  constructor(topic: string, setting: string, declared: unknown, actual: unknown, hint: string) {
+    super(
+      'TOPIC_MISMATCH',
+      `Topic '${topic}' is declared with ${setting}=${String(declared)} but the backend has ${setting}=${String(actual)}. ${hint}`,
+    )
+    this.topic = topic
+    this.setting = setting
+    this.declared = declared
+    this.actual = actual
+  }
+}
+
+export class TopicNotFoundError extends KeyedError {
+  constructor(topic: string) {
+    super(
+      'TOPIC_NOT_FOUND',
+      `Topic '${topic}' does not exist on the backend and autoCreateTopics is off. ` +
+        `Create it with client.admin().ensureTopics([topic]) or enable autoCreateTopics.`,
+    )
+  }
+}
+
+/** A producer configuration that can reorder records of one key, used on a per-key topic. */
+export class ReorderingProducerError extends KeyedError {
+  constructor(topic: string, settings: { retries: number; maxInFlight: number }) {
+    super(
+      'REORDERING_PRODUCER',
+      `Topic '${topic}' is ordered per key, but this producer retries (retries=${settings.retries}) with ` +
+        `${settings.maxInFlight} requests in flight and without idempotence: a failed request retried after a later one ` +
+        `succeeded puts records of one key out of order. Use ordering: 'strict', or idempotent: true, or maxInFlight: 1.`,
+    )
+  }
+}
+
+export class BackendUnavailableError extends KeyedError {
+  constructor(backend: string, message: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', `The ${backend} backend is unavailable: ${message}`, options)
+  }
+}
+
+/** This member no longer owns the partition; its commit was refused so the new owner's work is not overwritten. */
+export class FencedError extends KeyedError {
+  constructor(message: string) {
+    super('FENCED', message)
+  }
+}
+
+/** A handler kept failing after its retries and no dead-letter topic took the record. */
+export class HandlerError extends KeyedError {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  constructor(topic: string, partition: number, offset: string, attempts: number, cause: unknown) {
+    super(
+      'HANDLER_FAILED',
+      `The handler for '${topic}' partition ${partition} offset ${offset} failed ${attempts} time(s): ` +
+        `${cause instanceof Error ? cause.message : String(cause)}. The consumer stopped without committing this record; ` +
+        `configure deadLetter to route such records aside and keep going.`,
+      { cause },
+    )
+    this.topic = topic
+    this.partition = partition
+    this.offset = offset
+  }
+}
+
+export class ClosedError extends KeyedError {
+  constructor(what: string) {
+    super('CLOSED', `This ${what} is closed; create a new one.`)
+  }
+}

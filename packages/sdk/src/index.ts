@@ -1,0 +1,37 @@
+export { defineTopic, isTopic } from './topic.js'
+export type {
+  AnyTopic,
+  CleanupPolicy,
+  Compacted,
+  CompactedTopic,
+  DataDef,
+  Headers,
+  HeadersInputOf,
+  HeadersOf,
+  KeyInputOf,
+  KeyOf,
+  KeyRequired,
+  Ordering,
+  Topic,
+  TopicOptions,
+  ValueInputOf,
+  ValueOf,
+} from './topic.js'
+export { serdes, type Serde } from './serdes.js'
+export type { StandardSchemaV1 } from './schema.js'
+export { murmur2, partitionFor, toPositive } from './murmur2.js'
+export { murmur2Partitioner, STICKY_BATCH_BYTES, type NullKeyStrategy, type PartitionContext, type Partitioner } from './partitioners.js'
+export { createClient, type Admin, type Client, type ClientOptions } from './client.js'
+export { Producer, type ProducerOptions, type RecordMetadata, type SendRecord } from './producer.js'
+export {
+  Consumer,
+  DEAD_LETTER_HEADERS,
+  type ConsumerOptions,
+  type DeadLetterOptions,
+  type Handler,
+  type Message,
+  type RetryOptions,
+  type SubscribeOptions,
+} from './consumer.js'
+export * from './errors.js'
+export type { Backend, BackendCapabilities, TopicDescription } from './backend/contract.js'

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Start a single-node Kafka broker (KRaft, broker+controller) on 127.0.0.1:9092
+# for local development and tests. Idempotent: a no-op if a broker answers.
+#
+# Env: KEYED_KAFKA_VERSION (default in kafka-lib.sh), KEYED_CACHE (jar cache,
+# default ~/.cache/keyed), KEYED_STATE (data/logs, default /tmp/keyed-kafka),
+# KEYED_KAFKA_WAIT (seconds to wait for readiness, default 90).
+set -euo pipefail
+# shellcheck source=kafka-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh"
+
+PORT=9092
+CONTROLLER_PORT=9093
+STATE="$KAFKA_STATE_ROOT/single"
+PROPS="$STATE/server.properties"
+LOG="$STATE/broker.log"
+PIDFILE="$STATE/broker.pid"
+WAIT="${KEYED_KAFKA_WAIT:-90}"
+
+# Fast path: anything answering on the port is good enough (ours or not).
+if kafka_probe --quiet "127.0.0.1:$PORT" 2>/dev/null; then
+  klog "broker already answering on 127.0.0.1:$PORT"
+  exit 0
+fi
+
+t0=$(know_ms)
+mkdir -p "$STATE"
+
+if pid=$(kafka_pid_alive "$PIDFILE"); then
+  # Started earlier (maybe by a concurrent call) and still booting: just wait.
+  klog "broker pid $pid is starting; waiting"
+else
+  kafka_resolve
+  data="$STATE/data"
+  kafka_write_props "$PROPS" 1 "$PORT" "$CONTROLLER_PORT" "1@127.0.0.1:$CONTROLLER_PORT" "$data" 1 1
+  if [[ ! -f "$data/meta.properties" ]]; then
+    klog "formatting $data"
+    kafka_format "$PROPS" "$(kafka_new_cluster_id)" "$LOG"
+  fi
+  kafka_launch "$PROPS" "$LOG" "$PIDFILE"
+  pid=$(cat "$PIDFILE")
+  klog "started Kafka $KAFKA_VERSION (pid $pid), log $LOG"
+fi
+
+if ! kafka_probe --quiet --wait "$WAIT" "127.0.0.1:$PORT"; then
+  printf '[kafka] ---- last 40 lines of %s ----\n' "$LOG" >&2
+  tail -n 40 "$LOG" >&2 || true
+  if ! kafka_pid_alive "$PIDFILE" >/dev/null; then
+    kdie "broker process exited; see $LOG"
+  fi
+  kdie "broker (pid $pid) did not answer on 127.0.0.1:$PORT within ${WAIT}s; see $LOG (stop it with scripts/kafka-stop.sh)"
+fi
+klog "broker ready on 127.0.0.1:$PORT after $(kelapsed "$t0")"
