@@ -1,1 +1,70 @@
-export {}
+import type { Backend, BackendConsumer, GroupMemberOptions } from '@keyed/sdk/backend'
+import { KeyedError } from '@keyed/sdk/backend'
+import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
+import { Member } from './group.js'
+
+export { MemoryBroker, type MemoryBrokerOptions }
+
+export interface MemoryOptions {
+  /** The broker to use; every memory() without one shares one per process, as clients of one Kafka cluster do. */
+  broker?: MemoryBroker
+}
+
+let shared: MemoryBroker | undefined
+
+/** The broker memory() uses when given none. */
+export function defaultMemoryBroker(): MemoryBroker {
+  return (shared ??= new MemoryBroker())
+}
+
+/** An in-process backend: partitioned logs, consumer groups, compaction and retention, with no server. */
+export function memory(options: MemoryOptions = {}): Backend {
+  const broker = options.broker ?? defaultMemoryBroker()
+  let closed = false
+  const live = () => {
+    if (closed) throw new KeyedError('CLOSED', 'This memory backend is closed; create a new client.')
+  }
+  return {
+    name: 'memory',
+    capabilities: { compaction: true, timeRetention: true, sizeRetention: true, numericOffsets: true },
+    async describeTopic(name) {
+      return broker.describeTopic(name)
+    },
+    async createTopic(spec) {
+      live()
+      broker.createTopic(spec)
+    },
+    producer() {
+      return {
+        async send(records) {
+          live()
+          return broker.append(records)
+        },
+        async close() {},
+      }
+    },
+    consumer(memberOptions: GroupMemberOptions): BackendConsumer {
+      const group = broker.group(memberOptions.groupId)
+      const member = new Member(broker.nextMemberId(memberOptions.clientId), memberOptions, group, broker)
+      let joined = false
+      return {
+        async start() {
+          live()
+          joined = true
+          await group.join(member)
+        },
+        async commit(offsets) {
+          for (const o of offsets) group.commit(member, o.topic, o.partition, Number(o.offset))
+        },
+        async close() {
+          if (!joined) return
+          joined = false
+          await group.leave(member)
+        },
+      }
+    },
+    async close() {
+      closed = true
+    },
+  }
+}

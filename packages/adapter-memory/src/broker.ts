@@ -1,0 +1,93 @@
+import type { OutgoingRecord, RecordMetadata, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
+import { ConfigError } from '@keyed/sdk/backend'
+import { Group } from './group.js'
+import { PartitionLog } from './log.js'
+
+export interface MemoryBrokerOptions {
+  /** How often retention and compaction run. Default 100 ms; call runCleaner() to run them at once. */
+  cleanerIntervalMs?: number
+  /** The clock, for tests that move time by hand. Default Date.now. */
+  now?: () => number
+}
+
+interface MemoryTopic {
+  readonly spec: TopicSpec
+  readonly logs: PartitionLog[]
+}
+
+/** The state every memory() backend of one broker shares: topics, logs and consumer groups, like one Kafka cluster in the process. */
+export class MemoryBroker {
+  private readonly topics = new Map<string, MemoryTopic>()
+  private readonly groups = new Map<string, Group>()
+  private readonly now: () => number
+  private readonly timer: NodeJS.Timeout
+  private memberSeq = 0
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.now = options.now ?? Date.now
+    const interval = options.cleanerIntervalMs ?? 100
+    if (!Number.isInteger(interval) || interval < 1) throw new ConfigError(`cleanerIntervalMs must be an integer >= 1, got ${String(interval)}.`)
+    this.timer = setInterval(() => this.runCleaner(), interval)
+    // The cleaner alone must not keep a process alive.
+    this.timer.unref()
+  }
+
+  describeTopic(name: string): TopicDescription | undefined {
+    const topic = this.topics.get(name)
+    return topic && { name, partitions: topic.logs.length, cleanupPolicy: topic.spec.cleanupPolicy }
+  }
+
+  createTopic(spec: TopicSpec): void {
+    if (this.topics.has(spec.name)) return
+    this.topics.set(spec.name, { spec, logs: Array.from({ length: spec.partitions }, (_, p) => new PartitionLog(spec.name, p)) })
+  }
+
+  partitionsOf(topic: string): PartitionLog[] {
+    return this.topics.get(topic)?.logs ?? []
+  }
+
+  append(records: readonly OutgoingRecord[]): RecordMetadata[] {
+    // Check everything first, so a bad record appends nothing.
+    for (const r of records) {
+      const logs = this.topics.get(r.topic)?.logs
+      if (!logs) throw new ConfigError(`Topic '${r.topic}' does not exist on the memory backend; declare it and let the client create it.`)
+      if (!logs[r.partition]) throw new ConfigError(`Topic '${r.topic}' has no partition ${r.partition}.`)
+    }
+    const now = this.now()
+    const touched = new Set<PartitionLog>()
+    const out = records.map((r) => {
+      const log = this.topics.get(r.topic)!.logs[r.partition]!
+      touched.add(log)
+      return { topic: r.topic, partition: r.partition, offset: String(log.append(r, now)), timestamp: r.timestamp }
+    })
+    for (const log of touched) log.notify()
+    return out
+  }
+
+  group(id: string): Group {
+    let group = this.groups.get(id)
+    if (!group) this.groups.set(id, (group = new Group(id, this)))
+    return group
+  }
+
+  nextMemberId(clientId: string | undefined): string {
+    return `${clientId ?? 'member'}-${String(++this.memberSeq).padStart(6, '0')}`
+  }
+
+  /** Applies retention and compaction to every partition now. */
+  runCleaner(): void {
+    const now = this.now()
+    for (const { spec, logs } of this.topics.values()) for (const log of logs) log.clean(spec, now)
+  }
+
+  /** Offsets of a partition: the oldest surviving record and the next to be written. */
+  offsets(topic: string, partition: number): { start: number; end: number } | undefined {
+    const log = this.partitionsOf(topic)[partition]
+    return log && { start: log.logStartOffset, end: log.logEndOffset }
+  }
+
+  /** Stops the cleaner timer; the data stays readable. */
+  close(): void {
+    clearInterval(this.timer)
+  }
+}

@@ -1,0 +1,132 @@
+import { assignPartitions, FencedError, type GroupMemberOptions, type TopicPartition } from '@keyed/sdk/backend'
+import type { PartitionLog } from './log.js'
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export interface GroupHost {
+  partitionsOf(topic: string): PartitionLog[]
+}
+
+/** A consumer group with eager rebalancing: every member stops and finishes its batches before partitions move. */
+export class Group {
+  private readonly members = new Map<string, Member>()
+  /** Next offset to read per partition. */
+  readonly committed = new Map<string, number>()
+  private rebalancing: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly id: string,
+    private readonly host: GroupHost,
+  ) {}
+
+  join(member: Member): Promise<void> {
+    this.members.set(member.id, member)
+    return this.rebalance()
+  }
+
+  /** The member keeps its partitions until its batches in flight finished and committed. */
+  leave(member: Member): Promise<void> {
+    return this.rebalance(member)
+  }
+
+  commit(member: Member, topic: string, partition: number, offset: number): void {
+    if (!member.owns(topic, partition)) {
+      throw new FencedError(
+        `Member ${member.id} of group '${this.id}' no longer owns ${topic}[${partition}]; the commit was refused and the new owner resumes from the last commit.`,
+      )
+    }
+    this.committed.set(tpKey(topic, partition), offset + 1)
+  }
+
+  committedOffset(topic: string, partition: number): number | undefined {
+    return this.committed.get(tpKey(topic, partition))
+  }
+
+  /** Serialized: one rebalance at a time, each from the membership current when it runs. */
+  private rebalance(leaving?: Member): Promise<void> {
+    const run = this.rebalancing.then(async () => {
+      await Promise.all([...this.members.values()].map((m) => m.revokeAll()))
+      if (leaving) this.members.delete(leaving.id)
+      const byTopic = new Map<string, string[]>()
+      for (const m of this.members.values()) {
+        for (const s of m.options.subscriptions) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), m.id])
+      }
+      const plan = new Map<string, TopicPartition[]>()
+      for (const [topic, ids] of byTopic) {
+        const partitions = this.host.partitionsOf(topic).map((log) => ({ topic, partition: log.partition }))
+        for (const [id, tps] of assignPartitions(ids, partitions)) plan.set(id, [...(plan.get(id) ?? []), ...tps])
+      }
+      for (const m of this.members.values()) m.assign(plan.get(m.id) ?? [])
+    })
+    this.rebalancing = run.catch(() => undefined)
+    return run
+  }
+}
+
+interface Fetcher {
+  readonly topic: string
+  readonly partition: number
+  active: boolean
+  cancelWait: (() => void) | undefined
+  done: Promise<void>
+}
+
+/** One member's view: a fetch loop per owned partition, each handing batches to the SDK one at a time. */
+export class Member {
+  private fetchers: Fetcher[] = []
+
+  constructor(
+    readonly id: string,
+    readonly options: GroupMemberOptions,
+    private readonly group: Group,
+    private readonly host: GroupHost,
+  ) {}
+
+  owns(topic: string, partition: number): boolean {
+    return this.fetchers.some((f) => f.topic === topic && f.partition === partition)
+  }
+
+  /** Stops every fetch loop and waits for the batches in flight, which may still commit: the partitions stay owned until then. */
+  async revokeAll(): Promise<void> {
+    const fetchers = this.fetchers
+    for (const f of fetchers) {
+      f.active = false
+      f.cancelWait?.()
+    }
+    await Promise.all(fetchers.map((f) => f.done))
+    this.fetchers = []
+  }
+
+  assign(partitions: readonly TopicPartition[]): void {
+    this.fetchers = partitions.map((tp) => {
+      const fetcher: Fetcher = { ...tp, active: true, cancelWait: undefined, done: Promise.resolve() }
+      fetcher.done = this.fetch(fetcher)
+      return fetcher
+    })
+  }
+
+  private async fetch(f: Fetcher): Promise<void> {
+    const log = this.host.partitionsOf(f.topic)[f.partition]
+    if (!log) return
+    const fromBeginning = this.options.subscriptions.find((s) => s.topic === f.topic)?.fromBeginning ?? false
+    let position = this.group.committedOffset(f.topic, f.partition) ?? (fromBeginning ? log.logStartOffset : log.logEndOffset)
+    const isActive = () => f.active
+    const heartbeat = async () => {}
+    while (f.active) {
+      // Retention or compaction may have removed the position; continue at the oldest surviving record.
+      position = Math.max(position, log.logStartOffset)
+      const records = log.read(position, this.options.maxBatchSize)
+      if (records.length === 0) {
+        const wait = log.waitForAppend()
+        f.cancelWait = wait.cancel
+        if (f.active) await wait.promise
+        f.cancelWait = undefined
+        continue
+      }
+      await this.options.onBatch({ topic: f.topic, partition: f.partition, records, isActive, heartbeat })
+      position = Number(records[records.length - 1]!.offset) + 1
+      // Let other partitions and producers run between batches.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+}
