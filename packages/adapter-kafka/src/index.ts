@@ -1,1 +1,2 @@
-export {}
+export { kafka } from './backend.js'
+export type { KafkaLogLevel, KafkaOptions, KafkaRetryOptions, KafkaSasl } from './options.js'

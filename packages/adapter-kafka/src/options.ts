@@ -1,0 +1,53 @@
+import type { ConnectionOptions } from 'node:tls'
+
+/** SASL credentials; the secret never appears in keyed's errors or logs. */
+export type KafkaSasl =
+  | { readonly mechanism: 'plain'; readonly username: string; readonly password: string }
+  | { readonly mechanism: 'scram-sha-256'; readonly username: string; readonly password: string }
+  | { readonly mechanism: 'scram-sha-512'; readonly username: string; readonly password: string }
+
+export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug'
+
+export interface KafkaRetryOptions {
+  /** Attempts after the first one for connections and admin calls (kafkajs default 5). */
+  readonly retries?: number
+  readonly initialRetryTimeMs?: number
+  readonly maxRetryTimeMs?: number
+}
+
+export interface KafkaOptions {
+  /** Bootstrap servers, 'host:port'. */
+  readonly brokers: readonly string[]
+  /** Used when the keyed client sets none. Default 'keyed'. */
+  readonly clientId?: string
+  /** true for TLS with the system's CAs, or Node's TLS options (ca, cert, key, servername…). */
+  readonly ssl?: boolean | ConnectionOptions
+  readonly sasl?: KafkaSasl
+  /** How long to wait for a TCP/TLS connection. Default 3000 ms. */
+  readonly connectionTimeoutMs?: number
+  /** How long to wait for a broker's answer. Default 30000 ms. */
+  readonly requestTimeoutMs?: number
+  readonly retry?: KafkaRetryOptions
+  /** Replication factor of topics keyed creates; -1 (default) takes the broker's default.replication.factor. */
+  readonly replicationFactor?: number
+  /** Partitions of one member handled at the same time. Default 4. */
+  readonly partitionsConsumedConcurrently?: number
+  /** How long a fetch waits for new records; closing a consumer waits for the fetch in flight. Default 500 ms. */
+  readonly maxWaitTimeMs?: number
+  /** How long the group waits for every member to rejoin during a rebalance. Default 30000 ms. */
+  readonly rebalanceTimeoutMs?: number
+  /** kafkajs's own logging, written to stderr with secrets removed. Default 'error'. */
+  readonly logLevel?: KafkaLogLevel
+}
+
+/** Every string that must not leave this process in a message. */
+export function secretsOf(options: KafkaOptions): string[] {
+  const password = options.sasl?.password
+  return password ? [password] : []
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***')
+  return out
+}
