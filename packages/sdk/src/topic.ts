@@ -167,9 +167,11 @@ export function isTopic(x: unknown): x is AnyTopic {
 
 /** Why a topic needs keys, or undefined when keyless records are fine. */
 export function keyRequirement(topic: AnyTopic): string | undefined {
-  if (topic.ordering === 'per-key') return "ordered per key (ordering: 'per-key')"
-  if (topic.cleanupPolicy !== 'delete') return `compacted (cleanupPolicy: '${topic.cleanupPolicy}')`
-  return undefined
+  const reasons = [
+    topic.ordering === 'per-key' && "ordered per key (ordering: 'per-key')",
+    topic.cleanupPolicy !== 'delete' && `compacted (cleanupPolicy: '${topic.cleanupPolicy}')`,
+  ].filter(Boolean)
+  return reasons.length ? reasons.join(' and ') : undefined
 }
 
 export function isCompacted(topic: AnyTopic): boolean {

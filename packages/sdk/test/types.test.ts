@@ -1,0 +1,55 @@
+import { describe, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
+import { createClient, defineTopic, type Message, type Producer } from '../src/index.js'
+import { recordingBackend } from './recording-backend.js'
+
+// Compile-time guarantees, checked by `npm run typecheck` (tsc over test/): each @ts-expect-error must stay an error.
+const orders = defineTopic('orders', { key: z.string(), value: z.object({ amount: z.number() }), partitions: 12, ordering: 'per-key' })
+const settings = defineTopic('user-settings', { key: z.string(), value: z.object({ theme: z.string() }), cleanupPolicy: 'compact' })
+const clicks = defineTopic('clicks', { value: z.object({ page: z.string() }), ordering: 'none' })
+
+async function typeChecks(producer: Producer) {
+  await producer.send(orders, { key: 'c1', value: { amount: 1 } })
+  // @ts-expect-error a per-key topic needs a key
+  await producer.send(orders, { value: { amount: 1 } })
+  // @ts-expect-error a per-key topic does not take a null key
+  await producer.send(orders, { key: null, value: { amount: 1 } })
+  const maybe = 'x' as string | undefined
+  // @ts-expect-error a possibly undefined key is not a key
+  await producer.send(orders, { key: maybe, value: { amount: 1 } })
+  // @ts-expect-error the value must match the schema
+  await producer.send(orders, { key: 'c1', value: { amount: '1' } })
+  // @ts-expect-error no tombstones where nothing compacts
+  await producer.send(orders, { key: 'c1', value: null })
+  // @ts-expect-error tombstone exists only for compacted topics
+  await producer.tombstone(orders, 'c1')
+  // @ts-expect-error a compacted topic needs a key
+  await producer.send(settings, { value: { theme: 'dark' } })
+  await producer.send(settings, { key: 'u1', value: null })
+  await producer.tombstone(settings, 'u1')
+  await producer.send(clicks, { value: { page: '/' } })
+  await producer.send(clicks, { key: null, value: { page: '/' } })
+  await producer.send(orders, [{ key: 'a', value: { amount: 1 } }, { key: 'b', value: { amount: 2 } }])
+}
+
+describe('types', () => {
+  it('keeps ordering and cleanup policy as literal types', () => {
+    expectTypeOf(orders.ordering).toEqualTypeOf<'per-key'>()
+    expectTypeOf(settings.cleanupPolicy).toEqualTypeOf<'compact'>()
+    expectTypeOf(settings.ordering).toEqualTypeOf<'per-key'>()
+    expectTypeOf(clicks.cleanupPolicy).toEqualTypeOf<'delete'>()
+  })
+
+  it('gives handlers typed keys, and null values only where tombstones exist', () => {
+    expectTypeOf<Message<typeof orders>['key']>().toEqualTypeOf<string>()
+    expectTypeOf<Message<typeof orders>['value']>().toEqualTypeOf<{ amount: number }>()
+    expectTypeOf<Message<typeof settings>['value']>().toEqualTypeOf<{ theme: string } | null>()
+    expectTypeOf<Message<typeof clicks>['key']>().toEqualTypeOf<string | null>()
+    const consumer = createClient({ backend: recordingBackend() }).consumer({ groupId: 'g' })
+    void (() =>
+      consumer.subscribe(orders, async (m) => {
+        expectTypeOf(m.value.amount).toBeNumber()
+      }))
+    void typeChecks
+  })
+})
