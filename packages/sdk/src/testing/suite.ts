@@ -171,6 +171,43 @@ export function describeConformance(options: ConformanceOptions): void {
       expect(orderViolations([...first, ...second])).toEqual([])
     }, long)
 
+    it('finishes the handler in flight on close, commits it, and commits only what was asked with autoCommit off', async () => {
+      const topic = defineTopic(unique('close'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      await producer.send(topic, Array.from({ length: 6 }, (_, s) => ({ key: 'k', value: { seq: s } })))
+      let started = false
+      let finished = false
+      const c1 = await h.client()
+      await c1.consumer(h.consumerOptions(group, { maxBatchSize: 1 })).subscribe(topic, async (m) => {
+        if (m.value.seq !== 0) return new Promise<void>(() => {})
+        started = true
+        await sleep(300)
+        finished = true
+      }, { fromBeginning: true })
+      await waitFor('the slow handler to start', t, () => started)
+      const closing = c1.close()
+      await closing
+      expect(finished).toBe(true)
+
+      const manual: number[] = []
+      const c2 = await h.client()
+      const consumer = c2.consumer(h.consumerOptions(group, { autoCommit: false }))
+      await consumer.subscribe(topic, async (m) => {
+        manual.push(m.value.seq)
+        if (m.value.seq === 2) await consumer.commit(m)
+      })
+      await waitFor('records after the committed one', t, () => manual.length >= 5)
+      expect(manual).toEqual([1, 2, 3, 4, 5])
+      await c2.close()
+
+      const after: number[] = []
+      const c3 = await h.client()
+      await c3.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void after.push(m.value.seq))
+      await waitFor('redelivery after the manual commit', t, () => after.length >= 3)
+      expect(after).toEqual([3, 4, 5])
+    }, long)
+
     it('stops on a handler that keeps failing, without committing the failed record', async () => {
       const topic = defineTopic(unique('stop'), { partitions: 1, value: orderSchema })
       const group = unique('group')
