@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis'
+import type { Backend, BackendCapabilities, BackendConsumer, BackendProducer, GroupMemberOptions, ProducerSettings, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
+import { ConfigError } from '@keyed/sdk/backend'
+import { ClosedError, TopicNotFoundError } from '@keyed/sdk'
+import { Cleaner } from './cleaner.js'
+import { connectOrFail, createConnection, Script } from './connection.js'
+import { RedisGroupMember } from './consumer.js'
+import { Keys } from './keys.js'
+import type { ResolvedOptions } from './options.js'
+import { RedisProducer } from './producer.js'
+import { CREATE_TOPIC } from './scripts.js'
+import { metaFields, parseMeta, type TopicMeta } from './topics.js'
+
+const createTopic = new Script(CREATE_TOPIC)
+
+export class RedisBackend implements Backend {
+  readonly name = 'redis'
+  readonly capabilities: BackendCapabilities = { compaction: true, timeRetention: true, sizeRetention: true, numericOffsets: false }
+  readonly keys: Keys
+  private conn: Redis | undefined
+  private connecting: Promise<Redis> | undefined
+  private readonly metas = new Map<string, TopicMeta>()
+  private readonly members = new Set<RedisGroupMember>()
+  private readonly cleaner: Cleaner
+  private closed = false
+
+  constructor(readonly options: ResolvedOptions) {
+    this.keys = new Keys(options.keyPrefix)
+    this.cleaner = new Cleaner(this, options.cleanerIntervalMs)
+  }
+
+  /** The shared command connection, connected within connectTimeoutMs or BackendUnavailableError. */
+  connection(): Promise<Redis> {
+    if (this.closed) return Promise.reject(new ClosedError('redis backend'))
+    this.connecting ??= (async () => {
+      const conn = createConnection(this.options, 'keyed')
+      conn.on('error', () => undefined) // reconnects are handled by ioredis; a down server shows as waiting commands
+      await connectOrFail(conn, this.options)
+      this.conn = conn
+      return conn
+    })()
+    const pending = this.connecting
+    pending.catch(() => {
+      if (this.connecting === pending) this.connecting = undefined
+    })
+    return pending
+  }
+
+  /** A dedicated connection (blocking reads need their own), connected or BackendUnavailableError. */
+  async dedicated(name: string): Promise<Redis> {
+    const conn = createConnection(this.options, name)
+    conn.on('error', () => undefined)
+    await connectOrFail(conn, this.options)
+    return conn
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription | undefined> {
+    const meta = await this.loadMeta(name)
+    return meta && { name: meta.name, partitions: meta.partitions, cleanupPolicy: meta.cleanupPolicy }
+  }
+
+  async createTopic(spec: TopicSpec): Promise<void> {
+    if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new ConfigError(`Topic '${spec.name}' needs at least one partition.`)
+    const conn = await this.connection()
+    await createTopic.run(conn, [this.keys.topic(spec.name)], metaFields(spec))
+    await this.loadMeta(spec.name)
+  }
+
+  /** Metadata of an existing topic (cached: a topic's settings never change once created). */
+  async topicMeta(name: string): Promise<TopicMeta> {
+    const meta = this.metas.get(name) ?? (await this.loadMeta(name))
+    if (!meta) throw new TopicNotFoundError(name)
+    return meta
+  }
+
+  private async loadMeta(name: string): Promise<TopicMeta | undefined> {
+    const cached = this.metas.get(name)
+    if (cached) return cached
+    const conn = await this.connection()
+    const meta = parseMeta(name, await conn.hgetall(this.keys.topic(name)))
+    if (meta) {
+      this.metas.set(name, meta)
+      this.cleaner.watch(meta)
+    }
+    return meta
+  }
+
+  producer(_settings: ProducerSettings): BackendProducer {
+    return new RedisProducer(this)
+  }
+
+  consumer(options: GroupMemberOptions): BackendConsumer {
+    const member = new RedisGroupMember(this, options)
+    this.members.add(member)
+    return member
+  }
+
+  forget(member: RedisGroupMember): void {
+    this.members.delete(member)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await Promise.all([...this.members].map((m) => m.close()))
+    await this.cleaner.stop()
+    this.closed = true
+    const conn = this.conn
+    this.conn = undefined
+    if (conn) await conn.quit().catch(() => conn.disconnect())
+  }
+}

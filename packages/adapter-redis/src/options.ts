@@ -1,0 +1,50 @@
+import { ConfigError } from '@keyed/sdk/backend'
+
+export interface RedisOptions {
+  /** redis://[:password@]host:port[/db]; default redis://127.0.0.1:6379. */
+  url?: string
+  /** Prefix of every key this backend writes; default 'keyed:'. Must not contain '{' or '}' (they make hash tags). */
+  keyPrefix?: string
+  /** How long a partition lease lasts without renewal; default: the consumer's sessionTimeoutMs. */
+  leaseMs?: number
+  /** Overrides the consumer's heartbeatIntervalMs (membership and lease renewal). */
+  heartbeatIntervalMs?: number
+  /** Longest a blocking XREADGROUP waits before re-checking ownership; default 500. */
+  blockMs?: number
+  /** How often compaction and retention run for topics this backend touched; default 1000; 0 turns the cleaner off. */
+  cleanerIntervalMs?: number
+  /** How long to wait for the first connection before failing with BackendUnavailableError; default 5000. */
+  connectTimeoutMs?: number
+}
+
+export interface ResolvedOptions {
+  readonly url: string
+  readonly keyPrefix: string
+  readonly leaseMs: number | undefined
+  readonly heartbeatIntervalMs: number | undefined
+  readonly blockMs: number
+  readonly cleanerIntervalMs: number
+  readonly connectTimeoutMs: number
+}
+
+function int(name: string, value: number | undefined, fallback: number | undefined, min: number): number | undefined {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`redis({ ${name} }) must be an integer >= ${min}, got ${String(value)}.`)
+  return value
+}
+
+export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
+  const url = options.url ?? 'redis://127.0.0.1:6379'
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`redis({ url }) must start with redis:// or rediss://, got '${url}'.`)
+  const keyPrefix = options.keyPrefix ?? 'keyed:'
+  if (/[{}]/.test(keyPrefix)) throw new ConfigError(`redis({ keyPrefix }) must not contain '{' or '}': keyed puts its own hash tags after the prefix. Got '${keyPrefix}'.`)
+  return {
+    url,
+    keyPrefix,
+    leaseMs: int('leaseMs', options.leaseMs, undefined, 100),
+    heartbeatIntervalMs: int('heartbeatIntervalMs', options.heartbeatIntervalMs, undefined, 10),
+    blockMs: int('blockMs', options.blockMs, 500, 1)!,
+    cleanerIntervalMs: int('cleanerIntervalMs', options.cleanerIntervalMs, 1000, 0)!,
+    connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 5000, 1)!,
+  }
+}

@@ -1,0 +1,50 @@
+import type { BackendProducer, OutgoingRecord, RecordMetadata } from '@keyed/sdk/backend'
+import { ClosedError } from '@keyed/sdk'
+import type { RedisBackend } from './backend.js'
+import { appendArgs } from './records.js'
+import { APPEND } from './scripts.js'
+import { Script } from './connection.js'
+import { isCompacted } from './topics.js'
+
+const append = new Script(APPEND)
+
+export class RedisProducer implements BackendProducer {
+  private closed = false
+  constructor(private readonly backend: RedisBackend) {}
+
+  /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
+  async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    if (this.closed) throw new ClosedError('producer')
+    const conn = await this.backend.connection()
+    const groups = new Map<string, number[]>()
+    records.forEach((r, i) => {
+      const id = `${r.partition}:${r.topic}`
+      const list = groups.get(id)
+      if (list) list.push(i)
+      else groups.set(id, [i])
+    })
+    const out: RecordMetadata[] = new Array(records.length)
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const first = records[indexes[0]!]!
+        const meta = await this.backend.topicMeta(first.topic)
+        const { keys } = this.backend
+        const scriptKeys = isCompacted(meta)
+          ? [keys.stream(first.topic, first.partition), keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
+          : [keys.stream(first.topic, first.partition)]
+        const args: Array<string | Buffer> = []
+        for (const i of indexes) appendArgs(records[i]!, args)
+        const ids = await append.run<string[]>(conn, scriptKeys, args)
+        indexes.forEach((i, n) => {
+          const r = records[i]!
+          out[i] = { topic: r.topic, partition: r.partition, offset: ids[n]!, timestamp: r.timestamp }
+        })
+      }),
+    )
+    return out
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}

@@ -1,0 +1,149 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { createClient, defineTopic, partitionFor, type Client } from '@keyed/sdk'
+import { BackendUnavailableError, TopicMismatchError } from '@keyed/sdk'
+import { redis } from '../src/index.js'
+import { backendFactory, checkPerKeyOrder, cleanup, runPrefix, sleep, uniqueTopic, waitFor } from './helpers.js'
+
+const prefix = runPrefix()
+const backend = backendFactory(prefix)
+const clients: Client[] = []
+const client = () => {
+  const c = createClient({ backend: backend() })
+  clients.push(c)
+  return c
+}
+const fast = { sessionTimeoutMs: 2000, heartbeatIntervalMs: 200 }
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()))
+  await cleanup(prefix)
+})
+
+describe('redis adapter through the SDK', () => {
+  it('delivers every record to the partition its key hashes to, with stream ids as offsets', async () => {
+    const topic = defineTopic(uniqueTopic('roundtrip'), { partitions: 4 })
+    const c = client()
+    const got: Array<{ key: string; partition: number; offset: string; value: unknown }> = []
+    const consumer = c.consumer({ groupId: 'g', ...fast })
+    await consumer.subscribe(topic, (m) => void got.push({ key: m.key, partition: m.partition, offset: m.offset, value: m.value }), { fromBeginning: true })
+    const producer = c.producer()
+    const sent = await producer.send(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 17}`, value: { i } })))
+    await waitFor('200 records', () => got.length >= 200)
+    expect(got).toHaveLength(200)
+    for (const g of got) expect(g.partition).toBe(partitionFor(g.key, 4))
+    expect(sent[0]!.offset).toMatch(/^\d+-\d+$/)
+    expect(new Set(got.map((g) => g.offset))).toEqual(new Set(sent.map((s) => s.offset)))
+  })
+
+  it('keeps per-key order across several members and never hands a partition to two at once', async () => {
+    const topic = defineTopic(uniqueTopic('order'), { partitions: 6 })
+    const seen: Array<{ key: string; seq: number }> = []
+    const busy = new Map<number, string>()
+    let overlaps = 0
+    const members = ['a', 'b', 'c'].map((name) => {
+      const consumer = client().consumer({ groupId: 'order', ...fast })
+      return consumer.subscribe(topic, async (m) => {
+        const other = busy.get(m.partition)
+        if (other && other !== name) overlaps++
+        busy.set(m.partition, name)
+        seen.push(m.value as { key: string; seq: number })
+        if (Math.random() < 0.05) await sleep(1)
+        busy.delete(m.partition)
+      }, { fromBeginning: true })
+    })
+    await Promise.all(members)
+    const producer = client().producer()
+    const keys = 30
+    const perKey = 40
+    for (let seq = 0; seq < perKey; seq++) {
+      await producer.send(topic, Array.from({ length: keys }, (_, k) => ({ key: `key-${k}`, value: { key: `key-${k}`, seq } })))
+    }
+    await waitFor('all records', () => new Set(seen.map((s) => `${s.key}/${s.seq}`)).size >= keys * perKey)
+    checkPerKeyOrder(seen, perKey)
+    expect(overlaps).toBe(0)
+  })
+
+  it('resumes after the last commit: a new member of the group gets only what was not handled', async () => {
+    const topic = defineTopic(uniqueTopic('resume'), { partitions: 2 })
+    const c1 = client()
+    const first: number[] = []
+    const consumer = c1.consumer({ groupId: 'resume', ...fast })
+    await consumer.subscribe(topic, (m) => void first.push((m.value as { i: number }).i), { fromBeginning: true })
+    const producer = client().producer()
+    await producer.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i } })))
+    await waitFor('first 50', () => first.length >= 50)
+    await consumer.close()
+    await producer.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i: 50 + i } })))
+    const second: number[] = []
+    const again = client().consumer({ groupId: 'resume', ...fast })
+    await again.subscribe(topic, (m) => void second.push((m.value as { i: number }).i), { fromBeginning: true })
+    await waitFor('next 50', () => second.length >= 50)
+    await sleep(300)
+    expect(first.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(second.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => 50 + i))
+  })
+
+  it('starts a group without fromBeginning at the records produced after it joined', async () => {
+    const topic = defineTopic(uniqueTopic('latest'), { partitions: 2 })
+    const producer = client().producer()
+    await producer.send(topic, { key: 'old', value: 'old' })
+    const got: unknown[] = []
+    await client().consumer({ groupId: 'latest', ...fast }).subscribe(topic, (m) => void got.push(m.value))
+    await producer.send(topic, { key: 'new', value: 'new' })
+    await waitFor('new record', () => got.length >= 1)
+    await sleep(200)
+    expect(got).toEqual(['new'])
+  })
+
+  it('rebalances when members join and leave, handing over partitions without loss', async () => {
+    const topic = defineTopic(uniqueTopic('rebalance'), { partitions: 4 })
+    const byMember = new Map<string, Set<number>>()
+    const seen: Array<{ key: string; seq: number }> = []
+    const handler = (name: string) => (m: { partition: number; value: unknown }) => {
+      const set = byMember.get(name) ?? new Set<number>()
+      byMember.set(name, set)
+      set.add(m.partition)
+      seen.push(m.value as { key: string; seq: number })
+    }
+    const a = client().consumer({ groupId: 'rb', ...fast })
+    await a.subscribe(topic, handler('a'), { fromBeginning: true })
+    const producer = client().producer()
+    let seq = 0
+    const produce = async (rounds: number) => {
+      for (let r = 0; r < rounds; r++, seq++) {
+        await producer.send(topic, Array.from({ length: 8 }, (_, k) => ({ key: `key-${k}`, value: { key: `key-${k}`, seq } })))
+        await sleep(20)
+      }
+    }
+    await produce(10)
+    const b = client().consumer({ groupId: 'rb', ...fast })
+    await b.subscribe(topic, handler('b'), { fromBeginning: true })
+    await produce(40)
+    await waitFor('b to own partitions', () => (byMember.get('b')?.size ?? 0) >= 1)
+    await a.close()
+    byMember.get('b')!.clear()
+    await produce(30)
+    await waitFor('all records', () => new Set(seen.map((s) => `${s.key}/${s.seq}`)).size >= 8 * seq)
+    checkPerKeyOrder(seen, seq)
+    expect(byMember.get('b')!.size).toBe(4)
+  })
+
+  it('fails with BackendUnavailableError within connectTimeoutMs when nothing listens', async () => {
+    const dead = redis({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500 })
+    const started = Date.now()
+    await expect(dead.describeTopic('x')).rejects.toBeInstanceOf(BackendUnavailableError)
+    expect(Date.now() - started).toBeLessThan(3000)
+    await dead.close()
+  })
+
+  it('stores topic metadata in Redis so a differing declaration is refused', async () => {
+    const name = uniqueTopic('meta')
+    await client().admin().ensureTopics([defineTopic(name, { partitions: 3 })])
+    const other = client()
+    expect(await other.admin().describeTopic(name)).toEqual({ name, partitions: 3, cleanupPolicy: 'delete' })
+    await expect(other.producer().send(defineTopic(name, { partitions: 4 }), { key: 'k', value: 1 })).rejects.toBeInstanceOf(TopicMismatchError)
+    await expect(client().producer().send(defineTopic(name, { partitions: 3, cleanupPolicy: 'compact' }), { key: 'k', value: 1 })).rejects.toBeInstanceOf(
+      TopicMismatchError,
+    )
+  })
+})
