@@ -11,6 +11,7 @@ interface KafkaJsErrorShape {
 }
 
 const FENCING_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'FENCED_INSTANCE_ID'])
+const SASL_TYPES = new Set(['ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM', 'SASL_AUTHENTICATION_FAILED'])
 const CONNECTION_NAMES = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -52,8 +53,12 @@ export function toKeyedError(error: unknown, action: string, context: ErrorConte
   const inner = root(error)
   const detail = redact(inner.message ?? String(error), context.secrets)
   const brokers = context.brokers.join(', ')
-  if (inner.name === 'KafkaJSSASLAuthenticationError') {
-    return new BackendUnavailableError('kafka', `authentication failed while trying to ${action} at ${brokers}: ${detail}. Check the SASL mechanism, username and password.`)
+  if (inner.name === 'KafkaJSSASLAuthenticationError' || (inner.type !== undefined && SASL_TYPES.has(inner.type))) {
+    return new BackendUnavailableError(
+      'kafka',
+      `authentication failed while trying to ${action} at ${brokers} (${inner.type ?? inner.name}: ${detail}). ` +
+        'Check that this listener expects SASL with this mechanism (and TLS if it is SASL_SSL), and the username and password.',
+    )
   }
   if (inner.name !== undefined && CONNECTION_NAMES.has(inner.name)) {
     return new BackendUnavailableError(

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { BackendUnavailableError, ConfigError, createClient, defineTopic, KeyedError } from '@keyed/sdk'
+import { unique } from '@keyed/sdk/testing'
+import { kafka } from '../src/index.js'
+import { BROKER } from './support/brokers.js'
+
+const PASSWORD = 'hunter2-Sup3rS3cret!'
+// A loopback port nothing listens on.
+const NOWHERE = '127.0.0.1:1'
+
+describe('kafka connection', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('reports an unreachable broker as BackendUnavailableError naming the brokers and how to start Kafka, within a bounded time', async () => {
+    const started = Date.now()
+    const client = createClient({ backend: kafka({ brokers: [NOWHERE], logLevel: 'nothing', connectionTimeoutMs: 500, retry: { retries: 1, initialRetryTimeMs: 100 } }) })
+    const error = await client.producer().send(defineTopic(unique('nowhere')), { key: 'k', value: 1 }).catch((e: unknown) => e)
+    await client.close()
+    expect(error).toBeInstanceOf(BackendUnavailableError)
+    expect((error as KeyedError).code).toBe('BACKEND_UNAVAILABLE')
+    expect((error as Error).message).toContain(NOWHERE)
+    expect((error as Error).message).toMatch(/npm run services|kafka-start/)
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
+
+  it('never prints the SASL password: not in the error of a failed login, nor in kafkajs logs', async () => {
+    const written: string[] = []
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    const errors: unknown[] = []
+    for (const brokers of [[BROKER], [NOWHERE]]) {
+      const client = createClient({
+        backend: kafka({
+          brokers,
+          sasl: { mechanism: 'plain', username: 'alice', password: PASSWORD },
+          logLevel: 'debug',
+          connectionTimeoutMs: 500,
+          retry: { retries: 1, initialRetryTimeMs: 100 },
+        }),
+      })
+      // The test broker has no SASL listener, so the login fails like a wrong password would.
+      errors.push(await client.producer().send(defineTopic(unique('sasl')), { key: 'k', value: 1 }).catch((e: unknown) => e))
+      await client.close()
+    }
+    vi.restoreAllMocks()
+    expect((errors[0] as Error).message).toMatch(/authentication failed.*SASL/)
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(BackendUnavailableError)
+      const text = `${(error as Error).message}\n${(error as Error).stack ?? ''}\n${JSON.stringify(error)}`
+      expect(text).not.toContain(PASSWORD)
+    }
+    expect(written.length).toBeGreaterThan(0)
+    expect(written.join('')).not.toContain(PASSWORD)
+  })
+
+  it('refuses options that cannot work before connecting', () => {
+    expect(() => kafka({ brokers: [] })).toThrow(ConfigError)
+    expect(() => kafka({ brokers: [BROKER], replicationFactor: 0 })).toThrow(/replicationFactor/)
+  })
+})
