@@ -1,0 +1,27 @@
+import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { repoRoot } from './scripts.js'
+
+/** The broker's resolved jars (kafka-clients among them), where scripts/kafka-lib.sh put them. */
+export function kafkaLibs(): string {
+  const lib = readFileSync(`${repoRoot}scripts/kafka-lib.sh`, 'utf8')
+  const version = process.env.KEYED_KAFKA_VERSION ?? /KAFKA_VERSION="\$\{KEYED_KAFKA_VERSION:-([^}]+)\}"/.exec(lib)?.[1]
+  const dir = join(process.env.KEYED_CACHE ?? join(homedir(), '.cache', 'keyed'), `kafka-${version}`, 'libs')
+  if (!existsSync(dir) || !readdirSync(dir).some((f) => f.startsWith('kafka-clients-'))) {
+    throw new Error(`No kafka-clients jar in ${dir}: run bash scripts/kafka-start.sh first (it resolves Kafka ${version} from Maven Central).`)
+  }
+  return dir
+}
+
+/** Runs a single-file Java program against the jars; returns its stdout lines. */
+export function runJava(source: string, args: string[], stdin: string): string[] {
+  const result = spawnSync('java', ['-cp', `${kafkaLibs()}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', source, ...args], {
+    input: stdin,
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  if (result.status !== 0) throw new Error(`java ${source} failed (exit ${String(result.status ?? result.signal)}): ${result.error?.message ?? ''}\n${result.stderr}`)
+  return result.stdout.trim().split('\n')
+}
