@@ -15,7 +15,7 @@ const commitScript = new Script(COMMIT)
 const heartbeat = new Script(HEARTBEAT)
 
 /** While a wanted partition is still held by its previous owner, try again this often. */
-const ACQUIRE_RETRY_MS = 100
+const ACQUIRE_RETRY_MS = 50
 
 interface Owned {
   readonly topic: string
@@ -47,6 +47,8 @@ export class RedisGroupMember implements BackendConsumer {
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> = Promise.resolve()
   private started = false
+  /** The partitions the latest plan gives this member. */
+  private wanted = new Set<string>()
   private closing = false
 
   constructor(
@@ -80,6 +82,12 @@ export class RedisGroupMember implements BackendConsumer {
       )
     }
     await this.tick()
+    // Joining means taking part in the assignment: wait until the partitions the plan gives this member are ours
+    // (their previous owners release them after their batch in flight, or their leases expire).
+    const deadline = Date.now() + this.leaseMs + 2 * this.heartbeatMs
+    while (!this.closing && Date.now() < deadline && [...this.wanted].some((id) => !this.owned.has(id))) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
 
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
@@ -139,6 +147,7 @@ export class RedisGroupMember implements BackendConsumer {
       const live = await heartbeat.run<string[][]>(conn, keys, [this.memberId, this.options.sessionTimeoutMs, '0'])
       if (this.closing) return
       const wanted = new Set<string>()
+      this.wanted = wanted
       this.options.subscriptions.forEach((sub, i) => {
         const all = Array.from({ length: this.partitions.get(sub.topic) ?? 0 }, (_, p) => ({ topic: sub.topic, partition: p }))
         const mine = assignPartitions(live[i] ?? [], all).get(this.memberId) ?? []
