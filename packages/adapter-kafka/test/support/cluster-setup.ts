@@ -1,7 +1,18 @@
-import { runScript } from './scripts.js'
+import { spawnSync } from 'node:child_process'
+import { repoRoot, runScript } from './scripts.js'
 
-/** Starts the three-broker cluster for the fault tests and stops it afterwards. */
+const running = () => {
+  const status = spawnSync('bash', [`${repoRoot}scripts/kafka-cluster.sh`, 'status'], { encoding: 'utf8' })
+  return status.status === 0 && (status.stdout.match(/answering/g) ?? []).length === 3
+}
+
+/** Starts the three-broker cluster for the fault tests and stops it afterwards (unless it was already up). */
 export default function setup(): () => void {
+  const wasRunning = running()
   runScript('kafka-cluster.sh', 'start')
-  return () => runScript('kafka-cluster.sh', 'stop')
+  return () => {
+    // Bring back any node a test left down, so the next user finds a whole cluster.
+    if (wasRunning) runScript('kafka-cluster.sh', 'start')
+    else runScript('kafka-cluster.sh', 'stop')
+  }
 }
