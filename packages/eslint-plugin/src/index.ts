@@ -1,1 +1,45 @@
-export {}
+import { readFileSync } from 'node:fs'
+import type { TSESLint } from '@typescript-eslint/utils'
+import noConstantKey from './rules/no-constant-key.js'
+import noNullKeyOnOrderedTopic from './rules/no-null-key-on-ordered-topic.js'
+import noReorderingProducer from './rules/no-reordering-producer.js'
+import noTombstoneOnUncompactedTopic from './rules/no-tombstone-on-uncompacted-topic.js'
+import noUnstableKey from './rules/no-unstable-key.js'
+
+const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
+
+export const rules = {
+  'no-null-key-on-ordered-topic': noNullKeyOnOrderedTopic,
+  'no-tombstone-on-uncompacted-topic': noTombstoneOnUncompactedTopic,
+  'no-unstable-key': noUnstableKey,
+  'no-constant-key': noConstantKey,
+  'no-reordering-producer': noReorderingProducer,
+} satisfies Record<string, TSESLint.RuleModule<string, readonly unknown[]>>
+
+export type RuleName = keyof typeof rules
+
+interface KeyedPlugin {
+  meta: { name: string; version: string }
+  rules: typeof rules
+  configs: { recommended: TSESLint.FlatConfig.Config; strict: TSESLint.FlatConfig.Config }
+}
+
+const plugin: KeyedPlugin = { meta: { name, version }, rules, configs: {} as KeyedPlugin['configs'] }
+
+const allRules = Object.keys(rules).map((rule) => `keyed/${rule}`)
+
+/** Every rule as an error. Needs typed linting: typescript-eslint's parser with `parserOptions.projectService`. */
+plugin.configs.recommended = {
+  name: 'keyed/recommended',
+  plugins: { keyed: plugin as unknown as TSESLint.FlatConfig.Plugin },
+  rules: Object.fromEntries(allRules.map((rule) => [rule, 'error'])),
+}
+
+/** recommended, plus no-constant-key on every send with a literal key, not only batches, loops and callbacks. */
+plugin.configs.strict = {
+  name: 'keyed/strict',
+  plugins: { keyed: plugin as unknown as TSESLint.FlatConfig.Plugin },
+  rules: { ...plugin.configs.recommended.rules, 'keyed/no-constant-key': ['error', { checkSingleSends: true }] },
+}
+
+export default plugin

@@ -1,0 +1,11 @@
+import { ESLintUtils } from '@typescript-eslint/utils'
+
+export interface KeyedRuleDocs {
+  /** In `configs.recommended`; every rule is in `configs.strict`. */
+  recommended: boolean
+  requiresTypeChecking: true
+}
+
+export const DOCS_BASE = 'https://github.com/keyed-dev/keyed/blob/main/packages/eslint-plugin/docs/rules/'
+
+export const createRule = ESLintUtils.RuleCreator<KeyedRuleDocs>((name) => `${DOCS_BASE}${name}.md`)

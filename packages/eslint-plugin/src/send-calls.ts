@@ -1,0 +1,205 @@
+import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils'
+import ts from 'typescript'
+import { findProperty, memberName, propertyName, unwrap } from './ast.js'
+import { topicKindOf, type TopicKind } from './topic-type.js'
+
+type Context = Readonly<TSESLint.RuleContext<string, readonly unknown[]>>
+
+/** One record as written at a send: an object literal, or an expression known only by its type. */
+export interface RecordSite {
+  node: TSESTree.Node
+  object: TSESTree.ObjectExpression | undefined
+  /** Produced by a `.map` callback: one written record stands for many sent ones. */
+  mapped: boolean
+}
+
+export interface SendSite {
+  api: 'keyed' | 'kafkajs'
+  call: TSESTree.CallExpression
+  /** The expression naming the topic (keyed: the topic argument; kafkajs: the `topic` property's value). */
+  topicNode: TSESTree.Node
+  /** How messages refer to the topic. */
+  topicLabel: string
+  /** keyed: the topic's declared design. */
+  kind: TopicKind | undefined
+  /** kafkajs: the topic name when it is static. */
+  topicName: string | undefined
+  recordsNode: TSESTree.Node
+  records: RecordSite[]
+  batch: boolean
+}
+
+/** Where a record's `key` or `value` comes from. */
+export type FieldSource =
+  | { kind: 'missing'; node: TSESTree.Node }
+  | { kind: 'expr'; node: TSESTree.Expression }
+  | { kind: 'typed'; node: TSESTree.Node; type: ts.Type; optional: boolean }
+  | { kind: 'unknown' }
+
+export function services(context: Context): ParserServicesWithTypeInformation {
+  return ESLintUtils.getParserServices(context)
+}
+
+function isOpaque(type: ts.Type): boolean {
+  return (type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.Instantiable)) !== 0
+}
+
+function elementType(checker: ts.TypeChecker, type: ts.Type): ts.Type | undefined {
+  if (checker.isArrayType(type) || checker.isTupleType(type)) {
+    const args = checker.getTypeArguments(type as ts.TypeReference)
+    return args.length === 1 ? args[0] : undefined
+  }
+  return undefined
+}
+
+function recordFrom(context: Context, node: TSESTree.Node, mapped: boolean): RecordSite {
+  const target = unwrap(context, node)
+  return { node: target, object: target.type === AST_NODE_TYPES.ObjectExpression ? target : undefined, mapped }
+}
+
+function returnedExpressions(fn: TSESTree.Node): TSESTree.Node[] {
+  if (fn.type !== AST_NODE_TYPES.ArrowFunctionExpression && fn.type !== AST_NODE_TYPES.FunctionExpression) return []
+  if (fn.body.type !== AST_NODE_TYPES.BlockStatement) return [fn.body]
+  const out: TSESTree.Node[] = []
+  const visit = (n: TSESTree.Node): void => {
+    if (n.type === AST_NODE_TYPES.ReturnStatement) {
+      if (n.argument) out.push(n.argument)
+      return
+    }
+    if (n.type.includes('Function') || n.type === AST_NODE_TYPES.ClassBody) return
+    for (const [k, v] of Object.entries(n)) {
+      if (k === 'parent') continue
+      for (const child of Array.isArray(v) ? v : [v]) {
+        if (child && typeof child === 'object' && typeof (child as TSESTree.Node).type === 'string') visit(child as TSESTree.Node)
+      }
+    }
+  }
+  for (const statement of fn.body.body) visit(statement)
+  return out
+}
+
+/** The records of a `send` argument: one record, an array literal (with spreads), a `.map` callback, or an array-typed value. */
+export function recordsOf(context: Context, arg: TSESTree.Node): { records: RecordSite[]; batch: boolean } {
+  const node = unwrap(context, arg)
+  if (node.type === AST_NODE_TYPES.ArrayExpression) {
+    const records: RecordSite[] = []
+    for (const element of node.elements) {
+      if (!element) continue
+      if (element.type === AST_NODE_TYPES.SpreadElement) {
+        const spread = unwrap(context, element.argument)
+        if (spread.type === AST_NODE_TYPES.ArrayExpression) records.push(...recordsOf(context, spread).records)
+        else if (spread.type === AST_NODE_TYPES.CallExpression) records.push(...recordsOf(context, spread).records)
+        else records.push({ node: element, object: undefined, mapped: true })
+      } else {
+        records.push(recordFrom(context, element, false))
+      }
+    }
+    return { records, batch: true }
+  }
+  if (node.type === AST_NODE_TYPES.CallExpression && (memberName(node.callee) === 'map' || memberName(node.callee) === 'flatMap')) {
+    const callback = node.arguments[0] && unwrap(context, node.arguments[0])
+    if (callback) return { records: returnedExpressions(callback).map((n) => recordFrom(context, n, true)), batch: true }
+  }
+  const { program, esTreeNodeToTSNodeMap } = services(context)
+  const checker = program.getTypeChecker()
+  const type = checker.getTypeAtLocation(esTreeNodeToTSNodeMap.get(node))
+  if (elementType(checker, type)) return { records: [{ node, object: undefined, mapped: true }], batch: true }
+  return { records: [recordFrom(context, arg, false)], batch: false }
+}
+
+/** Where a record's field comes from: the last property or spread that sets it. */
+export function fieldOf(context: Context, record: RecordSite, name: string): FieldSource {
+  const { program, esTreeNodeToTSNodeMap } = services(context)
+  const checker = program.getTypeChecker()
+  const fromType = (node: TSESTree.Node, type: ts.Type): FieldSource | undefined => {
+    if (isOpaque(type)) return { kind: 'unknown' }
+    const symbol = type.getProperty(name)
+    if (!symbol) return undefined
+    return { kind: 'typed', node, type: checker.getTypeOfSymbol(symbol), optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0 }
+  }
+  if (!record.object) {
+    let type = checker.getTypeAtLocation(esTreeNodeToTSNodeMap.get(record.node.type === AST_NODE_TYPES.SpreadElement ? record.node.argument : record.node))
+    type = elementType(checker, type) ?? type
+    return fromType(record.node, type) ?? { kind: 'unknown' }
+  }
+  const object = record.object
+  for (let i = object.properties.length - 1; i >= 0; i--) {
+    const p = object.properties[i]!
+    if (p.type === AST_NODE_TYPES.SpreadElement) {
+      const found = fromType(p, checker.getTypeAtLocation(esTreeNodeToTSNodeMap.get(p.argument)))
+      if (found) return found
+    } else if (propertyName(p) === name) {
+      return { kind: 'expr', node: p.value as TSESTree.Expression }
+    } else if (p.computed && propertyName(p) === undefined) {
+      return { kind: 'unknown' }
+    }
+  }
+  return { kind: 'missing', node: object }
+}
+
+function staticString(context: Context, node: TSESTree.Node): string | undefined {
+  const target = unwrap(context, node, false)
+  if (target.type === AST_NODE_TYPES.Literal && typeof target.value === 'string') return target.value
+  if (target.type === AST_NODE_TYPES.TemplateLiteral && target.expressions.length === 0) return target.quasis[0]?.value.cooked ?? undefined
+  const type = services(context).getTypeAtLocation(target)
+  return type.isStringLiteral() ? type.value : undefined
+}
+
+function kafkajsSite(context: Context, call: TSESTree.CallExpression, spec: TSESTree.ObjectExpression): SendSite | undefined {
+  const topic = findProperty(spec, 'topic')
+  const messages = findProperty(spec, 'messages')
+  if (!topic || !messages) return undefined
+  const topicName = staticString(context, topic.value)
+  const { records } = recordsOf(context, messages.value)
+  return {
+    api: 'kafkajs',
+    call,
+    topicNode: topic.value,
+    topicLabel: topicName !== undefined ? `'${topicName}'` : context.sourceCode.getText(topic.value),
+    kind: undefined,
+    topicName,
+    recordsNode: messages.value,
+    records,
+    batch: true,
+  }
+}
+
+/** The sends a call makes: keyed `send(topic, records)`, kafkajs `send({ topic, messages })` and `sendBatch({ topicMessages })`. */
+export function sendSites(context: Context, call: TSESTree.CallExpression): SendSite[] {
+  const method = memberName(call.callee)
+  if (method === 'send' && call.arguments.length >= 2) {
+    const [topic, input] = call.arguments as [TSESTree.Node, TSESTree.Node]
+    const kind = topicKindOf(services(context), unwrap(context, topic, false))
+    if (!kind) return []
+    const { records, batch } = recordsOf(context, input)
+    return [{ api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(topic), kind, topicName: undefined, recordsNode: input, records, batch }]
+  }
+  if (method === 'send' && call.arguments.length === 1) {
+    const spec = unwrap(context, call.arguments[0]!)
+    if (spec.type !== AST_NODE_TYPES.ObjectExpression) return []
+    const site = kafkajsSite(context, call, spec)
+    return site ? [site] : []
+  }
+  if (method === 'sendBatch' && call.arguments.length === 1) {
+    const spec = unwrap(context, call.arguments[0]!)
+    if (spec.type !== AST_NODE_TYPES.ObjectExpression) return []
+    const list = findProperty(spec, 'topicMessages')
+    const array = list && unwrap(context, list.value)
+    if (array?.type !== AST_NODE_TYPES.ArrayExpression) return []
+    return array.elements.flatMap((e) => {
+      const item = e && unwrap(context, e)
+      if (item?.type !== AST_NODE_TYPES.ObjectExpression) return []
+      const site = kafkajsSite(context, call, item)
+      return site ? [site] : []
+    })
+  }
+  return []
+}
+
+/** A keyed `producer.tombstone(topic, key)` call with its topic's design. */
+export function tombstoneSite(context: Context, call: TSESTree.CallExpression): { topic: TSESTree.Node; key: TSESTree.Node | undefined; kind: TopicKind } | undefined {
+  if (memberName(call.callee) !== 'tombstone' || call.arguments.length < 1) return undefined
+  const topic = call.arguments[0]!
+  const kind = topicKindOf(services(context), unwrap(context, topic, false))
+  return kind ? { topic, key: call.arguments[1], kind } : undefined
+}
