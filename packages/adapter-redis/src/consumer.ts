@@ -39,7 +39,7 @@ interface Owned {
  * acknowledgements run in a script that checks the token, so a member that lost its lease cannot commit.
  */
 export class RedisGroupMember implements BackendConsumer {
-  private readonly memberId = randomUUID()
+  private readonly memberId: string
   private readonly owned = new Map<string, Owned>()
   private readonly partitions = new Map<string, number>()
   private readonly leaseMs: number
@@ -55,6 +55,8 @@ export class RedisGroupMember implements BackendConsumer {
     private readonly backend: RedisBackend,
     private readonly options: GroupMemberOptions,
   ) {
+    // Readable in XINFO and member sets; '/' separates the member from the epoch in lease tokens.
+    this.memberId = `${(options.clientId ?? 'member').replace(/[/\s]/g, '_')}-${randomUUID()}`
     this.leaseMs = backend.options.leaseMs ?? options.sessionTimeoutMs
     this.heartbeatMs = backend.options.heartbeatIntervalMs ?? options.heartbeatIntervalMs
     if (this.heartbeatMs * 2 > this.leaseMs) {
@@ -265,6 +267,9 @@ export class RedisGroupMember implements BackendConsumer {
       if (!pending) args.push('BLOCK', this.backend.options.blockMs)
       args.push('STREAMS', own.stream, pending ? cursor : '>')
       const reply = (await reader.callBuffer('XREADGROUP', ...args)) as Array<[Buffer, RawEntry[]]> | null
+      // A read resent after a reconnect may skip entries an earlier, lost reply delivered: they are pending now, and
+      // handling the later entries first would commit (acknowledge) the lost ones unseen. Read the pending list instead.
+      if (readies !== seen) continue
       const entries = reply?.[0]?.[1] ?? []
       if (entries.length === 0) {
         pending = false

@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createClient, defineTopic, type Client } from '@keyed/sdk'
+import { missing, orderViolations, type Handled } from '@keyed/sdk/testing'
+import { redis } from '../src/index.js'
+import { cleanup, REDIS_URL, runPrefix, sleep, uniqueTopic, waitFor } from './helpers.js'
+import { MemberProcess, type MemberEvent } from './member-process.js'
+
+const prefix = runPrefix()
+const clients: Client[] = []
+const children: MemberProcess[] = []
+const client = (clientId: string, url = REDIS_URL) => {
+  const c = createClient({ clientId, backend: redis({ url, keyPrefix: prefix, blockMs: 200 }) })
+  clients.push(c)
+  return c
+}
+const child = (env: Record<string, string>) => {
+  const m = new MemberProcess({ REDIS_URL, PREFIX: prefix, ...env })
+  children.push(m)
+  return m
+}
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.kill()))
+  await Promise.all(clients.map((c) => c.close()))
+  await cleanup(prefix)
+})
+
+type Seq = { key: string; seq: number }
+const handled = (member: string, e: MemberEvent): Handled & { t: number } => ({ member, key: e.key!, seq: e.seq!, partition: e.partition!, t: e.t })
+
+describe('redis adapter under faults', () => {
+  it('moves the partitions of a killed member mid-batch, redelivers its pending records and keeps per-key order', async () => {
+    const name = uniqueTopic('kill')
+    const group = 'kill'
+    const topic = defineTopic(name, { partitions: 4 })
+    await client('admin').admin().ensureTopics([topic])
+    const x = child({ MEMBER: 'x', TOPIC: name, GROUP: group, PARTITIONS: '4', DELAY_MS: '3', SESSION_MS: '1500', HEARTBEAT_MS: '200' })
+    await waitFor('the child member', () => x.ready, 20_000)
+    const mine: Array<Handled & { t: number }> = []
+    await client('y').consumer({ groupId: group, sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 }).subscribe(
+      topic,
+      (m) => void mine.push({ member: 'y', ...(m.value as Seq), partition: m.partition, t: Date.now() }),
+      { fromBeginning: true },
+    )
+    const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`)
+    const perKey = 40
+    const producer = client('producer').producer()
+    for (let seq = 0; seq < perKey; seq++) await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
+    await waitFor('the child to be mid-batch', () => x.events.filter((e) => e.ev === 'done').length >= 30)
+    await x.kill()
+    const killedAt = Date.now()
+    const theirs = () => x.events.filter((e) => e.ev === 'start').map((e) => handled('x', e))
+    await waitFor('every record after the takeover', () => missing([...theirs(), ...mine], keys, perKey).length === 0, 15_000)
+
+    const events = [...theirs(), ...mine].sort((a, b) => a.t - b.t)
+    expect(orderViolations(events)).toEqual([])
+    const xPartitions = new Set(theirs().map((e) => e.partition))
+    expect(xPartitions.size).toBeGreaterThan(0)
+    // The survivor touched the killed member's partitions only after the kill, and re-handled its uncommitted records.
+    const taken = mine.filter((e) => xPartitions.has(e.partition))
+    expect(taken.length).toBeGreaterThan(0)
+    expect(Math.min(...taken.map((e) => e.t))).toBeGreaterThanOrEqual(killedAt)
+    const xDone = new Set(x.events.filter((e) => e.ev === 'start').map((e) => `${e.key}#${e.seq}`))
+    expect(taken.some((e) => xDone.has(`${e.key}#${e.seq}`))).toBe(true)
+  })
+
+  it('fences a member paused past its lease: its commit is refused and no record is handled by two members at once', async () => {
+    const name = uniqueTopic('pause')
+    const group = 'pause'
+    const topic = defineTopic(name, { partitions: 1 })
+    await client('admin').admin().ensureTopics([topic])
+    // 'a-…' sorts before 'b-…': the assignor gives the only partition to the child while it is alive.
+    const a = child({ MEMBER: 'a', TOPIC: name, GROUP: group, PARTITIONS: '1', DELAY_MS: '20', SESSION_MS: '1000', HEARTBEAT_MS: '100' })
+    await waitFor('the child member', () => a.ready, 20_000)
+    const intervals: Array<{ member: string; start: number; end: number; seq: number }> = []
+    const mine: Array<Handled & { t: number }> = []
+    await client('b').consumer({ groupId: group, sessionTimeoutMs: 1000, heartbeatIntervalMs: 100 }).subscribe(
+      topic,
+      async (m) => {
+        const start = Date.now()
+        const v = m.value as Seq
+        mine.push({ member: 'b', ...v, partition: 0, t: start })
+        await sleep(5)
+        intervals.push({ member: 'b', start, end: Date.now(), seq: v.seq })
+      },
+      { fromBeginning: true },
+    )
+    const producer = client('producer').producer()
+    const perKey = 150
+    await producer.send(topic, Array.from({ length: perKey }, (_, seq) => ({ key: 'k', value: { key: 'k', seq } })))
+    await waitFor('the child to handle records', () => a.events.filter((e) => e.ev === 'done').length >= 10)
+    a.signal('SIGSTOP')
+    const pausedAt = Date.now()
+    await waitFor('the takeover', () => mine.length > 0, 10_000)
+    const takeoverAt = mine[0]!.t
+    a.signal('SIGCONT')
+    const theirs = () => a.events.filter((e) => e.ev === 'start').map((e) => handled('a', e))
+    await waitFor('every record', () => missing([...theirs(), ...mine], ['k'], perKey).length === 0, 15_000)
+    await sleep(500)
+
+    expect(takeoverAt - pausedAt).toBeGreaterThanOrEqual(900) // not before the lease could expire
+    const fencedAfterResume = a.events.filter((e) => e.ev === 'commit-error' && e.t >= takeoverAt)
+    expect(fencedAfterResume.map((e) => e.code)).toContain('FENCED')
+    for (const e of a.events.filter((e) => e.ev === 'start')) {
+      const done = a.events.find((d) => d.ev === 'done' && d.seq === e.seq && d.t >= e.t)
+      intervals.push({ member: 'a', start: e.t, end: done?.t ?? e.t, seq: e.seq! })
+    }
+    // The record in the child's hands when it froze is the one unavoidable overlap (its commit is the one refused).
+    const frozen = intervals.filter((i) => i.member === 'a' && i.start <= pausedAt && i.end >= pausedAt)
+    const others = intervals.filter((i) => !frozen.includes(i))
+    const overlaps = others.flatMap((i) => others.filter((j) => j.member !== i.member && j.start < i.end && i.start < j.end).map((j) => `${i.member}#${i.seq} with ${j.member}#${j.seq}`))
+    expect(overlaps).toEqual([])
+    expect(orderViolations([...theirs(), ...mine].sort((x, y) => x.t - y.t))).toEqual([])
+  })
+
+  it('loses nothing acknowledged to a producer across a redis-server restart with AOF, and consumers reconnect', async () => {
+    const port = 6390 + Math.floor(Math.random() * 60)
+    const dir = mkdtempSync(join(tmpdir(), 'keyed-redis-aof-'))
+    const url = `redis://127.0.0.1:${port}`
+    const start = (): ChildProcess =>
+      spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
+    const ping = async () => {
+      const conn = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      conn.on('error', () => undefined)
+      try {
+        await conn.connect()
+        return (await conn.ping()) === 'PONG'
+      } catch {
+        return false
+      } finally {
+        conn.disconnect()
+      }
+    }
+    let server = start()
+    try {
+      await waitFor('the AOF redis-server', ping, 10_000)
+      const topic = defineTopic(uniqueTopic('aof'), { partitions: 2 })
+      const c = client('aof', url)
+      const got = new Set<number>()
+      await c.consumer({ groupId: 'aof', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void got.add((m.value as { i: number }).i), { fromBeginning: true })
+      const producer = c.producer()
+      const acked: number[] = []
+      const total = 400
+      const sending = (async () => {
+        for (let i = 0; i < total; i++) {
+          await producer.send(topic, { key: `k${i % 7}`, value: { i } })
+          acked.push(i)
+        }
+      })()
+      await waitFor('some records', () => acked.length >= 100)
+      server.kill('SIGKILL')
+      await new Promise((r) => server.once('exit', r))
+      const ackedBefore = acked.length
+      await sleep(300)
+      server = start()
+      await sending
+      expect(ackedBefore).toBeLessThan(total)
+      await waitFor('every acknowledged record', () => acked.every((i) => got.has(i)), 15_000).catch(async (e) => {
+        const dbg = new Redis(url)
+        console.log('missing', acked.filter((i) => !got.has(i)).length, 'ackedBefore', ackedBefore)
+        for (const k of await dbg.keys('*')) console.log(k, await dbg.type(k), await dbg.pttl(k))
+        for (const k of await dbg.keys('*:log')) console.log(JSON.stringify(await dbg.xinfo('GROUPS', k)))
+        dbg.disconnect()
+        throw e
+      })
+
+      // And the log itself, read by a new client after the restart, holds every acknowledged record.
+      const reader = client('reader', url)
+      const fresh = new Set<number>()
+      await reader.consumer({ groupId: 'fresh', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void fresh.add((m.value as { i: number }).i), { fromBeginning: true })
+      await waitFor('the whole log', () => fresh.size >= total, 15_000)
+      expect(acked.filter((i) => !fresh.has(i))).toEqual([])
+    } finally {
+      await Promise.all(clients.splice(0).map((cl) => cl.close()))
+      server.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
