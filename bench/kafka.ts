@@ -1,0 +1,144 @@
+// Throughput of keyed on Kafka against raw kafkajs with the same settings, on the same broker, in one run.
+// Usage: npm run bench:kafka (starts nothing: run `npm run services` or bash scripts/kafka-start.sh first).
+// Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 3, best kept).
+import kafkajs from 'kafkajs'
+import { createClient, defineTopic, serdes } from '@keyed/sdk'
+import { kafka } from '@keyed/adapter-kafka'
+
+const { Kafka, logLevel, Partitioners } = kafkajs
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+const RECORDS = Number(process.env.RECORDS ?? 50_000)
+const BATCH = Number(process.env.BATCH ?? 500)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const PARTITIONS = 6
+const CONCURRENCY = 4
+const MAX_WAIT_MS = 500
+
+type Value = { id: number; customer: string; amount: number; currency: string; note: string }
+const keyOf = (i: number) => `customer-${i % 1000}`
+const valueOf = (i: number): Value => ({ id: i, customer: keyOf(i), amount: i % 977, currency: 'EUR', note: 'x'.repeat(30) })
+const bytesPerValue = Buffer.byteLength(JSON.stringify(valueOf(12345)))
+const run = Date.now().toString(36)
+let seq = 0
+const topicName = (who: string) => `bench-${who}-${run}-${seq++}`
+
+const raw = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING })
+
+async function createTopic(name: string): Promise<void> {
+  const admin = raw.admin()
+  await admin.connect()
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: PARTITIONS }] })
+  await admin.disconnect()
+}
+
+/** Records per second for sending RECORDS records in sequential batches with raw kafkajs (strict: idempotent, acks -1, 1 in flight). */
+async function rawProduce(topic: string): Promise<number> {
+  const producer = raw.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  const start = performance.now()
+  for (let i = 0; i < RECORDS; i += BATCH) {
+    const messages = []
+    for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) messages.push({ key: keyOf(j), value: JSON.stringify(valueOf(j)), timestamp: String(Date.now()) })
+    await producer.send({ topic, messages, acks: -1 })
+  }
+  const rate = RECORDS / ((performance.now() - start) / 1000)
+  await producer.disconnect()
+  return rate
+}
+
+async function keyedProduce(topic: string): Promise<number> {
+  const client = createClient({ backend: kafka({ brokers, logLevel: 'nothing', partitionsConsumedConcurrently: CONCURRENCY, maxWaitTimeMs: MAX_WAIT_MS }) })
+  const t = defineTopic(topic, { partitions: PARTITIONS, value: serdes.json<Value>() })
+  await client.admin().ensureTopics([t])
+  const producer = client.producer({ ordering: 'strict' })
+  const start = performance.now()
+  for (let i = 0; i < RECORDS; i += BATCH) {
+    const records = []
+    for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) records.push({ key: keyOf(j), value: valueOf(j) })
+    await producer.send(t, records)
+  }
+  const rate = RECORDS / ((performance.now() - start) / 1000)
+  await client.close()
+  return rate
+}
+
+/** Records per second from the first record to the last: decode every value, commit after every batch. */
+async function rawConsume(topic: string): Promise<number> {
+  const consumer = raw.consumer({ groupId: `bench-raw-${topic}`, maxWaitTimeInMs: MAX_WAIT_MS, allowAutoTopicCreation: false })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let count = 0
+  let first = 0
+  let sum = 0
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: CONCURRENCY,
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+        first ||= performance.now()
+        for (let i = 0; i < batch.messages.length; i += BATCH) {
+          const chunk = batch.messages.slice(i, i + BATCH)
+          for (const m of chunk) {
+            const key = m.key!.toString('utf8')
+            sum += (JSON.parse(m.value!.toString('utf8')) as Value).amount + key.length
+          }
+          const last = chunk[chunk.length - 1]!.offset
+          resolveOffset(last)
+          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] }] })
+          await heartbeat()
+          count += chunk.length
+        }
+        if (count >= RECORDS) resolve(RECORDS / ((performance.now() - first) / 1000))
+      },
+    })
+  })
+  const rate = await done
+  await consumer.disconnect()
+  return sum >= 0 ? rate : 0
+}
+
+async function keyedConsume(topic: string): Promise<number> {
+  const client = createClient({ backend: kafka({ brokers, logLevel: 'nothing', partitionsConsumedConcurrently: CONCURRENCY, maxWaitTimeMs: MAX_WAIT_MS }) })
+  const t = defineTopic(topic, { partitions: PARTITIONS, value: serdes.json<Value>() })
+  let count = 0
+  let first = 0
+  let sum = 0
+  let resolveDone: (rate: number) => void = () => {}
+  const done = new Promise<number>((resolve) => (resolveDone = resolve))
+  await client.consumer({ groupId: `bench-keyed-${topic}`, maxBatchSize: BATCH }).subscribe(t, (m) => {
+    first ||= performance.now()
+    sum += m.value.amount + m.key.length
+    if (++count === RECORDS) resolveDone(RECORDS / ((performance.now() - first) / 1000))
+  }, { fromBeginning: true })
+  const rate = await done
+  await client.close()
+  return sum >= 0 ? rate : 0
+}
+
+const best = (xs: number[]) => Math.max(...xs)
+const results = { rawProduce: [] as number[], keyedProduce: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
+console.log(`keyed vs kafkajs 2.2.4 on ${brokers.join(',')}: ${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ${ROUNDS} rounds (best kept)`)
+for (let r = 0; r < ROUNDS; r++) {
+  // Alternate who goes first so neither always gets the warmer JIT or broker.
+  const order = r % 2 === 0 ? (['raw', 'keyed'] as const) : (['keyed', 'raw'] as const)
+  for (const who of order) {
+    const topic = topicName(who)
+    if (who === 'raw') {
+      await createTopic(topic)
+      results.rawProduce.push(await rawProduce(topic))
+      results.rawConsume.push(await rawConsume(topic))
+    } else {
+      results.keyedProduce.push(await keyedProduce(topic))
+      results.keyedConsume.push(await keyedConsume(topic))
+    }
+  }
+}
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
+const row = (name: string, kafkajsRate: number, keyedRate: number) =>
+  console.log(`${name.padEnd(9)}|${fmt(kafkajsRate)} |${fmt(keyedRate)} | ${(keyedRate / kafkajsRate).toFixed(2).padStart(5)}`)
+console.log('')
+console.log('records/s|   kafkajs |     keyed | ratio')
+console.log('---------|-----------|-----------|------')
+row('produce', best(results.rawProduce), best(results.keyedProduce))
+row('consume', best(results.rawConsume), best(results.keyedConsume))
