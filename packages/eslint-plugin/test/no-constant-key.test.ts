@@ -5,7 +5,7 @@ const code = (body: string) => header + body
 const ONE_PARTITION = 'so all of them hash to one partition'
 void ONE_PARTITION
 
-ruleTester.run('no-constant-key', rule, {
+ruleTester.run('no-constant-key', rule as never, {
   valid: [
     // One record with a literal key: a demo or a test, not a design (reported by the strict config).
     { filename: file, code: code("await producer.send(orders, { key: 'order-1', value: 1 })") },

@@ -3,7 +3,7 @@ import { file, header, nonStrict, ruleTester } from './rule-tester.js'
 
 const code = (body: string) => header + body
 
-ruleTester.run('no-null-key-on-ordered-topic', rule, {
+ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
   valid: [
     { filename: file, code: code("await producer.send(orders, { key: 'order-1', value: { total: 1 } })") },
     { filename: file, code: code("declare const id: string\nawait producer.send(orders, [{ key: id, value: 1 }, { key: `${id}-b`, value: 2 }])") },

@@ -4,7 +4,7 @@ import { file, header, ruleTester } from './rule-tester.js'
 const code = (body: string) => header + body
 const kafkajs = "import { Kafka } from 'kafkajs'\nconst kafka = new Kafka({ brokers: [] })\n"
 
-ruleTester.run('no-reordering-producer', rule, {
+ruleTester.run('no-reordering-producer', rule as never, {
   valid: [
     // keyed's defaults: idempotent, one request in flight.
     { filename: file, code: code("const p = client.producer()\nawait p.send(orders, { key: 'o', value: 1 })") },

@@ -3,7 +3,7 @@ import { file, header, nonStrict, ruleTester } from './rule-tester.js'
 
 const code = (body: string) => header + body
 
-ruleTester.run('no-tombstone-on-uncompacted-topic', rule, {
+ruleTester.run('no-tombstone-on-uncompacted-topic', rule as never, {
   valid: [
     { filename: file, code: code("await producer.send(profiles, { key: 'u-1', value: null })") },
     { filename: file, code: code("await producer.tombstone(profiles, 'u-1')") },

@@ -4,7 +4,7 @@ import { file, header, ruleTester } from './rule-tester.js'
 const code = (body: string) => header + body
 const kafkajs = "import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\n"
 
-ruleTester.run('no-unstable-key', rule, {
+ruleTester.run('no-unstable-key', rule as never, {
   valid: [
     { filename: file, code: code("declare const order: { id: string }\nawait producer.send(orders, { key: order.id, value: { at: Date.now() } })") },
     { filename: file, code: code("declare const order: { id: string; at: number }\nawait producer.send(orders, { key: `${order.id}`, value: 1, timestamp: Date.now() })") },

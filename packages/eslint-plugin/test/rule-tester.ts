@@ -12,6 +12,7 @@ RuleTester.describeSkip = describe.skip
 export const fixtures = fileURLToPath(new URL('../fixtures/rule-tester/', import.meta.url))
 
 /** Cases are linted as fixtures/rule-tester/file.ts, type-checked against the real @keyed/sdk types. */
+// Rules are passed `as never`: rule-tester 8.72 brings its own @typescript-eslint/utils, whose RuleModule type differs only nominally.
 export const ruleTester = new RuleTester({
   languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: fixtures } },
 })
