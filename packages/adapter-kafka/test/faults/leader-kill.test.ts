@@ -34,7 +34,7 @@ describe('kafka faults: partition leader killed', () => {
           await sleep(20)
         }
       })()
-      await sleep(500)
+      await waitFor('the first rounds to land', 30_000, () => done >= 5)
       killNode(victim)
       killed = victim
       const doneAtKill = done
