@@ -117,7 +117,8 @@ export class KafkaConsumer implements BackendConsumer {
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    this.commitDirect ??= (offsets) => payload.commitOffsetsIfNecessary(offsets)
+    // Taken from every batch: after a kafkajs restart (crash recovery) only the newest runner's group is current.
+    this.commitDirect = (offsets) => payload.commitOffsetsIfNecessary(offsets)
     const { batch } = payload
     const { topic, partition } = batch
     const epoch = this.epoch
