@@ -27,6 +27,8 @@ interface Owned {
   validUntil: number
   /** Revoked, lost or closing: the reader stops and the lease is released (if still ours). */
   stopping: boolean
+  /** Ids handed to the application and not acknowledged yet, in order. */
+  readonly delivered: string[]
   reader: Redis | undefined
   readerId: number | undefined
   done: Promise<void>
@@ -98,7 +100,8 @@ export class RedisGroupMember implements BackendConsumer {
       offsets.map(async ({ topic, partition, offset }) => {
         const own = this.owned.get(`${topic}:${partition}`)
         if (!own) throw this.fenced(topic, partition)
-        const acked = await commitScript.run<number>(conn, [own.stream, own.lease], [own.token, this.options.groupId, CONSUMER_NAME, offset])
+        const ids = own.delivered.splice(0, countUpTo(own.delivered, offset))
+        const acked = await commitScript.run<number>(conn, [own.stream, own.lease], [own.token, this.options.groupId, ...ids])
         if (acked < 0) {
           own.stopping = true
           throw this.fenced(topic, partition)
@@ -201,6 +204,7 @@ export class RedisGroupMember implements BackendConsumer {
       token,
       validUntil,
       stopping: false,
+      delivered: [],
       reader: undefined,
       readerId: undefined,
       done: Promise.resolve(),
@@ -280,6 +284,7 @@ export class RedisGroupMember implements BackendConsumer {
       const records: IncomingRecord[] = []
       for (const entry of entries) {
         const record = decodeEntry(own.topic, own.partition, entry)
+        own.delivered.push(record ? record.offset : entry[0].toString('latin1'))
         if (record) records.push(record)
       }
       if (records.length === 0) {
@@ -302,4 +307,23 @@ export class RedisGroupMember implements BackendConsumer {
       await this.options.onBatch(batch)
     }
   }
+}
+
+/** How many of the ascending stream ids are at or before the offset. */
+function countUpTo(ids: readonly string[], offset: string): number {
+  const [ms, seq] = splitId(offset)
+  let lo = 0
+  let hi = ids.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const [m, s] = splitId(ids[mid]!)
+    if (m < ms || (m === ms && s <= seq)) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function splitId(id: string): [number, number] {
+  const dash = id.indexOf('-')
+  return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
 }

@@ -9,6 +9,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
  * latest id per key is recorded with the append, and a superseding append or a tombstone marks the partition dirty.
  */
 export const APPEND = `local ids = {}
+local dirty = 0
 local compact = #KEYS > 1
 for i = 1, #ARGV, 5 do
   local flags = tonumber(ARGV[i])
@@ -23,9 +24,10 @@ for i = 1, #ARGV, 5 do
   ids[#ids + 1] = id
   if compact and hasKey then
     local added = redis.call('HSET', KEYS[2], ARGV[i + 1], id)
-    if added == 0 or not hasValue then redis.call('INCR', KEYS[3]) end
+    if added == 0 or not hasValue then dirty = dirty + 1 end
   end
 end
+if dirty > 0 then redis.call('INCRBY', KEYS[3], dirty) end
 return ids`
 
 /** KEYS: lease, epoch. ARGV: member id, lease ms. The token (existing one if this member holds it) or false. */
@@ -53,18 +55,13 @@ export const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 return 0`
 
 /**
- * KEYS: stream, lease. ARGV: token, group, consumer, offset. Acknowledges every pending entry up to and including
- * the offset, only while the token holds the lease: -1 means fenced.
+ * KEYS: stream, lease. ARGV: token, group, then the ids to acknowledge (delivered to this owner, up to the committed
+ * offset). Acknowledges only while the token holds the lease: -1 means fenced.
  */
 export const COMMIT = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 local acked = 0
-while true do
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[2], '-', ARGV[4], 1000, ARGV[3])
-  if #pending == 0 then break end
-  local ids = {}
-  for i, e in ipairs(pending) do ids[i] = e[1] end
-  acked = acked + redis.call('XACK', KEYS[1], ARGV[2], unpack(ids))
-  if #pending < 1000 then break end
+for i = 3, #ARGV, 4000 do
+  acked = acked + redis.call('XACK', KEYS[1], ARGV[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
 end
 return acked`
 
