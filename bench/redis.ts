@@ -1,0 +1,131 @@
+/**
+ * keyed on Redis against raw ioredis on the same server, in one run: produce (pipelined XADD vs producer.send),
+ * consume (XREADGROUP + XACK loop vs a consumer group member), and the compaction index's cost on appends.
+ * Usage: npm run bench:redis [-- --records 200000 --partitions 4 --batch 500]; REDIS_URL overrides the server.
+ */
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { createClient, defineTopic, partitionFor, serdes } from '@keyed/sdk'
+import { redis } from '@keyed/adapter-redis'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+}
+const RECORDS = arg('records', 100_000)
+const PARTITIONS = arg('partitions', 4)
+const BATCH = arg('batch', 500)
+const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const prefix = `keyed-bench:${randomBytes(4).toString('hex')}:`
+const value = randomBytes(100)
+const keys = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
+
+const raw = new Redis(URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+await raw.connect().catch((e: unknown) => {
+  console.error(`No Redis at ${URL} (${String(e)}). Start one with scripts/redis-start.sh.`)
+  process.exit(1)
+})
+
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
+
+async function rawProduce(streamOf: (p: number) => string): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < RECORDS; i += BATCH) {
+    const pipe = raw.pipeline()
+    for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) {
+      const key = keys[j % keys.length]!
+      pipe.xadd(streamOf(partitionFor(key, PARTITIONS)), '*', 'k', key, 'v', value, 't', String(Date.now()))
+    }
+    await pipe.exec()
+  }
+  return rate(RECORDS, performance.now() - t0)
+}
+
+async function rawConsume(streamOf: (p: number) => string): Promise<number> {
+  const streams = Array.from({ length: PARTITIONS }, (_, p) => streamOf(p))
+  await Promise.all(streams.map((s) => raw.xgroup('CREATE', s, 'g', '0')))
+  const reader = raw.duplicate()
+  const t0 = performance.now()
+  let seen = 0
+  while (seen < RECORDS) {
+    const reply = (await reader.xreadgroup('GROUP', 'g', 'c', 'COUNT', BATCH, 'BLOCK', 1000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as Array<[string, Array<[string, string[]]>]> | null
+    if (!reply) continue
+    for (const [stream, entries] of reply) {
+      seen += entries.length
+      await reader.xack(stream, 'g', ...entries.map((e) => e[0]))
+    }
+  }
+  reader.disconnect()
+  return rate(RECORDS, performance.now() - t0)
+}
+
+const client = createClient({ backend: redis({ url: URL, keyPrefix: prefix }) })
+
+async function keyedProduce(compacted: boolean, round: number): Promise<{ name: string; perSec: number }> {
+  const topic = defineTopic(`bench-${compacted ? 'compact' : 'plain'}-${round}`, {
+    partitions: PARTITIONS,
+    value: serdes.bytes(),
+    cleanupPolicy: compacted ? 'compact' : 'delete',
+  })
+  const producer = client.producer()
+  await client.admin().ensureTopics([topic])
+  const t0 = performance.now()
+  for (let i = 0; i < RECORDS; i += BATCH) {
+    const batch = []
+    for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) batch.push({ key: keys[j % keys.length]!, value })
+    await producer.send(topic, batch)
+  }
+  return { name: topic.name, perSec: rate(RECORDS, performance.now() - t0) }
+}
+
+async function keyedConsume(round: number): Promise<number> {
+  const topic = defineTopic(`bench-plain-${round}`, { partitions: PARTITIONS, value: serdes.bytes() })
+  let seen = 0
+  let done!: () => void
+  const finished = new Promise<void>((r) => (done = r))
+  const t0 = performance.now()
+  const consumer = client.consumer({ groupId: 'bench', maxBatchSize: BATCH })
+  await consumer.subscribe(topic, () => {
+    if (++seen === RECORDS) done()
+  }, { fromBeginning: true })
+  await finished
+  const perSec = rate(RECORDS, performance.now() - t0)
+  await consumer.close()
+  return perSec
+}
+
+const ROUNDS = arg('rounds', 3)
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+try {
+  // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
+  const runs = { rawProduce: [] as number[], plain: [] as number[], compact: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
+  for (let round = 0; round < ROUNDS; round++) {
+    const rawStream = (p: number) => `${prefix}raw${round}:{${p}}`
+    runs.rawProduce.push(await rawProduce(rawStream))
+    runs.plain.push((await keyedProduce(false, round)).perSec)
+    runs.compact.push((await keyedProduce(true, round)).perSec)
+    runs.rawConsume.push(await rawConsume(rawStream))
+    runs.keyedConsume.push(await keyedConsume(round))
+  }
+  const [rawProducePs, plain, compact, rawConsumePs, keyedConsumePs] = [runs.rawProduce, runs.plain, runs.compact, runs.rawConsume, runs.keyedConsume].map(median) as [number, number, number, number, number]
+  const rows: Array<[string, number, number, string]> = [
+    ['produce: raw pipelined XADD', rawProducePs, 1, 'baseline'],
+    ['produce: keyed producer.send', plain, plain / rawProducePs, 'vs raw XADD'],
+    ['produce: keyed, compacted topic', compact, compact / plain, 'vs keyed plain (index cost)'],
+    ['consume: raw XREADGROUP + XACK', rawConsumePs, 1, 'baseline'],
+    ['consume: keyed consumer group', keyedConsumePs, keyedConsumePs / rawConsumePs, 'vs raw loop'],
+  ]
+  console.log(`\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, median of ${ROUNDS} rounds\n`)
+  console.log('| case | records/s | ratio | against |')
+  console.log('|---|---:|---:|---|')
+  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${perSec.toLocaleString('en-US')} | ${ratio.toFixed(2)} | ${against} |`)
+} finally {
+  await client.close()
+  let cursor = '0'
+  do {
+    const [next, found] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    if (found.length) await raw.unlink(...found)
+    cursor = next
+  } while (cursor !== '0')
+  raw.disconnect()
+}
