@@ -85,7 +85,12 @@ export class RedisGroupMember implements BackendConsumer {
         ),
       )
     }
-    await this.tick()
+    try {
+      await this.tick()
+    } catch (error) {
+      await this.close()
+      throw error
+    }
     // Joining means taking part in the assignment: wait until the partitions the plan gives this member are ours
     // (their previous owners release them after their batch in flight, or their leases expire).
     const deadline = Date.now() + this.leaseMs + 2 * this.heartbeatMs

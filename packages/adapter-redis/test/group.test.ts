@@ -128,6 +128,27 @@ describe('redis adapter through the SDK', () => {
     expect(byMember.get('b')!.size).toBe(4)
   })
 
+  it('trims a partition to about retentionBytes of records, keeping the newest', async () => {
+    const topic = defineTopic(uniqueTopic('size'), { partitions: 1, retentionBytes: 4000 })
+    const producer = client().producer()
+    const value = 'x'.repeat(80)
+    const sent = await producer.send(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: { i, value } })))
+    const got: number[] = []
+    await waitFor('the cleaner to trim', async () => {
+      got.length = 0
+      const reader = client().consumer({ groupId: uniqueTopic('size-reader'), ...fast })
+      await reader.subscribe(topic, (m) => void got.push((m.value as { i: number }).i), { fromBeginning: true })
+      await waitFor('the newest record', () => got.includes(199), 5000)
+      await reader.close()
+      return got.length < 100
+    })
+    // About 4000 bytes of ~110-byte entries: a few dozen survive, and they are the newest.
+    expect(got.length).toBeGreaterThan(20)
+    expect(got.length).toBeLessThan(50)
+    expect(Math.min(...got)).toBe(200 - got.length)
+    expect(sent).toHaveLength(200)
+  })
+
   it('fails with BackendUnavailableError within connectTimeoutMs when nothing listens', async () => {
     const dead = redis({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500 })
     const started = Date.now()
