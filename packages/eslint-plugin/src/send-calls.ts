@@ -40,8 +40,10 @@ export function services(context: Context): ParserServicesWithTypeInformation {
   return ESLintUtils.getParserServices(context)
 }
 
+/** any, unknown, or still generic (SendRecord<T> in a helper is a deferred conditional type): its fields say nothing yet. */
 function isOpaque(type: ts.Type): boolean {
-  return (type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.Instantiable)) !== 0
+  const parts = type.isUnionOrIntersection() ? type.types : [type]
+  return parts.some((p) => (p.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.Instantiable)) !== 0)
 }
 
 function elementType(checker: ts.TypeChecker, type: ts.Type): ts.Type | undefined {
@@ -96,8 +98,10 @@ export function recordsOf(context: Context, arg: TSESTree.Node): { records: Reco
     }
     return { records, batch: true }
   }
-  if (node.type === AST_NODE_TYPES.CallExpression && (memberName(node.callee) === 'map' || memberName(node.callee) === 'flatMap')) {
-    const callback = node.arguments[0] && unwrap(context, node.arguments[0])
+  const method = node.type === AST_NODE_TYPES.CallExpression ? memberName(node.callee) : undefined
+  if (node.type === AST_NODE_TYPES.CallExpression && (method === 'map' || method === 'flatMap' || (method === 'from' && node.arguments.length >= 2))) {
+    const fn = node.arguments[method === 'from' ? 1 : 0]
+    const callback = fn && unwrap(context, fn)
     if (callback) return { records: returnedExpressions(callback).map((n) => recordFrom(context, n, true)), batch: true }
   }
   const { program, esTreeNodeToTSNodeMap } = services(context)

@@ -2,8 +2,6 @@ import rule from '../src/rules/no-constant-key.js'
 import { file, header, ruleTester } from './rule-tester.js'
 
 const code = (body: string) => header + body
-const ONE_PARTITION = 'so all of them hash to one partition'
-void ONE_PARTITION
 
 ruleTester.run('no-constant-key', rule as never, {
   valid: [
@@ -15,6 +13,7 @@ ruleTester.run('no-constant-key', rule as never, {
     // A key type that is a union of literals is constant by design.
     { filename: file, code: code("for (let i = 0; i < 3; i++) await producer.send(regions, { key: 'eu', value: i })") },
     { filename: file, code: code("declare const region: 'eu' | 'us'\nfor (let i = 0; i < 3; i++) await producer.send(orders, { key: region, value: i })") },
+    { filename: file, code: code('await producer.send(orders, Array.from({ length: 10 }, (_, i) => ({ key: `order-${i}`, value: i })))') },
     // Single send with a literal is allowed unless checkSingleSends.
     { filename: file, code: code("await producer.send(orders, [{ key: 'a', value: 1 }])") },
   ],
@@ -39,6 +38,11 @@ ruleTester.run('no-constant-key', rule as never, {
     {
       filename: file,
       code: code("declare const rows: number[]\nrows.forEach((n) => void producer.send(orders, { key: `bucket`, value: n }))"),
+      errors: [{ messageId: 'constantKey' }],
+    },
+    {
+      filename: file,
+      code: code("await producer.send(orders, Array.from({ length: 10 }, (_, i) => ({ key: 'same', value: i })))"),
       errors: [{ messageId: 'constantKey' }],
     },
     // strict: any literal key.

@@ -36,6 +36,11 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
     { ...nonStrict, code: code('declare const id: string | undefined\nawait producer.send(orders, { key: id, value: 1 })') },
     // A generic helper whose topic may be unordered and uncompacted.
     { filename: file, code: code("import type { Topic } from '@keyed/sdk'\nexport async function log<T extends Topic<string, unknown, 'none', 'delete'>>(topic: T) {\n  await producer.send(topic, { value: 1 } as never)\n}") },
+    // Records typed by the SDK: a concrete SendRecord, and a generic helper forwarding SendRecord<T>.
+    { filename: file, code: code("import type { SendRecord } from '@keyed/sdk'\ndeclare const r: SendRecord<typeof orders>\nawait producer.send(orders, r)") },
+    { filename: file, code: code("import type { AnyTopic, SendRecord } from '@keyed/sdk'\nexport function publish<T extends AnyTopic>(topic: T, record: SendRecord<T>) {\n  return producer.send(topic, record)\n}") },
+    { filename: file, code: code("import type { AnyTopic, SendRecord } from '@keyed/sdk'\nexport function publishAll<T extends AnyTopic>(topic: T, records: SendRecord<T>[]) {\n  return producer.send(topic, records)\n}") },
+    { filename: file, code: code("import type { AnyTopic, KeyInputOf } from '@keyed/sdk'\nexport function put<T extends AnyTopic>(topic: T, key: KeyInputOf<T>, value: unknown) {\n  return producer.send(topic, { key, value } as never)\n}") },
   ],
   invalid: [
     {
