@@ -275,7 +275,15 @@ export class RedisGroupMember implements BackendConsumer {
       const args: Array<string | number> = ['GROUP', groupId, CONSUMER_NAME, 'COUNT', maxBatchSize]
       if (!pending) args.push('BLOCK', this.backend.options.blockMs)
       args.push('STREAMS', own.stream, pending ? cursor : '>')
-      const reply = (await reader.callBuffer('XREADGROUP', ...args)) as Array<[Buffer, RawEntry[]]> | null
+      let reply: Array<[Buffer, RawEntry[]]> | null
+      try {
+        reply = (await reader.callBuffer('XREADGROUP', ...args)) as Array<[Buffer, RawEntry[]]> | null
+      } catch (error) {
+        // The stream was deleted (or the group destroyed) under us: start over from what is there now.
+        if (!(error instanceof Error && /^(NOGROUP|UNBLOCKED)/.test(error.message))) throw error
+        await reader.xgroup('CREATE', own.stream, groupId, '0', 'MKSTREAM').catch(() => undefined)
+        continue
+      }
       // A read resent after a reconnect may skip entries an earlier, lost reply delivered: they are pending now, and
       // handling the later entries first would commit (acknowledge) the lost ones unseen. Read the pending list instead.
       if (readies !== seen) continue
