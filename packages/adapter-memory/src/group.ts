@@ -98,11 +98,9 @@ export class Member {
   }
 
   assign(partitions: readonly TopicPartition[]): void {
-    this.fetchers = partitions.map((tp) => {
-      const fetcher: Fetcher = { ...tp, active: true, cancelWait: undefined, done: Promise.resolve() }
-      fetcher.done = this.fetch(fetcher)
-      return fetcher
-    })
+    // Ownership is recorded before any loop runs: a loop may reach its first commit synchronously.
+    this.fetchers = partitions.map((tp) => ({ topic: tp.topic, partition: tp.partition, active: true, cancelWait: undefined, done: Promise.resolve() }))
+    for (const f of this.fetchers) f.done = this.fetch(f)
   }
 
   private async fetch(f: Fetcher): Promise<void> {

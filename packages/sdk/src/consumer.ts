@@ -1,7 +1,7 @@
 import type { Backend, BackendConsumer, BackendProducer, IncomingRecord, PartitionBatch } from './backend/contract.js'
 import { ClosedError, ConfigError, FencedError, HandlerError, KeyedError, SchemaError, SerdeError } from './errors.js'
 import { partitionFor } from './murmur2.js'
-import { validate } from './schema.js'
+import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
 import { isTopic, type AnyTopic, type Compacted, type HeadersOf, type KeyOf, type KeyRequired, type ValueOf } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 
@@ -77,6 +77,15 @@ class RecordFailure extends Error {
   ) {
     super(error instanceof Error ? error.message : String(error))
   }
+}
+
+function checked(topic: string, field: 'key' | 'value' | 'headers', schema: StandardSchemaV1, data: unknown): unknown {
+  const unwrap = (outcome: ValidationOutcome) => {
+    if (!outcome.ok) throw new RecordFailure('validate', new SchemaError(topic, field, outcome.issues))
+    return outcome.value
+  }
+  const outcome = validate(schema, data)
+  return outcome instanceof Promise ? outcome.then(unwrap) : unwrap(outcome)
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -206,8 +215,15 @@ export class Consumer {
     let last: IncomingRecord | undefined
     for (const record of batch.records) {
       if (!batch.isActive() || this.failure) break
-      const ok = await this.handleWithRetries(route, record, batch)
-      if (!ok) break
+      // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
+      try {
+        let message = this.decode(route.topic, record)
+        if (message instanceof Promise) message = await message
+        const result = route.handler(message)
+        if (result instanceof Promise) await result
+      } catch (error) {
+        if (!(await this.retry(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
+      }
       last = record
     }
     if (last && this.autoCommit) {
@@ -220,66 +236,59 @@ export class Consumer {
     }
   }
 
-  /** True when the record is done (handled or dead-lettered); false when the batch must stop here. */
-  private async handleWithRetries(route: Route, record: IncomingRecord, batch: PartitionBatch): Promise<boolean> {
-    let failure: RecordFailure | undefined
-    let attempts = 0
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      attempts = attempt
+  /** After a failed first try: the remaining tries with backoff, then the dead letter or a stop. True when the record is done. */
+  private async retry(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure): Promise<boolean> {
+    let failure = first
+    let attempts = 1
+    // Bytes that do not decode will not decode next time either.
+    while (failure.stage === 'handler' && attempts < this.attempts) {
+      await sleep(Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (attempts - 1)))
+      await batch.heartbeat().catch(() => undefined)
+      if (!batch.isActive() || this.failure) return false
+      attempts++
       try {
-        const message = await this.decode(route.topic, record)
-        try {
-          await route.handler(message)
-        } catch (error) {
-          throw new RecordFailure('handler', error)
-        }
+        await route.handler((await this.decode(route.topic, record)) as Message<AnyTopic>)
         return true
       } catch (error) {
         failure = error instanceof RecordFailure ? error : new RecordFailure('handler', error)
-        // Bytes that do not decode will not decode next time either.
-        if (failure.stage !== 'handler') break
-        if (attempt < this.attempts) {
-          await sleep(Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (attempt - 1)))
-          await batch.heartbeat().catch(() => undefined)
-          if (!batch.isActive() || this.failure) return false
-        }
       }
     }
-    const cause = failure!.error
+    const cause = failure.error
     if (this.options.deadLetter) {
       try {
-        await this.deadLetter(record, failure!.stage, cause, attempts)
+        await this.deadLetter(record, failure.stage, cause, attempts)
         return true
       } catch (error) {
         this.fail(new KeyedError('HANDLER_FAILED', `Could not write a failed record to the dead-letter topic: ${String(error)}`, { cause: error }))
         return false
       }
     }
-    this.fail(cause instanceof KeyedError && failure!.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
+    this.fail(cause instanceof KeyedError && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
     return false
   }
 
-  private async decode(topic: AnyTopic, record: IncomingRecord): Promise<Message<AnyTopic>> {
+  /** Synchronous unless a schema validates asynchronously. Throws RecordFailure for bytes or data the topic does not accept. */
+  private decode(topic: AnyTopic, record: IncomingRecord): Message<AnyTopic> | Promise<Message<AnyTopic>> {
     let key: unknown = null
     let value: unknown = null
-    let headers: unknown = record.headers
     try {
       if (record.key !== null) key = topic.keySerde.deserialize(record.key)
+    } catch (cause) {
+      throw new RecordFailure('deserialize', new SerdeError(topic.name, 'key', `offset ${record.offset} of partition ${record.partition} does not decode: ${String(cause)}`, { cause }))
+    }
+    try {
       if (record.value !== null) value = topic.valueSerde.deserialize(record.value)
     } catch (cause) {
-      const field = record.key !== null && key === null ? 'key' : 'value'
-      throw new RecordFailure('deserialize', new SerdeError(topic.name, field, `offset ${record.offset} of partition ${record.partition} does not decode: ${String(cause)}`, { cause }))
+      throw new RecordFailure('deserialize', new SerdeError(topic.name, 'value', `offset ${record.offset} of partition ${record.partition} does not decode: ${String(cause)}`, { cause }))
     }
-    const check = async (field: 'key' | 'value' | 'headers', schema: AnyTopic['keySchema'], data: unknown): Promise<unknown> => {
-      if (!schema) return data
-      const outcome = await validate(schema, data)
-      if (!outcome.ok) throw new RecordFailure('validate', new SchemaError(topic.name, field, outcome.issues))
-      return outcome.value
-    }
-    if (key !== null) key = await check('key', topic.keySchema, key)
-    if (value !== null) value = await check('value', topic.valueSchema, value)
-    headers = await check('headers', topic.headersSchema, headers)
-    return { topic: record.topic, partition: record.partition, offset: record.offset, key, value, headers, timestamp: record.timestamp } as Message<AnyTopic>
+    const build = (k: unknown, v: unknown, h: unknown) =>
+      ({ topic: record.topic, partition: record.partition, offset: record.offset, key: k, value: v, headers: h, timestamp: record.timestamp }) as Message<AnyTopic>
+    if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema) return build(key, value, record.headers)
+    const k = key !== null && topic.keySchema ? checked(topic.name, 'key', topic.keySchema, key) : key
+    const v = value !== null && topic.valueSchema ? checked(topic.name, 'value', topic.valueSchema, value) : value
+    const h = topic.headersSchema ? checked(topic.name, 'headers', topic.headersSchema, record.headers) : record.headers
+    if (k instanceof Promise || v instanceof Promise || h instanceof Promise) return Promise.all([k, v, h]).then(([a, b, c]) => build(a, b, c))
+    return build(k, v, h)
   }
 
   private async deadLetter(record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
