@@ -8,10 +8,9 @@ export interface StoredRecord {
   readonly timestamp: number
   readonly appendedAt: number
   readonly size: number
-  /** The key as a map key; compaction groups by it. */
-  readonly keyId: string | null
 }
 
+/** The key as a map key; only compaction needs it, so it is not computed on append. */
 const keyId = (key: Uint8Array | null): string | null => (key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'))
 
 /** One partition: an append-only log whose offsets never change, with holes where retention or compaction removed records. */
@@ -39,7 +38,7 @@ export class PartitionLog {
   append(record: OutgoingRecord, now: number): number {
     const offset = this.nextOffset++
     const size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 16
-    this.records.push({ offset, key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, appendedAt: now, size, keyId: keyId(record.key) })
+    this.records.push({ offset, key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, appendedAt: now, size })
     this.bytes += size
     this.dirty = true
     return offset
@@ -113,13 +112,15 @@ export class PartitionLog {
  * is behind still sees the delete.
  */
 function compact(records: StoredRecord[], spec: TopicSpec, now: number): StoredRecord[] {
+  const ids = records.map((r) => keyId(r.key))
   const latest = new Map<string, number>()
-  for (const r of records) if (r.keyId !== null) latest.set(r.keyId, r.offset)
+  records.forEach((r, i) => ids[i] !== null && latest.set(ids[i]!, r.offset))
   const lag = spec.minCompactionLagMs ?? 0
   const tombstoneRetention = spec.deleteRetentionMs ?? 86_400_000
-  return records.filter((r) => {
-    if (r.keyId === null || now - r.appendedAt < lag) return true
-    if (latest.get(r.keyId) !== r.offset) return false
+  return records.filter((r, i) => {
+    const id = ids[i]
+    if (id === null || id === undefined || now - r.appendedAt < lag) return true
+    if (latest.get(id) !== r.offset) return false
     return r.value !== null || now - r.appendedAt < tombstoneRetention
   })
 }

@@ -22,6 +22,11 @@ export function toPositive(n: number): number {
   return n & 0x7fffffff
 }
 
+/** @internal For a string already known to hold one byte per char (the producer checked its UTF-8 length). */
+export function partitionOfByteString(bytes: string, partitions: number): number {
+  return (murmur.murmur2(bytes, SEED) & 0x7fffffff) % partitions
+}
+
 /** The partition Kafka's Java client (and keyed) picks for a key of these bytes or this UTF-8 string. */
 export function partitionFor(key: string | Uint8Array, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) {

@@ -1,7 +1,7 @@
 import type { Acks, Backend, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from './backend/contract.js'
 import { ClosedError, ConfigError, MissingKeyError, ReorderingProducerError, SchemaError, SerdeError } from './errors.js'
 import { checkPartition, NullKeyPlacer, type NullKeyStrategy, type Partitioner } from './partitioners.js'
-import { partitionFor } from './murmur2.js'
+import { partitionFor, partitionOfByteString } from './murmur2.js'
 import { validate, type ValidationOutcome } from './schema.js'
 import { describe, serdes } from './serdes.js'
 import {
@@ -48,6 +48,7 @@ export interface ProducerOptions {
 
 const DEFAULT_RETRIES = 5
 const utf8Serde = serdes.string()
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 export function resolveProducerSettings(options: ProducerOptions, clientId: string | undefined): ProducerSettings {
   if (options.ordering !== undefined && options.ordering !== 'strict') {
@@ -174,12 +175,12 @@ export class Producer {
         if (v instanceof Promise) v = await v
         value = schemaIssues(topic.name, 'value', v, index)
       }
-      let headers = (record.headers ?? {}) as Record<string, string>
+      let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
       if (topic.headersSchema) {
         let v = validate(topic.headersSchema, headers)
         if (v instanceof Promise) v = await v
         headers = schemaIssues(topic.name, 'headers', v, index) as Record<string, string>
-      } else {
+      } else if (headers !== NO_HEADERS) {
         for (const [name, h] of Object.entries(headers)) {
           if (typeof h !== 'string') {
             throw new SchemaError(topic.name, 'headers', [{ message: `header values are strings, got ${describe(h)}`, path: [name] }], index)
@@ -195,7 +196,7 @@ export class Producer {
         partition = checkPartition(topic.name, this.options.partitioner({ topic: topic.name, key, keyBytes, value, partitions }), partitions, 'The custom partitioner')
       } else if (keyBytes !== null) {
         // An ASCII key under the UTF-8 serde is its own byte string: hash it without a copy.
-        partition = topic.keySerde === utf8Serde && keyBytes.length === (key as string).length ? partitionFor(key as string, partitions) : partitionFor(keyBytes, partitions)
+        partition = topic.keySerde === utf8Serde && keyBytes.length === (key as string).length ? partitionOfByteString(key as string, partitions) : partitionFor(keyBytes, partitions)
       } else {
         partition = placer.place(partitions, valueBytes?.length ?? 0)
       }
