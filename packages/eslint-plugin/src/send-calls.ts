@@ -33,7 +33,7 @@ export interface SendSite {
 export type FieldSource =
   | { kind: 'missing'; node: TSESTree.Node }
   | { kind: 'expr'; node: TSESTree.Expression }
-  | { kind: 'typed'; node: TSESTree.Node; type: ts.Type; optional: boolean }
+  | { kind: 'typed'; node: TSESTree.Node; type: ts.Type; optional: boolean; library: boolean }
   | { kind: 'unknown' }
 
 export function services(context: Context): ParserServicesWithTypeInformation {
@@ -119,7 +119,9 @@ export function fieldOf(context: Context, record: RecordSite, name: string): Fie
     if (isOpaque(type)) return { kind: 'unknown' }
     const symbol = type.getProperty(name)
     if (!symbol) return undefined
-    return { kind: 'typed', node, type: checker.getTypeOfSymbol(symbol), optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0 }
+    // kafkajs's own Message type declares `key?: Buffer | string | null`: that says nothing about the values sent.
+    const library = symbol.declarations?.some((d) => /[\\/]node_modules[\\/]kafkajs[\\/]/.test(d.getSourceFile().fileName)) ?? false
+    return { kind: 'typed', node, type: checker.getTypeOfSymbol(symbol), optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0, library }
   }
   if (!record.object) {
     let type = checker.getTypeAtLocation(esTreeNodeToTSNodeMap.get(record.node.type === AST_NODE_TYPES.SpreadElement ? record.node.argument : record.node))

@@ -32,6 +32,12 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
       code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nawait p.send({ topic: 'metrics', messages: [{ value: 'x' }] })"),
       options: [{ orderedTopics: ['orders.*', '/^payments-/'] }],
     },
+    // kafkajs's Message type allows a null key; a batch typed with it is not guessed at.
+    {
+      filename: file,
+      code: code("import { Kafka, type Message } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\ndeclare const batch: Message[]\nawait p.send({ topic: 'orders', messages: batch })"),
+      options: [{ orderedTopics: ['orders'] }],
+    },
     // Without strictNullChecks a declared optional type cannot be told from a required one: only literals are reported.
     { ...nonStrict, code: code('declare const id: string | undefined\nawait producer.send(orders, { key: id, value: 1 })') },
     // A generic helper whose topic may be unordered and uncompacted.
@@ -127,6 +133,12 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
     // Without strictNullChecks: literal null, undefined and a missing key are still reported.
     { ...nonStrict, code: code('await producer.send(orders, { key: null, value: 1 })'), errors: [{ messageId: 'nullKey' }] },
     { ...nonStrict, code: code('await producer.send(orders, { value: 1 })'), errors: [{ messageId: 'missingKey' }] },
+    {
+      filename: file,
+      code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\ndeclare const batch: { key?: string; value: string }[]\nawait p.send({ topic: 'orders', messages: batch })"),
+      options: [{ orderedTopics: ['orders'] }],
+      errors: [{ messageId: 'nullableKey' }],
+    },
     // kafkajs with orderedTopics: names, globs and regexes.
     {
       filename: file,

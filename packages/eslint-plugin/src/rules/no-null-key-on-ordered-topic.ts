@@ -49,7 +49,7 @@ export default createRule<Options, MessageIds>({
       const key = fieldOf(context, record, 'key')
       if (key.kind === 'missing') context.report({ node: key.node, messageId: 'missingKey', data })
       else if (key.kind === 'expr') checkKeyExpression(key.node, data)
-      else if (key.kind === 'typed' && strict && (key.optional || mayBeNullish(key.type))) {
+      else if (key.kind === 'typed' && strict && !key.library && (key.optional || mayBeNullish(key.type))) {
         const type = checker.typeToString(key.type) + (key.optional && !mayBeNullish(key.type) ? ' | undefined' : '')
         context.report({ node: key.node, messageId: 'nullableKey', data: { ...data, type } })
       }
