@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { TSESLint } from '@typescript-eslint/utils'
+import type { ESLint, Linter, Rule } from 'eslint'
 import noConstantKey from './rules/no-constant-key.js'
 import noNullKeyOnOrderedTopic from './rules/no-null-key-on-ordered-topic.js'
 import noReorderingProducer from './rules/no-reordering-producer.js'
@@ -18,28 +19,30 @@ export const rules = {
 
 export type RuleName = keyof typeof rules
 
-interface KeyedPlugin {
+/** Typed with ESLint's own types, so it fits `defineConfig` and `plugins: { keyed }` in a typed eslint.config.ts. */
+export interface KeyedPlugin extends ESLint.Plugin {
   meta: { name: string; version: string }
-  rules: typeof rules
-  configs: { recommended: TSESLint.FlatConfig.Config; strict: TSESLint.FlatConfig.Config }
+  rules: Record<RuleName, Rule.RuleModule>
+  configs: { recommended: Linter.Config; strict: Linter.Config }
 }
 
-const plugin: KeyedPlugin = { meta: { name, version }, rules, configs: {} as KeyedPlugin['configs'] }
+// typescript-eslint's RuleModule and ESLint's differ only in their context types; the objects are the same.
+const plugin: KeyedPlugin = { meta: { name, version }, rules: rules as unknown as KeyedPlugin['rules'], configs: {} as KeyedPlugin['configs'] }
 
 const allRules = Object.keys(rules).map((rule) => `keyed/${rule}`)
 
 /** Every rule as an error. Needs typed linting: typescript-eslint's parser with `parserOptions.projectService`. */
 plugin.configs.recommended = {
   name: 'keyed/recommended',
-  plugins: { keyed: plugin as unknown as TSESLint.FlatConfig.Plugin },
+  plugins: { keyed: plugin },
   rules: Object.fromEntries(allRules.map((rule) => [rule, 'error'])),
 }
 
 /** recommended, plus no-constant-key on every send with a literal key, not only batches, loops and callbacks. */
 plugin.configs.strict = {
   name: 'keyed/strict',
-  plugins: { keyed: plugin as unknown as TSESLint.FlatConfig.Plugin },
-  rules: { ...plugin.configs.recommended.rules, 'keyed/no-constant-key': ['error', { checkSingleSends: true }] },
+  plugins: { keyed: plugin },
+  rules: { ...plugin.configs.recommended.rules, 'keyed/no-constant-key': ['error', { checkSingleSends: true }] } satisfies Linter.RulesRecord,
 }
 
 export default plugin

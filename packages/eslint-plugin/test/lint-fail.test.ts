@@ -26,7 +26,7 @@ describe('the deliberately wrong example', () => {
       overrideConfigFile: true,
       overrideConfig: [
         { files: ['**/*.ts'], languageOptions: { parser, parserOptions: { projectService: true, tsconfigRootDir: dir } } },
-        plugin.configs.recommended as ESLint.Options['overrideConfig'] & object,
+        plugin.configs.recommended,
         {
           rules: {
             'keyed/no-null-key-on-ordered-topic': ['error', { orderedTopics: ['orders', 'payments.*'] }],

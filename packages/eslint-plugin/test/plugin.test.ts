@@ -22,7 +22,7 @@ describe('the plugin object', () => {
 
   it('documents every rule with wrong and right examples, where meta.docs.url points', () => {
     for (const [name, rule] of Object.entries(plugin.rules)) {
-      expect(rule.meta.docs?.url).toBe(`${DOCS_BASE}${name}.md`)
+      expect(rule.meta?.docs?.url).toBe(`${DOCS_BASE}${name}.md`)
       const doc = `${root}docs/rules/${name}.md`
       expect(existsSync(doc), doc).toBe(true)
       const text = readFileSync(doc, 'utf8')
