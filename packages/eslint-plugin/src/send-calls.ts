@@ -170,7 +170,38 @@ function kafkajsSite(context: Context, call: TSESTree.CallExpression, spec: TSES
   }
 }
 
-/** The sends a call makes: keyed `send(topic, records)`, kafkajs `send({ topic, messages })` and `sendBatch({ topicMessages })`. */
+function isSendRecordType(checker: ts.TypeChecker, type: ts.Type): boolean {
+  if (type.aliasSymbol?.name === 'SendRecord') return true
+  const element = elementType(checker, type)
+  return element !== undefined && isSendRecordType(checker, element)
+}
+
+const INLINE = new Set<string>([AST_NODE_TYPES.ObjectExpression, AST_NODE_TYPES.ArrayExpression, AST_NODE_TYPES.CallExpression])
+
+/** A call to a helper of the user's that declares a parameter as `SendRecord<T>` (or an array of them) next to a topic. */
+function helperSite(context: Context, call: TSESTree.CallExpression): SendSite | undefined {
+  if (call.arguments.length < 2 || !call.arguments.some((a) => INLINE.has(unwrap(context, a, false).type))) return undefined
+  const parser = services(context)
+  const checker = parser.program.getTypeChecker()
+  const declaration = checker.getResolvedSignature(parser.esTreeNodeToTSNodeMap.get(call))?.getDeclaration()
+  if (!declaration || !('parameters' in declaration)) return undefined
+  const index = declaration.parameters.findIndex((p) => p.type !== undefined && isSendRecordType(checker, checker.getTypeFromTypeNode(p.type)))
+  const input = call.arguments[index]
+  if (index < 0 || !input) return undefined
+  for (const [i, topic] of call.arguments.entries()) {
+    if (i === index) continue
+    const kind = topicKindOf(parser, unwrap(context, topic, false))
+    if (!kind) continue
+    const { records, batch } = recordsOf(context, input)
+    return { api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(topic), kind, topicName: undefined, recordsNode: input, records, batch }
+  }
+  return undefined
+}
+
+/**
+ * The sends a call makes: keyed `send(topic, records)`, kafkajs `send({ topic, messages })` and `sendBatch({ topicMessages })`,
+ * and calls to helpers taking a topic and `SendRecord<T>`.
+ */
 export function sendSites(context: Context, call: TSESTree.CallExpression): SendSite[] {
   const method = memberName(call.callee)
   if (method === 'send' && call.arguments.length >= 2) {
@@ -199,7 +230,9 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
       return site ? [site] : []
     })
   }
-  return []
+  if (method === 'tombstone') return []
+  const helper = helperSite(context, call)
+  return helper ? [helper] : []
 }
 
 /** A keyed `producer.tombstone(topic, key)` call with its topic's design. */

@@ -122,6 +122,17 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
       code: code("import type { AnyTopic } from '@keyed/sdk'\nexport function emit<T extends AnyTopic>(topic: T, id?: string) {\n  return producer.send(topic, { key: id, value: 1 } as never)\n}"),
       errors: [{ messageId: 'nullableKey' }],
     },
+    // A call to a generic helper that takes SendRecord<T>: the record is checked against the topic passed in.
+    {
+      filename: file,
+      code: code("import type { AnyTopic, SendRecord } from '@keyed/sdk'\nfunction publish<T extends AnyTopic>(topic: T, record: SendRecord<T>) {\n  return producer.send(topic, record)\n}\nawait publish(orders, { value: 1 } as never)\nawait publish(clicks, { value: 1 })"),
+      errors: [{ messageId: 'missingKey', line: 6 }],
+    },
+    {
+      filename: file,
+      code: code("import type { AnyTopic, SendRecord } from '@keyed/sdk'\nconst publishAll = <T extends AnyTopic>(records: readonly SendRecord<T>[], topic: T) => producer.send(topic, records)\nawait publishAll([{ key: 'a', value: 1 }, { key: null, value: 2 }] as never, profiles)"),
+      errors: [{ messageId: 'nullKey', line: 4 }],
+    },
     // A topic from a union of declarations.
     {
       filename: file,
