@@ -190,10 +190,11 @@ function helperSite(context: Context, call: TSESTree.CallExpression): SendSite |
   if (index < 0 || !input) return undefined
   for (const [i, topic] of call.arguments.entries()) {
     if (i === index) continue
-    const kind = topicKindOf(parser, unwrap(context, topic, false))
+    const bare = unwrap(context, topic, false)
+    const kind = topicKindOf(parser, bare)
     if (!kind) continue
     const { records, batch } = recordsOf(context, input)
-    return { api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(topic), kind, topicName: undefined, recordsNode: input, records, batch }
+    return { api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(bare), kind, topicName: undefined, recordsNode: input, records, batch }
   }
   return undefined
 }
@@ -206,10 +207,11 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
   const method = memberName(call.callee)
   if (method === 'send' && call.arguments.length >= 2) {
     const [topic, input] = call.arguments as [TSESTree.Node, TSESTree.Node]
-    const kind = topicKindOf(services(context), unwrap(context, topic, false))
+    const bare = unwrap(context, topic, false)
+    const kind = topicKindOf(services(context), bare)
     if (!kind) return []
     const { records, batch } = recordsOf(context, input)
-    return [{ api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(topic), kind, topicName: undefined, recordsNode: input, records, batch }]
+    return [{ api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(bare), kind, topicName: undefined, recordsNode: input, records, batch }]
   }
   if (method === 'send' && call.arguments.length === 1) {
     const spec = unwrap(context, call.arguments[0]!)
@@ -238,7 +240,7 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
 /** A keyed `producer.tombstone(topic, key)` call with its topic's design. */
 export function tombstoneSite(context: Context, call: TSESTree.CallExpression): { topic: TSESTree.Node; key: TSESTree.Node | undefined; kind: TopicKind } | undefined {
   if (memberName(call.callee) !== 'tombstone' || call.arguments.length < 1) return undefined
-  const topic = call.arguments[0]!
-  const kind = topicKindOf(services(context), unwrap(context, topic, false))
+  const topic = unwrap(context, call.arguments[0]!, false)
+  const kind = topicKindOf(services(context), topic)
   return kind ? { topic, key: call.arguments[1], kind } : undefined
 }

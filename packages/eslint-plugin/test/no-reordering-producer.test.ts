@@ -73,7 +73,7 @@ ruleTester.run('no-reordering-producer', rule as never, {
       errors: [
         {
           messageId: 'kafkajsReordering',
-          data: { inFlight: 'unlimited (the default)', topic: "'orders'" },
+          data: { inFlight: 'any number of requests (maxInFlightRequests is unset)', topic: "'orders'" },
           suggestions: [
             {
               messageId: 'setMaxInFlight',
@@ -91,7 +91,7 @@ ruleTester.run('no-reordering-producer', rule as never, {
       errors: [
         {
           messageId: 'kafkajsReordering',
-          data: { inFlight: '5', topic: "'orders.eu'" },
+          data: { inFlight: '5 requests', topic: "'orders.eu'" },
           suggestions: [
             {
               messageId: 'setMaxInFlight',

@@ -58,7 +58,7 @@ function reorderingReason(context: Context, api: Api, options: TSESTree.ObjectEx
     const retries = setting(context, retry.value as TSESTree.ObjectExpression, 'retries')
     if (retries.state === 'unknown' || (retries.state === 'known' && retries.value === 0)) return undefined
   }
-  return { inFlight: inFlight.state === 'known' ? String(inFlight.value) : 'unlimited (the default)' }
+  return { inFlight: inFlight.state === 'known' ? `${String(inFlight.value)} requests` : 'any number of requests (maxInFlightRequests is unset)' }
 }
 
 export default createRule<Options, MessageIds>({
@@ -76,7 +76,7 @@ export default createRule<Options, MessageIds>({
       keyedReordering:
         "This producer can reorder records of one key: with idempotent: false, retries ({{retries}}) and maxInFlight: {{inFlight}}, a failed request retried behind a later one lands after it. It sends to {{topic}}, which is ordered per key (keyed refuses it at send time with ReorderingProducerError). Drop idempotent: false, or set maxInFlight: 1, or retries: 0.",
       kafkajsReordering:
-        'This kafkajs producer can reorder records of one key: it is not idempotent, allows {{inFlight}} requests in flight and retries failed ones, so a retried batch can land after a later one. It sends keyed records to {{topic}}. Set maxInFlightRequests: 1 (or idempotent: true with maxInFlightRequests: 1), or disable retries with retry: { retries: 0 }.',
+        'This kafkajs producer can reorder records of one key: it is not idempotent, allows {{inFlight}} in flight and retries failed ones, so a retried batch can land after a later one. It sends to {{topic}}, whose records are ordered per key. Set maxInFlightRequests: 1 (or idempotent: true with maxInFlightRequests: 1), or disable retries with retry: { retries: 0 }.',
       setMaxInFlight: 'Set {{name}}: 1 (one request in flight keeps order at some cost in throughput).',
     },
   },
