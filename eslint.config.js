@@ -1,7 +1,13 @@
 // Lints the whole repository with type information; the keyed plugin checks the key designs in examples/.
 import { defineConfig, globalIgnores } from 'eslint/config'
 import tseslint from 'typescript-eslint'
-import keyed from '@keyed/eslint-plugin'
+
+const keyed = await import('@keyed/eslint-plugin').then(
+  (module) => module.default,
+  (cause) => {
+    throw new Error('eslint.config.js loads @keyed/eslint-plugin from its dist/: build it first (npx turbo run build --filter=@keyed/eslint-plugin); `npm run lint` does.', { cause })
+  },
+)
 
 /** The type-checked rules that find bugs (lost promises, awaited non-promises) rather than style; cheap once the program exists. */
 const typeCheckedLite = {
