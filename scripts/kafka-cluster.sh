@@ -13,19 +13,24 @@
 # Node n: PLAINTEXT 127.0.0.1:1909(n+1), CONTROLLER 127.0.0.1:1919(n+1), i.e.
 # 19092-19094 and 19192-19194, clear of the single broker's 9092/9093.
 # Defaults: replication factor 3, min.insync.replicas 2.
-# Env: as kafka-start.sh; KEYED_KAFKA_WAIT (default 90 s).
+# Env: as kafka-start.sh; KEYED_KAFKA_WAIT (default 90 s);
+#      KEYED_KAFKA_CLUSTER_PORT (default 19092) moves all six ports (PLAINTEXT
+#      P..P+2, CONTROLLER P+100..P+102) so a second cluster can run beside.
 set -euo pipefail
 # shellcheck source=kafka-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh"
 
 NODES=(1 2 3)
-STATE="$KAFKA_STATE_ROOT/cluster"
+BASE_PORT="${KEYED_KAFKA_CLUSTER_PORT:-19092}"
+[[ "$BASE_PORT" =~ ^[0-9]+$ ]] || kdie "KEYED_KAFKA_CLUSTER_PORT must be a port number"
+# A cluster on other ports gets its own state (pids, data) too.
+if [[ "$BASE_PORT" == 19092 ]]; then STATE="$KAFKA_STATE_ROOT/cluster"; else STATE="$KAFKA_STATE_ROOT/cluster-$BASE_PORT"; fi
 WAIT="${KEYED_KAFKA_WAIT:-90}"
 # Three JVMs share two cores and the test run: keep heaps small.
 export KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx384m -Xms128m}"
 
-port_of() { echo $((19091 + $1)); }
-cport_of() { echo $((19191 + $1)); }
+port_of() { echo $((BASE_PORT - 1 + $1)); }
+cport_of() { echo $((BASE_PORT + 99 + $1)); }
 voters() {
   local n out=()
   for n in "${NODES[@]}"; do out+=("$n@127.0.0.1:$(cport_of "$n")"); done
@@ -69,16 +74,17 @@ start_node() {
 }
 
 # Wait until the given nodes answer a Metadata request that lists all three
-# brokers (so the quorum has a leader and every broker has registered).
+# brokers (so the quorum has a leader and every broker has registered), and
+# each has caught up on metadata (a canary topic shows up with a leader).
 wait_nodes() {
-  local n addrs=()
-  for n in "$@"; do addrs+=("127.0.0.1:$(port_of "$n")"); done
-  if ! kafka_probe --quiet --brokers "${#NODES[@]}" --wait "$WAIT" "${addrs[@]}"; then
-    for n in "$@"; do
-      printf '[kafka] ---- node %s: last 15 lines of %s ----\n' "$n" "$(log_of "$n")" >&2
-      tail -n 15 "$(log_of "$n")" >&2 || true
-    done
-    kdie "cluster did not become ready within ${WAIT}s"
+  local n pid addrs=() pids=()
+  for n in "$@"; do
+    addrs+=("127.0.0.1:$(port_of "$n")")
+    if pid=$(kafka_pid_alive "$(pidfile_of "$n")"); then pids+=(--pid "$pid"); fi
+  done
+  if ! kafka_probe --quiet --canary --brokers "${#NODES[@]}" --wait "$WAIT" "${pids[@]}" "${addrs[@]}"; then
+    for n in "$@"; do kafka_log_excerpt "$(log_of "$n")"; done
+    kdie "cluster not ready (limit ${WAIT}s); nodes still up keep running: use '$(basename "$0") stop'"
   fi
 }
 
@@ -98,7 +104,7 @@ cmd_stop() {
   # Stop all nodes at once: stopping them one by one can leave the last node
   # without a controller quorum, stalling its controlled shutdown.
   for n in "${NODES[@]}"; do
-    kafka_stop_pid "$(pidfile_of "$n")" "node $n" 30 &
+    kafka_stop_pid "$(pidfile_of "$n")" "node $n" 20 &
     pids+=($!)
   done
   for n in "${pids[@]}"; do wait "$n" || true; done
@@ -113,7 +119,7 @@ cmd_kill() {
     return 0
   fi
   kill -KILL "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  kafka_wait_gone "$pid" 30 || kdie "node $n (pid $pid) survived SIGKILL"
   rm -f "$(pidfile_of "$n")"
   klog "node $n (pid $pid) killed"
 }
@@ -137,6 +143,9 @@ cmd_status() {
   done
 }
 
+# One cluster command at a time (parallel test files may call start).
+case "${1:-}" in start | stop | kill | restart | clean) kafka_lock "$STATE/.lock" ;; esac
+
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
@@ -145,5 +154,5 @@ case "${1:-}" in
   status) cmd_status ;;
   clean) cmd_stop; rm -rf "$STATE"; klog "removed $STATE" ;;
   bootstrap) bootstrap ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -6,14 +6,26 @@
 
 KAFKA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# 4.x is used because kafkajs 2.2.4 picks protocol versions that 4.x still
-# serves (checked with produce, consumer groups, commits, admin calls).
-# Override with KEYED_KAFKA_VERSION (3.9.x also works with these scripts).
+# 4.3.1: kafkajs 2.2.4's highest request versions are all still served by 4.x
+# (checked: produce, idempotent/transactional produce, consumer groups,
+# commits, admin create/describe/alter). 4.4.0's POM was on Central but its
+# kafka-tools-api jar was not, so it did not resolve when this was written.
+# Override with KEYED_KAFKA_VERSION (3.9.2 also checked with these scripts).
 KAFKA_VERSION="${KEYED_KAFKA_VERSION:-4.3.1}"
 KAFKA_CACHE_ROOT="${KEYED_CACHE:-$HOME/.cache/keyed}"
 KAFKA_HOME_DIR="$KAFKA_CACHE_ROOT/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME_DIR/libs"
 KAFKA_STATE_ROOT="${KEYED_STATE:-/tmp/keyed-kafka}"
+
+# The single broker (kafka-start.sh / kafka-stop.sh): PLAINTEXT port P and
+# CONTROLLER port P+1. KEYED_KAFKA_PORT moves it; other ports get own state.
+KAFKA_SINGLE_PORT="${KEYED_KAFKA_PORT:-9092}"
+[[ "$KAFKA_SINGLE_PORT" =~ ^[0-9]+$ ]] || { echo "KEYED_KAFKA_PORT must be a port number" >&2; exit 2; }
+if [[ "$KAFKA_SINGLE_PORT" == 9092 ]]; then
+  KAFKA_SINGLE_STATE="$KAFKA_STATE_ROOT/single"
+else
+  KAFKA_SINGLE_STATE="$KAFKA_STATE_ROOT/single-$KAFKA_SINGLE_PORT"
+fi
 # Pinned so resolution does not depend on Maven's old default plugin version.
 KAFKA_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
@@ -178,7 +190,7 @@ kafka_pid_alive() {
   pid=$(cat "$pidfile" 2>/dev/null) || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   # Guard against pid reuse: it must still be a kafka.Kafka JVM.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka ' || return 1
   printf '%s\n' "$pid"
 }
 
@@ -189,9 +201,16 @@ kafka_launch() {
   local -a cmd
   mapfile -d '' cmd < <(kafka_java kafka.Kafka "$props")
   rm -f "$pidfile"
+  # Logs are appended across restarts; keep one old generation past ~20 MB.
+  if [[ -f "$log" ]] && (( $(stat -c %s "$log") > 20 * 1024 * 1024 )); then mv -f "$log" "$log.1"; fi
   printf '\n===== start %s =====\n' "$(date '+%F %T')" >>"$log"
   # exec keeps the pid written by the inner shell equal to the JVM's pid.
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
+  # The broker must not inherit our lock fd, or it would hold the lock forever.
+  if [[ -n "${KAFKA_LOCK_FD:-}" ]]; then
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}" </dev/null >>"$log" 2>&1 {KAFKA_LOCK_FD}>&- &
+  else
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
+  fi
   local i
   for i in $(seq 1 50); do [[ -s "$pidfile" ]] && return 0; sleep 0.1; done
   kdie "broker process did not start (see $log)"
@@ -203,15 +222,48 @@ kafka_stop_pid() {
   local pidfile=$1 name=$2 timeout=${3:-30} pid i
   if ! pid=$(kafka_pid_alive "$pidfile"); then rm -f "$pidfile"; return 1; fi
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
-    sleep 0.1
-  done
+  if kafka_wait_gone "$pid" "$timeout"; then rm -f "$pidfile"; return 0; fi
   klog "$name (pid $pid) did not exit within ${timeout}s; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  kafka_wait_gone "$pid" 30 || kdie "$name (pid $pid) survived SIGKILL"
   rm -f "$pidfile"
 }
+
+# kafka_wait_gone PID TIMEOUT_S: wait until the process has exited. A zombie
+# counts as gone (its parent may be a subreaper that reaps late).
+kafka_wait_gone() {
+  local pid=$1 timeout=$2 i state
+  for ((i = 0; i < timeout * 20; i++)); do
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 0
+    [[ -z "$state" || "$state" == Z ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# kafka_log_excerpt LOG: what to show when a broker fails to come up: the
+# first ERROR/FATAL lines of its latest run (the cause, e.g. a port in use), then
+# its last lines; long lines cut, as Kafka logs whole configs on one line.
+kafka_log_excerpt() {
+  local log=$1 run
+  [[ -f "$log" ]] || return 0
+  run=$(awk '/^===== start /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$log")
+  printf '[kafka] ---- %s: errors ----\n' "$log" >&2
+  grep -E '\] (ERROR|FATAL) ' <<<"$run" | head -n 6 | cut -c1-400 >&2 || true
+  printf '[kafka] ---- %s: last lines ----\n' "$log" >&2
+  tail -n 6 <<<"$run" | cut -c1-400 >&2
+}
+
+# kafka_lock FILE: hold an exclusive lock for the rest of the calling script,
+# so concurrent starts (parallel test workers) do not launch two brokers.
+kafka_lock() {
+  mkdir -p "$(dirname "$1")"
+  exec {KAFKA_LOCK_FD}>"$1"
+  flock "$KAFKA_LOCK_FD"
+}
+
+# kafka_lock_busy FILE: true if another process holds that lock right now.
+kafka_lock_busy() { [[ -e "$1" ]] && ! flock -n "$1" true; }
 
 # kafka_probe ARGS...: dependency-free readiness check (Metadata request).
 kafka_probe() { node "$KAFKA_SCRIPTS_DIR/kafka-probe.mjs" "$@"; }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Stop the broker started by kafka-start.sh and wait for it to exit.
 # usage: kafka-stop.sh [--clean]   (--clean also deletes its data and log)
+# Env: KEYED_STATE and KEYED_KAFKA_PORT, as given to kafka-start.sh.
 set -euo pipefail
 # shellcheck source=kafka-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh"
 
-STATE="$KAFKA_STATE_ROOT/single"
+STATE="$KAFKA_SINGLE_STATE"
 PIDFILE="$STATE/broker.pid"
 
 clean=false
@@ -15,6 +16,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--clean]" >&2; exit 2 ;;
 esac
 
+[[ -d "$STATE" ]] && kafka_lock "$STATE/.lock"
 if pid=$(kafka_pid_alive "$PIDFILE"); then
   klog "stopping broker (pid $pid)"
   kafka_stop_pid "$PIDFILE" broker 30
