@@ -1,9 +1,11 @@
 import type { Producer as KafkaJsProducer, Message, RecordMetadata as KafkaJsRecordMetadata, TopicMessages } from 'kafkajs'
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError } from '@keyed/sdk'
+import { BackendUnavailableError } from '@keyed/sdk/backend'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
+const MISSING_PARTITION_ATTEMPTS = 5
 
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -51,6 +53,42 @@ export class KafkaProducer implements BackendProducer {
 
   private async sendNow(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (records.length === 0) return []
+    const base = new Map<string, bigint>()
+    let pending = records
+    // kafkajs never asks a broker twice within one sendBatch: when a partition's new leader already answered for
+    // another partition, that partition is silently left out of the answer (kafkajs issue 1303). Its records were
+    // not appended, so they are sent again, still before any later call; a partition left out every time fails the send.
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      for (const m of await this.sendBatch(pending, records.length)) {
+        if (m.baseOffset !== undefined) base.set(`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset))
+      }
+      if (this.settings.acks === 'none') break
+      pending = pending.filter((r) => !base.has(`${r.topic}\u0000${r.partition}`))
+      if (pending.length > 0 && attempt >= MISSING_PARTITION_ATTEMPTS) {
+        const lost = [...new Set(pending.map((r) => `${r.topic}[${r.partition}]`))].join(', ')
+        throw new BackendUnavailableError(
+          'kafka',
+          `the broker did not acknowledge ${pending.length} record(s) for ${lost} after ${attempt} attempts (leadership moving?). ` +
+            'They may or may not be in the log: send them again.',
+        )
+      }
+    }
+    // Records of a partition were appended in call order from its base offset.
+    const next = new Map<string, bigint>()
+    return records.map((r) => {
+      const tp = `${r.topic}\u0000${r.partition}`
+      const start = base.get(tp)
+      let offset = '-1'
+      if (start !== undefined) {
+        const i = next.get(tp) ?? 0n
+        next.set(tp, i + 1n)
+        offset = (start + i).toString()
+      }
+      return { topic: r.topic, partition: r.partition, offset, timestamp: r.timestamp }
+    })
+  }
+
+  private async sendBatch(records: readonly OutgoingRecord[], total: number): Promise<KafkaJsRecordMetadata[]> {
     const byTopic = new Map<string, Message[]>()
     for (const r of records) {
       let messages = byTopic.get(r.topic)
@@ -64,29 +102,11 @@ export class KafkaProducer implements BackendProducer {
       })
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
-    let answer: KafkaJsRecordMetadata[]
     try {
       await this.connect()
-      answer = await this.producer.sendBatch({ topicMessages, acks: ACKS[this.settings.acks] })
+      return await this.producer.sendBatch({ topicMessages, acks: ACKS[this.settings.acks] })
     } catch (error) {
-      throw toKeyedError(error, `send ${records.length} record(s) to '${[...byTopic.keys()].join("', '")}'`, this.context)
+      throw toKeyedError(error, `send ${total} record(s) to '${[...byTopic.keys()].join("', '")}'`, this.context)
     }
-    // kafkajs answers per partition with the base offset; records of a partition were appended in call order.
-    const base = new Map<string, bigint>()
-    for (const m of answer) {
-      if (m.baseOffset !== undefined) base.set(`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset))
-    }
-    const next = new Map<string, bigint>()
-    return records.map((r) => {
-      const tp = `${r.topic}\u0000${r.partition}`
-      const start = base.get(tp)
-      let offset = '-1'
-      if (start !== undefined) {
-        const i = next.get(tp) ?? 0n
-        next.set(tp, i + 1n)
-        offset = (start + i).toString()
-      }
-      return { topic: r.topic, partition: r.partition, offset, timestamp: r.timestamp }
-    })
   }
 }

@@ -14,7 +14,7 @@ describe('kafka faults: partition leader killed', () => {
     if (killed !== undefined) restartNode(killed)
   })
 
-  it('a strict producer sending through a leader kill leaves every record once, in order per key', async () => {
+  it('a strict producer sending batches and concurrent records through a leader kill leaves every record once, in order per key', async () => {
     const partitions = 3
     const topic = defineTopic(unique('leader-kill'), { partitions, value: serdes.json<Seq>() })
     const keys = Array.from({ length: 30 }, (_, i) => `acct-${i}`)
@@ -29,8 +29,10 @@ describe('kafka faults: partition leader killed', () => {
       let done = 0
       const sending = (async () => {
         for (let seq = 0; seq < rounds; seq++, done++) {
-          // Several calls in flight at once: the SDK and the adapter must keep them in call order across the failover.
-          await Promise.all(keys.map((key) => producer.send(topic, { key, value: { seq } })))
+          // Two calls in flight, each a batch over every partition: the SDK and the adapter must keep calls in order
+          // across the failover, and kafkajs drops a partition whose new leader already answered (issue 1303).
+          const half = keys.length / 2
+          await Promise.all([keys.slice(0, half), keys.slice(half)].map((batch) => producer.send(topic, batch.map((key) => ({ key, value: { seq } })))))
           await sleep(20)
         }
       })()

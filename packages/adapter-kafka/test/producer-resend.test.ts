@@ -1,0 +1,40 @@
+import type { Producer, ProducerBatch, RecordMetadata } from 'kafkajs'
+import { BackendUnavailableError, type OutgoingRecord } from '@keyed/sdk/backend'
+import { describe, expect, it } from 'vitest'
+import { KafkaProducer } from '../src/producer.js'
+
+const settings = { idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: undefined } as const
+const record = (partition: number, n: number): OutgoingRecord => ({ topic: 't', partition, key: Buffer.from(`k${n}`), value: Buffer.from(String(n)), headers: {}, timestamp: 0 })
+
+/** A kafkajs producer that leaves partitions out of its answers, as kafkajs does after a leader moved (issue 1303). */
+function stub(dropped: (call: number, partition: number) => boolean) {
+  const calls: number[][] = []
+  const producer = {
+    connect: async () => {},
+    disconnect: async () => {},
+    sendBatch: async ({ topicMessages }: ProducerBatch): Promise<RecordMetadata[]> => {
+      const partitions = [...new Set(topicMessages!.flatMap((t) => t.messages.map((m) => m.partition!)))]
+      calls.push(partitions)
+      return partitions
+        .filter((p) => !dropped(calls.length, p))
+        .map((partition) => ({ topicName: 't', partition, errorCode: 0, baseOffset: String(100 * (partition + 1)) }))
+    },
+  } as unknown as Producer
+  return { producer, calls }
+}
+
+describe('kafka producer: partitions left out of an answer', () => {
+  it('sends exactly the missing partitions again and reports every offset', async () => {
+    const { producer, calls } = stub((call, p) => call === 1 && p === 2)
+    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }).send([record(0, 0), record(2, 1), record(0, 2), record(2, 3)])
+    expect(calls).toEqual([[0, 2], [2]])
+    expect(meta.map((m) => m.offset)).toEqual(['100', '300', '101', '301'])
+  })
+
+  it('fails the send instead of reporting success when a partition is never acknowledged', async () => {
+    const { producer } = stub((_, p) => p === 1)
+    const error = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }).send([record(0, 0), record(1, 1)]).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendUnavailableError)
+    expect((error as Error).message).toMatch(/t\[1\].*send them again/)
+  })
+})
