@@ -7,16 +7,20 @@ export interface KafkaConsumerTuning {
   readonly partitionsConsumedConcurrently: number
 }
 
-function headersOf(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (!headers) return out
-  for (const [name, raw] of Object.entries(headers)) {
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
+function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
+  if (!headers) return NO_HEADERS
+  let out: Record<string, string> | undefined
+  for (const name in headers) {
+    const raw = headers[name]
+    out ??= {}
     // Kafka allows repeated header names; as a map, the last one wins.
     const value = Array.isArray(raw) ? raw[raw.length - 1] : raw
     if (value === undefined) continue
     out[name] = typeof value === 'string' ? value : value.toString('utf8')
   }
-  return out
+  return out ?? NO_HEADERS
 }
 
 function incoming(topic: string, partition: number, m: KafkaMessage): IncomingRecord {
@@ -123,7 +127,9 @@ export class KafkaConsumer implements BackendConsumer {
     const { topic, partition } = batch
     const epoch = this.epoch
     let lost: unknown
-    const isActive = () => !this.closing && lost === undefined && this.epoch === epoch && payload.isRunning() && !payload.isStale()
+    // The SDK asks before every record; kafkajs's staleness lookup is paid once per chunk, the rest is field reads.
+    let fresh = true
+    const isActive = () => fresh && !this.closing && lost === undefined && this.epoch === epoch
     const heartbeat = async () => {
       try {
         await payload.heartbeat()
@@ -135,7 +141,7 @@ export class KafkaConsumer implements BackendConsumer {
     }
     const size = this.options.maxBatchSize
     const messages = batch.messages
-    for (let i = 0; i < messages.length && isActive(); i += size) {
+    for (let i = 0; i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive(); i += size) {
       const chunk = messages.slice(i, i + size)
       await this.options.onBatch({ topic, partition, records: chunk.map((m) => incoming(topic, partition, m)), isActive, heartbeat })
       if (!isActive()) break

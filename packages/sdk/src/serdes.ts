@@ -6,7 +6,7 @@ export interface Serde<T> {
 }
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+const decoder = new TextDecoder('utf-8')
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -22,7 +22,8 @@ const stringSerde: Serde<string> = {
     return Buffer.from(value, 'utf8')
   },
   deserialize(bytes) {
-    return decoder.decode(bytes)
+    // Like Java's StringDeserializer, malformed bytes become U+FFFD rather than an error.
+    return toBuffer(bytes).toString('utf8')
   },
 }
 
