@@ -42,10 +42,25 @@ export class Group {
     return this.committed.get(tpKey(topic, partition))
   }
 
+  /**
+   * A member stuck in a batch past its session timeout is treated like one that stopped heartbeating: it leaves
+   * the group, its partitions move on, and whatever it commits later is fenced.
+   */
+  private async revokeOrExpel(member: Member): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), member.options.sessionTimeoutMs)))
+    const stuck = await Promise.race([member.revokeAll().then(() => false), expired])
+    clearTimeout(timer)
+    if (stuck) {
+      member.expel()
+      this.members.delete(member.id)
+    }
+  }
+
   /** Serialized: one rebalance at a time, each from the membership current when it runs. */
   private rebalance(leaving?: Member): Promise<void> {
     const run = this.rebalancing.then(async () => {
-      await Promise.all([...this.members.values()].map((m) => m.revokeAll()))
+      await Promise.all([...this.members.values()].map((m) => this.revokeOrExpel(m)))
       if (leaving) this.members.delete(leaving.id)
       const byTopic = new Map<string, string[]>()
       for (const m of this.members.values()) {
@@ -94,6 +109,12 @@ export class Member {
       f.cancelWait?.()
     }
     await Promise.all(fetchers.map((f) => f.done))
+    this.fetchers = []
+  }
+
+  /** Forgets every partition at once; the batches still running find themselves inactive and their commits fenced. */
+  expel(): void {
+    for (const f of this.fetchers) f.active = false
     this.fetchers = []
   }
 

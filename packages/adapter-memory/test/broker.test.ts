@@ -35,3 +35,38 @@ describe('memory broker', () => {
     broker.close()
   })
 })
+
+describe('memory consumer group', () => {
+  it('expels a member stuck in a handler past its session timeout and fences its late commit', async () => {
+    const broker = new MemoryBroker()
+    const topic = defineTopic('stuck', { partitions: 2 })
+    const producer = createClient({ backend: memory({ broker }) }).producer()
+    let release!: () => void
+    const stuck = new Promise<void>((resolve) => (release = resolve))
+    const seenByA: number[] = []
+    const a = createClient({ backend: memory({ broker }) }).consumer({ groupId: 'g', sessionTimeoutMs: 200, onError: () => {} })
+    await a.subscribe(topic, async (m) => {
+      seenByA.push(m.partition)
+      await stuck
+    }, { fromBeginning: true })
+    await producer.send(topic, [{ key: 'x', value: 1, partition: 0 }, { key: 'y', value: 2, partition: 1 }])
+    while (seenByA.length < 2) await new Promise((r) => setTimeout(r, 5))
+
+    const seenByB: number[] = []
+    const b = createClient({ backend: memory({ broker }) }).consumer({ groupId: 'g', sessionTimeoutMs: 200 })
+    const started = Date.now()
+    await b.subscribe(topic, (m) => void seenByB.push(m.partition), { fromBeginning: true })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    while (seenByB.length < 2) await new Promise((r) => setTimeout(r, 5))
+    expect([...seenByB].sort()).toEqual([0, 1])
+    await producer.send(topic, [{ key: 'x', value: 3, partition: 0 }, { key: 'x', value: 4, partition: 0 }])
+    while (seenByB.length < 4) await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(broker.group('g').committedOffset('stuck', 0)).toBe(3)
+    release()
+    await new Promise((r) => setTimeout(r, 20))
+    // A's late commit of offset 0 was fenced: it would have moved the group back to 1.
+    expect(broker.group('g').committedOffset('stuck', 0)).toBe(3)
+    await b.close()
+  })
+})
