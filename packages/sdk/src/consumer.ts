@@ -2,7 +2,7 @@ import type { Backend, BackendConsumer, BackendProducer, IncomingRecord, Partiti
 import { ClosedError, ConfigError, FencedError, HandlerError, KeyedError, SchemaError, SerdeError } from './errors.js'
 import { partitionFor } from './murmur2.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
-import { isTopic, type AnyTopic, type Compacted, type HeadersOf, type KeyOf, type KeyRequired, type ValueOf } from './topic.js'
+import { defineTopic, isTopic, type AnyTopic, type Compacted, type HeadersOf, type KeyOf, type KeyRequired, type ValueOf } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 
 /** A record as a handler sees it. The key may be null only on unordered, uncompacted topics; the value only on compacted ones (a tombstone). */
@@ -295,16 +295,8 @@ export class Consumer {
     const option = this.options.deadLetter === true ? {} : (this.options.deadLetter as DeadLetterOptions)
     const name = typeof option.topic === 'function' ? option.topic(record.topic) : (option.topic ?? `${record.topic}.dlq`)
     const source = this.routes.get(record.topic)!.topic
-    const { partitions } = await this.topics.resolveSpec({
-      name,
-      partitions: source.partitions,
-      cleanupPolicy: 'delete',
-      retentionMs: undefined,
-      retentionBytes: undefined,
-      deleteRetentionMs: undefined,
-      minCompactionLagMs: undefined,
-      config: {},
-    }, true)
+    // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation.
+    const { partitions } = await this.topics.resolve(defineTopic(name, { partitions: source.partitions, ordering: 'none' }), true)
     this.deadLetterProducer ??= this.backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: this.clientId })
     await this.deadLetterProducer.send([
       {
