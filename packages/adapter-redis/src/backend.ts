@@ -23,6 +23,8 @@ export class RedisBackend implements Backend {
   private readonly members = new Set<RedisGroupMember>()
   private readonly cleaner: Cleaner
   private closed = false
+  /** Every connection this backend opened, so close() can drop them when the server is gone. */
+  private readonly open = new Set<Redis>()
 
   constructor(readonly options: ResolvedOptions) {
     this.keys = new Keys(options.keyPrefix)
@@ -33,7 +35,7 @@ export class RedisBackend implements Backend {
   connection(): Promise<Redis> {
     if (this.closed) return Promise.reject(new ClosedError('redis backend'))
     this.connecting ??= (async () => {
-      const conn = createConnection(this.options, 'keyed')
+      const conn = this.track(createConnection(this.options, 'keyed'))
       conn.on('error', () => undefined) // reconnects are handled by ioredis; a down server shows as waiting commands
       await connectOrFail(conn, this.options)
       this.conn = conn
@@ -48,9 +50,15 @@ export class RedisBackend implements Backend {
 
   /** A dedicated connection (blocking reads need their own), connected or BackendUnavailableError. */
   async dedicated(name: string): Promise<Redis> {
-    const conn = createConnection(this.options, name)
+    const conn = this.track(createConnection(this.options, name))
     conn.on('error', () => undefined)
     await connectOrFail(conn, this.options)
+    return conn
+  }
+
+  private track(conn: Redis): Redis {
+    this.open.add(conn)
+    conn.once('end', () => this.open.delete(conn))
     return conn
   }
 
@@ -99,13 +107,24 @@ export class RedisBackend implements Backend {
     this.members.delete(member)
   }
 
+  /** Finishes gracefully (batches in flight, commits, QUIT) within sendTimeoutMs; then, the server being gone, drops every connection. */
   async close(): Promise<void> {
     if (this.closed) return
-    await Promise.all([...this.members].map((m) => m.close()))
-    await this.cleaner.stop()
+    const graceful = (async () => {
+      await Promise.all([...this.members].map((m) => m.close()))
+      await this.cleaner.stop()
+      this.closed = true
+      const conn = this.conn
+      this.conn = undefined
+      if (conn) await conn.quit().catch(() => conn.disconnect())
+    })()
+    let timer: NodeJS.Timeout | undefined
+    const finished = await Promise.race([graceful.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.sendTimeoutMs)))])
+    clearTimeout(timer)
+    if (finished) return
     this.closed = true
-    const conn = this.conn
-    this.conn = undefined
-    if (conn) await conn.quit().catch(() => conn.disconnect())
+    // ioredis may never settle commands queued for a reconnect that will not come, so the graceful part is abandoned.
+    for (const conn of this.open) conn.disconnect()
+    graceful.catch(() => undefined)
   }
 }

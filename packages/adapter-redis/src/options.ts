@@ -15,6 +15,8 @@ export interface RedisOptions {
   cleanerIntervalMs?: number
   /** How long to wait for the first connection before failing with BackendUnavailableError; default 5000. */
   connectTimeoutMs?: number
+  /** Longest a send, or a close, waits through an outage: a send then fails with BackendUnavailableError, a close drops its connections. Default 30000. */
+  sendTimeoutMs?: number
 }
 
 export interface ResolvedOptions {
@@ -25,6 +27,7 @@ export interface ResolvedOptions {
   readonly blockMs: number
   readonly cleanerIntervalMs: number
   readonly connectTimeoutMs: number
+  readonly sendTimeoutMs: number
 }
 
 function int(name: string, value: number | undefined, fallback: number | undefined, min: number): number | undefined {
@@ -46,5 +49,6 @@ export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
     blockMs: int('blockMs', options.blockMs, 500, 1)!,
     cleanerIntervalMs: int('cleanerIntervalMs', options.cleanerIntervalMs, 1000, 0)!,
     connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, 5000, 1)!,
+    sendTimeoutMs: int('sendTimeoutMs', options.sendTimeoutMs, 30000, 1)!,
   }
 }

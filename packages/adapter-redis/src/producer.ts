@@ -1,5 +1,6 @@
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError } from '@keyed/sdk'
+import { BackendUnavailableError } from '@keyed/sdk/backend'
 import type { RedisBackend } from './backend.js'
 import { appendArgs } from './records.js'
 import { APPEND } from './scripts.js'
@@ -15,6 +16,30 @@ export class RedisProducer implements BackendProducer {
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
   async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClosedError('producer')
+    // Commands wait through reconnects (a restart should not fail sends), but not forever.
+    const { sendTimeoutMs } = this.backend.options
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BackendUnavailableError(
+              'redis',
+              `a send of ${records.length} record(s) got no answer within ${sendTimeoutMs} ms (sendTimeoutMs). ` +
+                'They may still be appended when the server comes back; sending again is at-least-once.',
+            ),
+          ),
+        sendTimeoutMs,
+      )
+    })
+    try {
+      return await Promise.race([this.append(records), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     const conn = await this.backend.connection()
     const groups = new Map<string, number[]>()
     records.forEach((r, i) => {
