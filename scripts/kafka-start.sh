@@ -6,9 +6,13 @@
 # default ~/.cache/keyed), KEYED_STATE (data/logs, default /tmp/keyed-kafka),
 # KEYED_KAFKA_WAIT (seconds to wait for readiness, default 90),
 # KEYED_KAFKA_PORT (default 9092; the controller takes the next port).
+# --fresh: when this call has to start the broker, start it on empty storage.
 set -euo pipefail
 # shellcheck source=kafka-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh"
+
+FRESH=0
+[[ "${1:-}" == "--fresh" ]] && FRESH=1
 
 PORT="$KAFKA_SINGLE_PORT"
 CONTROLLER_PORT=$((PORT + 1))
@@ -39,6 +43,11 @@ if pid=$(kafka_pid_alive "$PIDFILE"); then
 else
   kafka_resolve
   data="$STATE/data"
+  # Test runs create topics every time: a broker started for them starts on empty storage.
+  if [[ "$FRESH" == 1 && -d "$data" ]]; then
+    klog "--fresh: removing $data"
+    rm -rf "$data"
+  fi
   kafka_write_props "$PROPS" 1 "$PORT" "$CONTROLLER_PORT" "1@127.0.0.1:$CONTROLLER_PORT" "$data" 1 1
   if [[ ! -f "$data/meta.properties" ]]; then
     klog "formatting $data"

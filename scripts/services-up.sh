@@ -4,4 +4,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/redis-start.sh"
-bash "$here/kafka-start.sh"
+bash "$here/kafka-start.sh" --fresh

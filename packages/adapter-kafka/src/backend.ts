@@ -116,7 +116,7 @@ class KafkaBackend implements Backend {
       allowAutoTopicCreation: false,
       retry: this.retry(),
     })
-    const tuning = { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4 }
+    const tuning = { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
     return this.track(new KafkaConsumer(consumer, options, tuning, this.context))
   }
 
@@ -139,10 +139,11 @@ class KafkaBackend implements Backend {
 
   private retry(): NonNullable<KafkaConfig['retry']> {
     const r = this.options.retry ?? {}
+    // kafkajs's own default (5 tries, about 9 s) runs out during a leader election; about 24 s rides one out.
     return {
-      ...(r.retries !== undefined && { retries: r.retries }),
+      retries: r.retries ?? 8,
+      maxRetryTime: r.maxRetryTimeMs ?? 5000,
       ...(r.initialRetryTimeMs !== undefined && { initialRetryTime: r.initialRetryTimeMs }),
-      ...(r.maxRetryTimeMs !== undefined && { maxRetryTime: r.maxRetryTimeMs }),
     }
   }
 

@@ -5,6 +5,8 @@ import { toKeyedError, type ErrorContext } from './errors.js'
 
 export interface KafkaConsumerTuning {
   readonly partitionsConsumedConcurrently: number
+  /** How long start() waits for the first join, through kafkajs's own restarts. */
+  readonly joinTimeoutMs: number
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
@@ -64,9 +66,17 @@ export class KafkaConsumer implements BackendConsumer {
     const action = `join consumer group '${options.groupId}'`
     let removeJoin = () => {}
     let removeCrash = () => {}
+    let timer: NodeJS.Timeout | undefined
     const joined = new Promise<void>((resolve, reject) => {
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => resolve())
-      removeCrash = consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error))
+      // A retriable failure (a coordinator still loading after a restart, say) makes kafkajs restart and join again.
+      removeCrash = consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) reject(event.payload.error)
+      })
+      timer = setTimeout(
+        () => reject(new Error(`no join within ${this.tuning.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`)),
+        this.tuning.joinTimeoutMs,
+      )
     })
     try {
       await consumer.connect()
@@ -83,6 +93,7 @@ export class KafkaConsumer implements BackendConsumer {
       await consumer.disconnect().catch(() => undefined)
       throw toKeyedError(error, action, this.context)
     } finally {
+      clearTimeout(timer)
       removeJoin()
       removeCrash()
     }

@@ -9,10 +9,12 @@ const running = () => {
 /** Starts the three-broker cluster for the fault tests and stops it afterwards (unless it was already up). */
 export default function setup(): () => void {
   const wasRunning = running()
+  // A cluster started for these tests is disposable: fresh storage in, state removed after.
+  if (!wasRunning) runScript('kafka-cluster.sh', 'clean')
   runScript('kafka-cluster.sh', 'start')
   return () => {
     // Bring back any node a test left down, so the next user finds a whole cluster.
     if (wasRunning) runScript('kafka-cluster.sh', 'start')
-    else runScript('kafka-cluster.sh', 'stop')
+    else runScript('kafka-cluster.sh', 'clean')
   }
 }
