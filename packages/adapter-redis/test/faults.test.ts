@@ -39,7 +39,7 @@ describe('redis adapter under faults', () => {
     const group = 'kill'
     const topic = defineTopic(name, { partitions: 4 })
     await client('admin').admin().ensureTopics([topic])
-    const x = child({ MEMBER: 'x', TOPIC: name, GROUP: group, PARTITIONS: '4', DELAY_MS: '3', SESSION_MS: '1500', HEARTBEAT_MS: '200' })
+    const x = child({ MEMBER: 'x', TOPIC: name, GROUP: group, PARTITIONS: '4', DELAY_MS: '3', SESSION_MS: '1500', HEARTBEAT_MS: '200', HANG_AFTER: '30' })
     await waitFor('the child member', () => x.ready, 20_000)
     const mine: Array<Handled & { t: number }> = []
     await client('y').consumer({ groupId: group, sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 }).subscribe(
@@ -51,7 +51,8 @@ describe('redis adapter under faults', () => {
     const perKey = 40
     const producer = client('producer').producer()
     for (let seq = 0; seq < perKey; seq++) await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
-    await waitFor('the child to be mid-batch', () => x.events.filter((e) => e.ev === 'done').length >= 30)
+    // The child hangs inside its 31st record: that record is surely started and uncommitted when it dies.
+    await waitFor('the child to be mid-record', () => x.events.filter((e) => e.ev === 'start').length >= 31)
     await x.kill()
     const killedAt = Date.now()
     const theirs = () => x.events.filter((e) => e.ev === 'start').map((e) => handled('x', e))
