@@ -63,3 +63,17 @@ export function checkPerKeyOrder(seen: ReadonlyArray<{ key: string; seq: number 
     if (list.length !== expectedPerKey) throw new Error(`key ${key}: ${list.length} of ${expectedPerKey} records`)
   }
 }
+
+/** True when a redis-server answers PING at the url; one try, no reconnects. */
+export async function answers(url: string): Promise<boolean> {
+  const conn = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  conn.on('error', () => undefined)
+  try {
+    await conn.connect()
+    return (await conn.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    conn.disconnect()
+  }
+}
