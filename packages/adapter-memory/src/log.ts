@@ -18,7 +18,6 @@ export class PartitionLog {
   /** Sorted by offset. Removal only ever filters, so offsets stay as assigned. */
   private records: StoredRecord[] = []
   private nextOffset = 0
-  private bytes = 0
   private dirty = false
   private waiters = new Set<() => void>()
 
@@ -39,7 +38,6 @@ export class PartitionLog {
     const offset = this.nextOffset++
     const size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 16
     this.records.push({ offset, key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, appendedAt: now, size })
-    this.bytes += size
     this.dirty = true
     return offset
   }
@@ -93,16 +91,9 @@ export class PartitionLog {
       while (bytes > spec.retentionBytes && drop < records.length) bytes -= records[drop++]!.size
       if (drop) records = records.slice(drop)
     }
-    if (records.length !== before) {
-      this.records = records
-      this.bytes = records.reduce((n, r) => n + r.size, 0)
-    }
+    if (records.length !== before) this.records = records
     // Tombstones wait for their delete retention, so a compacted log stays dirty while it holds any.
     this.dirty = spec.cleanupPolicy !== 'delete' && records.some((r) => r.value === null)
-  }
-
-  get sizeBytes(): number {
-    return this.bytes
   }
 }
 

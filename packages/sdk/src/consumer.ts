@@ -1,4 +1,4 @@
-import type { Backend, BackendConsumer, BackendProducer, IncomingRecord, PartitionBatch } from './backend/contract.js'
+import type { Backend, BackendConsumer, BackendProducer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
 import { ClosedError, ConfigError, FencedError, HandlerError, KeyedError, SchemaError, SerdeError } from './errors.js'
 import { partitionFor } from './murmur2.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
@@ -107,6 +107,7 @@ export class Consumer {
   private readonly initialBackoffMs: number
   private readonly maxBackoffMs: number
   private readonly autoCommit: boolean
+  private readonly membership: Pick<GroupMemberOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBatchSize'>
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
 
   /** @internal Created by client.consumer(). */
@@ -123,6 +124,11 @@ export class Consumer {
     this.initialBackoffMs = positiveInt('retry.initialBackoffMs', options.retry?.initialBackoffMs, 100, 0)
     this.maxBackoffMs = positiveInt('retry.maxBackoffMs', options.retry?.maxBackoffMs, 5000, 0)
     this.autoCommit = options.autoCommit ?? true
+    this.membership = {
+      sessionTimeoutMs: positiveInt('sessionTimeoutMs', options.sessionTimeoutMs, 10000),
+      heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 1000),
+      maxBatchSize: positiveInt('maxBatchSize', options.maxBatchSize, 500),
+    }
   }
 
   get groupId(): string {
@@ -179,9 +185,7 @@ export class Consumer {
       clientId: this.clientId,
       subscriptions: [...this.routes.values()].map((r) => ({ topic: r.topic.name, fromBeginning: r.fromBeginning })),
       onBatch: (batch) => this.onBatch(member, batch),
-      sessionTimeoutMs: positiveInt('sessionTimeoutMs', this.options.sessionTimeoutMs, 10000),
-      heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', this.options.heartbeatIntervalMs, 1000),
-      maxBatchSize: positiveInt('maxBatchSize', this.options.maxBatchSize, 500),
+      ...this.membership,
     })
     this.member = member
     await member.start()

@@ -105,6 +105,15 @@ describe('producer', () => {
   })
 })
 
+describe('consumer options', () => {
+  it('are checked when the consumer is made, not when it first joins', () => {
+    const { client } = setup()
+    expect(() => client.consumer({ groupId: '' })).toThrow(/needs a groupId/)
+    expect(() => client.consumer({ groupId: 'g', sessionTimeoutMs: 0 })).toThrow(/sessionTimeoutMs must be an integer >= 1/)
+    expect(() => client.consumer({ groupId: 'g', retry: { attempts: 0 } })).toThrow(/retry.attempts/)
+  })
+})
+
 describe('defineTopic', () => {
   it('rejects bad declarations with a way to mend them', () => {
     expect(() => defineTopic('bad name!')).toThrow(/a-z, A-Z, 0-9/)
