@@ -58,21 +58,36 @@ export class Harness {
   }
 
   /** Every record of a topic from the beginning, read by a fresh group until each partition's last known offset was seen. */
-  async readAll<T extends AnyTopic>(topic: T, until: ReadonlyMap<number, string>): Promise<Message<T>[]> {
+  readAll<T extends AnyTopic>(topic: T, until: ReadonlyMap<number, string>): Promise<Message<T>[]> {
+    const reached = new Set<number>()
+    return this.read(topic, `reading ${topic.name} to its end`, (m) => {
+      if (until.get(m.partition) === m.offset) reached.add(m.partition)
+      return reached.size === until.size
+    })
+  }
+
+  /** The first `count` records of a topic whose offsets the test does not know, and any that follow within 100 ms. */
+  async readCount<T extends AnyTopic>(topic: T, count: number): Promise<Message<T>[]> {
+    let seen = 0
+    return this.read(topic, `${count} records on ${topic.name}`, () => ++seen >= count, 100)
+  }
+
+  /** Reads from the beginning with a fresh group until `done` says so after a record; then lingers `lingerMs` for extras. */
+  private async read<T extends AnyTopic>(topic: T, what: string, done: (m: Message<T>) => boolean, lingerMs = 0): Promise<Message<T>[]> {
     const client = await this.client()
     const seen: Message<T>[] = []
-    const reached = new Set<number>()
-    const consumer = client.consumer(this.consumerOptions(unique('reader')))
+    let finished = false
     try {
-      await consumer.subscribe(
+      await client.consumer(this.consumerOptions(unique('reader'))).subscribe(
         topic,
         (m) => {
           seen.push(m)
-          if (until.get(m.partition) === m.offset) reached.add(m.partition)
+          if (done(m)) finished = true
         },
         { fromBeginning: true },
       )
-      await waitFor(`reading ${topic.name} to its end`, this.timeoutMs, () => reached.size === until.size)
+      await waitFor(what, this.timeoutMs, () => finished)
+      if (lingerMs) await sleep(lingerMs)
     } finally {
       await client.close()
       this.clients = this.clients.filter((c) => c !== client)

@@ -4,7 +4,7 @@ import { HandlerError, MissingKeyError, PartitionerError, SchemaError, TopicMism
 import { partitionFor } from '../murmur2.js'
 import { serdes } from '../serdes.js'
 import type { StandardSchemaV1 } from '../schema.js'
-import { defineTopic, type AnyTopic } from '../topic.js'
+import { defineTopic } from '../topic.js'
 import { Harness, missing, orderViolations, sleep, unique, waitFor, type ConformanceOptions, type Handled } from './harness.js'
 
 type Seq = { seq: number }
@@ -255,7 +255,7 @@ export function describeConformance(options: ConformanceOptions): void {
         }, { fromBeginning: true })
       await waitFor('the records after the failures', t, () => handled.includes(3))
       expect(handled).toEqual([0, 3])
-      const dead = await readCount(h, dlq, 2)
+      const dead = await h.readCount(dlq, 2)
       expect(dead).toHaveLength(2)
       // Same key, same hash: dead letters of one key stay together and in order.
       expect(dead.map((m) => m.partition)).toEqual([partitionFor('k', 2), partitionFor('k', 2)])
@@ -407,14 +407,4 @@ export function describeConformance(options: ConformanceOptions): void {
       expect(seen.filter((s) => s < 100)).toEqual([])
     }, long * 3)
   })
-}
-
-/** The first `count` records of a topic whose offsets the test does not know, read by a fresh group. */
-async function readCount<T extends AnyTopic>(h: Harness, topic: T, count: number): Promise<Message<T>[]> {
-  const client = await h.client()
-  const seen: Message<T>[] = []
-  await client.consumer(h.consumerOptions(unique('reader'))).subscribe(topic, (m) => void seen.push(m), { fromBeginning: true })
-  await waitFor(`${count} records on ${topic.name}`, h.timeoutMs, () => seen.length >= count)
-  await sleep(100)
-  return seen
 }
