@@ -1,5 +1,5 @@
 import type { Backend, BackendConsumer, GroupMemberOptions } from '@keyed/sdk/backend'
-import { KeyedError } from '@keyed/sdk/backend'
+import { ClosedError } from '@keyed/sdk/backend'
 import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
 import { Member } from './group.js'
 
@@ -22,7 +22,7 @@ export function memory(options: MemoryOptions = {}): Backend {
   const broker = options.broker ?? defaultMemoryBroker()
   let closed = false
   const live = () => {
-    if (closed) throw new KeyedError('CLOSED', 'This memory backend is closed; create a new client.')
+    if (closed) throw new ClosedError('memory backend')
   }
   return {
     name: 'memory',

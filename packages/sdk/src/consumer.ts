@@ -1,5 +1,5 @@
 import type { Backend, BackendConsumer, BackendProducer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
-import { ClosedError, ConfigError, FencedError, HandlerError, KeyedError, SchemaError, SerdeError } from './errors.js'
+import { BackendUnavailableError, ClosedError, ConfigError, DeadLetterError, HandlerError, isKeyedError, KeyedError, SchemaError, SerdeError } from './errors.js'
 import { partitionFor } from './murmur2.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
 import { defineTopic, isTopic, type AnyTopic, type Compacted, type HeadersOf, type KeyOf, type KeyRequired, type ValueOf } from './topic.js'
@@ -235,7 +235,7 @@ export class Consumer {
         await member.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset }])
       } catch (error) {
         // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
-        if (!(error instanceof FencedError)) this.fail(error instanceof KeyedError ? error : new KeyedError('BACKEND_UNAVAILABLE', `Commit failed: ${String(error)}`, { cause: error }))
+        if (!isKeyedError(error, 'FENCED')) this.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.backend.name, `the commit failed: ${String(error)}`, { cause: error }))
       }
     }
   }
@@ -263,11 +263,11 @@ export class Consumer {
         await this.deadLetter(record, failure.stage, cause, attempts)
         return true
       } catch (error) {
-        this.fail(new KeyedError('HANDLER_FAILED', `Could not write a failed record to the dead-letter topic: ${String(error)}`, { cause: error }))
+        this.fail(new DeadLetterError(record.topic, this.deadLetterName(record.topic), error))
         return false
       }
     }
-    this.fail(cause instanceof KeyedError && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
+    this.fail(isKeyedError(cause) && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
     return false
   }
 
@@ -295,9 +295,13 @@ export class Consumer {
     return build(k, v, h)
   }
 
-  private async deadLetter(record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
+  private deadLetterName(topic: string): string {
     const option = this.options.deadLetter === true ? {} : (this.options.deadLetter as DeadLetterOptions)
-    const name = typeof option.topic === 'function' ? option.topic(record.topic) : (option.topic ?? `${record.topic}.dlq`)
+    return typeof option.topic === 'function' ? option.topic(topic) : (option.topic ?? `${topic}.dlq`)
+  }
+
+  private async deadLetter(record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
+    const name = this.deadLetterName(record.topic)
     const source = this.routes.get(record.topic)!.topic
     // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation.
     const { partitions } = await this.topics.resolve(defineTopic(name, { partitions: source.partitions, ordering: 'none' }), true)

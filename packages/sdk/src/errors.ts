@@ -9,17 +9,47 @@ export type KeyedErrorCode =
   | 'TOPIC_NOT_FOUND'
   | 'REORDERING_PRODUCER'
   | 'BACKEND_UNAVAILABLE'
+  | 'BACKEND_REFUSED'
+  | 'AUTHENTICATION'
+  | 'RECORD_TOO_LARGE'
+  | 'TIMEOUT'
   | 'FENCED'
   | 'HANDLER_FAILED'
+  | 'DEAD_LETTER_FAILED'
   | 'CLOSED'
+
+/** Codes whose cause is usually passing (a server down, a timeout): the same call may succeed later. */
+const RETRIABLE_BY_DEFAULT: ReadonlySet<KeyedErrorCode> = new Set(['BACKEND_UNAVAILABLE', 'TIMEOUT'])
+
+/** Marks keyed errors across copies of this package, where instanceof fails (two installed versions of @keyed/sdk). */
+const BRAND = Symbol.for('@keyed/sdk/error')
+
+export interface KeyedErrorOptions {
+  readonly cause?: unknown
+  /** Overrides the code's default answer to "may the same call succeed if tried again?". */
+  readonly retriable?: boolean
+}
 
 export class KeyedError extends Error {
   readonly code: KeyedErrorCode
-  constructor(code: KeyedErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  /** True when trying the same operation again may succeed without changing anything (a server back up, a timeout). */
+  readonly retriable: boolean
+  constructor(code: KeyedErrorCode, message: string, options?: KeyedErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
+    this.retriable = options?.retriable ?? RETRIABLE_BY_DEFAULT.has(code)
     this.name = new.target.name
+    Object.defineProperty(this, BRAND, { value: true })
   }
+}
+
+/**
+ * True for a keyed error (of this or another installed copy of @keyed/sdk), optionally of one code.
+ * Use this rather than instanceof: an application can end up with two copies of the SDK.
+ */
+export function isKeyedError<C extends KeyedErrorCode>(error: unknown, code?: C): error is KeyedError & { readonly code: C } {
+  if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[BRAND] !== true) return false
+  return code === undefined || (error as KeyedError).code === code
 }
 
 /** A producer, consumer or client option that cannot work as given. */
@@ -130,9 +160,48 @@ export class ReorderingProducerError extends KeyedError {
   }
 }
 
+/** The backend could not be reached or did not answer in time; retrying later may succeed. */
 export class BackendUnavailableError extends KeyedError {
-  constructor(backend: string, message: string, options?: { cause?: unknown }) {
+  constructor(backend: string, message: string, options?: KeyedErrorOptions) {
     super('BACKEND_UNAVAILABLE', `The ${backend} backend is unavailable: ${message}`, options)
+  }
+}
+
+/** The backend answered and refused: retrying the same call fails the same way; the message says what to change. */
+export class BackendRefusedError extends KeyedError {
+  /** The setting or field to change, when the backend named one (a topic config, a consumer option). */
+  readonly setting: string | undefined
+  constructor(backend: string, message: string, options?: KeyedErrorOptions & { setting?: string }) {
+    super('BACKEND_REFUSED', `The ${backend} backend refused the request: ${message}`, options)
+    this.setting = options?.setting
+  }
+}
+
+/** The server refused the credentials. Never carries the secret itself. */
+export class AuthenticationError extends KeyedError {
+  constructor(backend: string, message: string) {
+    super('AUTHENTICATION', `The ${backend} backend refused the credentials: ${message}`)
+  }
+}
+
+/** A record larger than the backend accepts; nothing of the call was sent. */
+export class RecordTooLargeError extends KeyedError {
+  readonly topic: string
+  readonly index: number | undefined
+  constructor(topic: string, message: string, index?: number) {
+    const where = index === undefined ? '' : ` (record ${index} of the call)`
+    super('RECORD_TOO_LARGE', `A record for topic '${topic}'${where} is too large: ${message}`)
+    this.topic = topic
+    this.index = index
+  }
+}
+
+/** An operation did not finish within its time bound (a send, a close). */
+export class TimeoutError extends KeyedError {
+  readonly timeoutMs: number
+  constructor(what: string, timeoutMs: number, hint: string, options?: KeyedErrorOptions) {
+    super('TIMEOUT', `${what} did not finish within ${timeoutMs} ms. ${hint}`, options)
+    this.timeoutMs = timeoutMs
   }
 }
 
@@ -159,6 +228,18 @@ export class HandlerError extends KeyedError {
     this.topic = topic
     this.partition = partition
     this.offset = offset
+  }
+}
+
+/** A record that failed could not be written to its dead-letter topic; the consumer stopped without committing it. */
+export class DeadLetterError extends KeyedError {
+  constructor(topic: string, deadLetterTopic: string, cause: unknown) {
+    super(
+      'DEAD_LETTER_FAILED',
+      `A record of '${topic}' failed and could not be written to the dead-letter topic '${deadLetterTopic}': ` +
+        `${cause instanceof Error ? cause.message : String(cause)}. The consumer stopped without committing it.`,
+      { cause, retriable: isKeyedError(cause) ? cause.retriable : false },
+    )
   }
 }
 

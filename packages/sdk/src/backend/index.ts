@@ -1,3 +1,3 @@
 export type * from './contract.js'
 export { assignPartitions } from './assign.js'
-export { KeyedError, BackendUnavailableError, FencedError, ConfigError, TopicMismatchError } from '../errors.js'
+export * from '../errors.js'
