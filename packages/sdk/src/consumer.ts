@@ -185,6 +185,10 @@ export class Consumer {
       clientId: this.clientId,
       subscriptions: [...this.routes.values()].map((r) => ({ topic: r.topic.name, fromBeginning: r.fromBeginning })),
       onBatch: (batch) => this.onBatch(member, batch),
+      // A member that dies after joining stops this consumer like any other fatal error (unless it was replaced).
+      onFatal: (error) => {
+        if (this.member === member) this.fail(error)
+      },
       ...this.membership,
     })
     this.member = member

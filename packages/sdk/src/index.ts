@@ -34,4 +34,4 @@ export {
   type SubscribeOptions,
 } from './consumer.js'
 export * from './errors.js'
-export type { Backend, BackendCapabilities, TopicDescription } from './backend/contract.js'
+export type { Backend, BackendCapabilities, Compression, TopicDescription } from './backend/contract.js'

@@ -1,4 +1,4 @@
-import type { Acks, Backend, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from './backend/contract.js'
+import type { Acks, Backend, Compression, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from './backend/contract.js'
 import { ClosedError, ConfigError, MissingKeyError, ReorderingProducerError, SchemaError, SerdeError } from './errors.js'
 import { checkPartition, NullKeyPlacer, type NullKeyStrategy, type Partitioner } from './partitioners.js'
 import { partitionFor, partitionOfByteString } from './murmur2.js'
@@ -44,7 +44,11 @@ export interface ProducerOptions {
   partitioner?: Partitioner
   /** Where keyless records go: 'sticky' (one partition per batch, the default) or 'round-robin'. */
   nullKeyStrategy?: NullKeyStrategy
+  /** Record batch compression on Kafka ('none' by default); memory and Redis ignore it. */
+  compression?: Compression
 }
+
+const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 const DEFAULT_RETRIES = 5
 const utf8Serde = serdes.string()
@@ -80,7 +84,9 @@ export function resolveProducerSettings(options: ProducerOptions, clientId: stri
   }
   if (idempotent && retries < 1) throw new ConfigError('An idempotent producer needs retries >= 1; idempotence exists to make retries safe.')
   if (idempotent && maxInFlight > 5) throw new ConfigError(`An idempotent producer keeps order with at most 5 requests in flight (Kafka's limit), got maxInFlight: ${maxInFlight}.`)
-  return { idempotent, acks, maxInFlight, retries, clientId }
+  const compression = options.compression ?? 'none'
+  if (!COMPRESSIONS.includes(compression)) throw new ConfigError(`Producer compression must be one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}, got '${String(compression)}'.`)
+  return { idempotent, acks, maxInFlight, retries, clientId, compression }
 }
 
 function schemaIssues(topic: string, field: 'key' | 'value' | 'headers', outcome: ValidationOutcome, index: number | undefined): unknown {

@@ -1,3 +1,4 @@
+import type { KeyedError } from '../errors.js'
 import type { CleanupPolicy } from '../topic.js'
 
 /**
@@ -50,6 +51,9 @@ export interface TopicDescription {
 
 export type Acks = 'all' | 'leader' | 'none'
 
+/** Record batch compression; backends without it (memory, Redis) ignore it. */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+
 export interface ProducerSettings {
   readonly idempotent: boolean
   readonly acks: Acks
@@ -57,6 +61,8 @@ export interface ProducerSettings {
   readonly maxInFlight: number
   readonly retries: number
   readonly clientId: string | undefined
+  /** Absent means 'none'. */
+  readonly compression?: Compression
 }
 
 /** A serialized record with its partition already chosen by the SDK. */
@@ -129,6 +135,11 @@ export interface GroupMemberOptions {
   readonly heartbeatIntervalMs: number
   /** Most records in one batch. */
   readonly maxBatchSize: number
+  /**
+   * Called when the member stopped for good after start() resolved (the client library crashed, the group refused it):
+   * the SDK stops the consumer with this error. A backend that recovers by itself does not call it.
+   */
+  onFatal?(error: KeyedError): void
 }
 
 export interface CommitOffset extends TopicPartition {
