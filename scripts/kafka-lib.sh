@@ -11,7 +11,11 @@ KAFKA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # commits, admin create/describe/alter). 4.4.0's POM was on Central but its
 # kafka-tools-api jar was not, so it did not resolve when this was written.
 # Override with KEYED_KAFKA_VERSION (3.9.2 also checked with these scripts).
-KAFKA_VERSION="${KEYED_KAFKA_VERSION:-4.3.1}"
+# The pin lives in kafka-version.json, which the tests import too; its
+# `"version": "X.Y.Z"` line is read here without needing node.
+KAFKA_PINNED_VERSION=$(sed -n 's/^ *"version": *"\([0-9][0-9.]*\)",\{0,1\} *$/\1/p' "$KAFKA_SCRIPTS_DIR/kafka-version.json")
+[[ -n "$KAFKA_PINNED_VERSION" ]] || { echo "[kafka] ERROR: no \"version\": \"X.Y.Z\" line in $KAFKA_SCRIPTS_DIR/kafka-version.json" >&2; exit 2; }
+KAFKA_VERSION="${KEYED_KAFKA_VERSION:-$KAFKA_PINNED_VERSION}"
 KAFKA_CACHE_ROOT="${KEYED_CACHE:-$HOME/.cache/keyed}"
 KAFKA_HOME_DIR="$KAFKA_CACHE_ROOT/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME_DIR/libs"

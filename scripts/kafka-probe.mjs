@@ -1,7 +1,20 @@
 #!/usr/bin/env node
-// Dependency-free Kafka readiness probe (runs before `npm ci`, so no kafkajs).
-// Sends a Metadata v4 request (a version both Kafka 3.x and 4.x serve) asking
-// for no topics, and checks the broker lists itself and its peers.
+// @ts-check
+// Dependency-free Kafka readiness probe. Sends a Metadata v4 request (a version
+// both Kafka 3.x and 4.x serve) asking for no topics, and checks the broker
+// lists itself and its peers.
+//
+// Why hand-written wire protocol and not kafkajs's admin client (read before
+// porting it): a readiness probe must ask one named node and only that node,
+// once per attempt, within a fixed time. kafkajs's admin sends Metadata to a
+// random connected broker (brokerPool.findConnectedBroker shuffles) and
+// CreateTopics to the controller, and retries and reconnects on its own, so
+// "node 3 sees the canary topic" cannot be asked through it. The canary also
+// detects the very state in which kafkajs's createTopics({ waitForLeaders })
+// fails. It may run before `npm ci` (kafka-start.sh works on a fresh clone),
+// so it imports nothing but node:net, and stays plain JavaScript that node runs
+// as is. It is typechecked (// @ts-check, JSDoc types) and linted through the
+// scripts/ workspace (scripts/package.json).
 //
 // usage: node kafka-probe.mjs [--wait SECONDS] [--brokers N] [--pid PID] [--canary] [--quiet] HOST:PORT...
 //   --wait SECONDS  keep retrying until every address answers or time runs out
@@ -23,10 +36,12 @@ let waitSeconds = 0;
 let minBrokers = 1;
 let quiet = false;
 let canary = false;
+/** @type {number[]} */
 const pids = [];
+/** @type {string[]} */
 const addresses = [];
 for (let i = 0; i < args.length; i++) {
-  const a = args[i];
+  const a = args[i] ?? '';
   if (a === '--wait') waitSeconds = Number(args[++i]);
   else if (a === '--brokers') minBrokers = Number(args[++i]);
   else if (a === '--quiet') quiet = true;
@@ -46,16 +61,23 @@ const CLIENT_ID = 'keyed-probe';
 
 // Minimal writer/reader for the non-flexible (pre-KIP-482) encodings used here.
 class Writer {
+  /** @type {Buffer[]} */
   parts = [];
+  /** @param {number} v */
   int8(v) { const b = Buffer.alloc(1); b.writeInt8(v); this.parts.push(b); return this; }
+  /** @param {number} v */
   int16(v) { const b = Buffer.alloc(2); b.writeInt16BE(v); this.parts.push(b); return this; }
+  /** @param {number} v */
   int32(v) { const b = Buffer.alloc(4); b.writeInt32BE(v); this.parts.push(b); return this; }
+  /** @param {string} v */
   string(v) { const s = Buffer.from(v); this.int16(s.length); this.parts.push(s); return this; }
+  /** @template T @param {T[]} items @param {(w: Writer, item: T) => unknown} write */
   array(items, write) { this.int32(items.length); for (const it of items) write(this, it); return this; }
   buffer() { return Buffer.concat(this.parts); }
 }
 
 class Reader {
+  /** @param {Buffer} buf */
   constructor(buf) { this.buf = buf; this.o = 0; }
   int8() { const v = this.buf.readInt8(this.o); this.o += 1; return v; }
   int16() { const v = this.buf.readInt16BE(this.o); this.o += 2; return v; }
@@ -67,10 +89,18 @@ class Reader {
     this.o += n;
     return v;
   }
-  array(read) { const out = []; for (let n = this.int32(); n > 0; n--) out.push(read(this)); return out; }
+  /** @template T @param {(r: Reader) => T} read @returns {T[]} */
+  array(read) { /** @type {T[]} */ const out = []; for (let n = this.int32(); n > 0; n--) out.push(read(this)); return out; }
 }
 
-// One request/response on a fresh connection (request header v1, response header v0).
+/**
+ * One request/response on a fresh connection (request header v1, response header v0).
+ * @param {string} address HOST:PORT
+ * @param {number} apiKey
+ * @param {number} apiVersion
+ * @param {(w: Writer) => unknown} writeBody
+ * @returns {Promise<Reader>} positioned after the correlation id
+ */
 function call(address, apiKey, apiVersion, writeBody, timeoutMs = 2000) {
   const idx = address.lastIndexOf(':');
   const host = address.slice(0, idx);
@@ -84,13 +114,14 @@ function call(address, apiKey, apiVersion, writeBody, timeoutMs = 2000) {
     const socket = net.connect({ host, port });
     let data = Buffer.alloc(0);
     let settled = false;
+    /** @param {Error | null} err @param {Reader} [value] */
     const done = (err, value) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(value);
+      else if (value) resolve(value);
     };
     const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => socket.write(frame));
@@ -106,6 +137,7 @@ function call(address, apiKey, apiVersion, writeBody, timeoutMs = 2000) {
   });
 }
 
+/** @param {string} address @param {string[]} topics */
 async function metadata(address, topics) {
   const r = await call(address, METADATA, 4, (w) => w.array(topics, (w2, t) => w2.string(t)).int8(0));
   r.int32(); // throttle_time_ms
@@ -133,6 +165,7 @@ async function metadata(address, topics) {
   return { brokers, clusterId, topics: topicInfo };
 }
 
+/** @param {string} address @param {string} name */
 async function createTopic(address, name) {
   const r = await call(address, CREATE_TOPICS, 2, (w) =>
     w.array([name], (w2, t) => w2.string(t).int32(1).int16(1).int32(0).int32(0)).int32(10000).int8(0),
@@ -140,24 +173,28 @@ async function createTopic(address, name) {
   r.int32(); // throttle_time_ms
   const [res] = r.array((x) => ({ name: x.string(), errorCode: x.int16(), message: x.string() }));
   // 36 = TOPIC_ALREADY_EXISTS: a retry after a lost answer.
+  if (!res) throw new Error('canary CreateTopics answered no topic');
   if (res.errorCode !== 0 && res.errorCode !== 36) {
     throw new Error(`canary CreateTopics error ${res.errorCode} ${res.message ?? ''}`);
   }
 }
 
+/** @param {string} address @param {string} name */
 async function deleteTopic(address, name) {
   await call(address, DELETE_TOPICS, 1, (w) => w.array([name], (w2, t) => w2.string(t)).int32(10000), 12000);
 }
 
+/** @param {number} pid */
 function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
   }
 }
 
+/** @param {string} address */
 async function probeOnce(address) {
   const md = await metadata(address, []);
   if (md.brokers.length < minBrokers) {
@@ -166,6 +203,7 @@ async function probeOnce(address) {
   return md;
 }
 
+/** @param {string} address @param {number} deadline epoch ms */
 async function canaryCheck(address, deadline) {
   const name = `keyed-probe-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   await createTopic(address, name);
@@ -195,7 +233,7 @@ for (;;) {
         console.log(`${address} ok: cluster ${md.clusterId}, brokers ${md.brokers.join(' ')}`);
       }
     } catch (err) {
-      lastError = new Error(`${address}: ${err.message}`);
+      lastError = new Error(`${address}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   if (pending.size === 0) process.exit(0);

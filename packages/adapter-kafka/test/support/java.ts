@@ -1,13 +1,12 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { readdirSync, existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { repoRoot } from './scripts.js'
+import kafkaVersion from '../../../../scripts/kafka-version.json' with { type: 'json' }
 
 /** The broker's resolved jars (kafka-clients among them), where scripts/kafka-lib.sh put them. */
 export function kafkaLibs(): string {
-  const lib = readFileSync(`${repoRoot}scripts/kafka-lib.sh`, 'utf8')
-  const version = process.env.KEYED_KAFKA_VERSION ?? /KAFKA_VERSION="\$\{KEYED_KAFKA_VERSION:-([^}]+)\}"/.exec(lib)?.[1]
+  const version = process.env.KEYED_KAFKA_VERSION ?? kafkaVersion.version
   const dir = join(process.env.KEYED_CACHE ?? join(homedir(), '.cache', 'keyed'), `kafka-${version}`, 'libs')
   if (!existsSync(dir) || !readdirSync(dir).some((f) => f.startsWith('kafka-clients-'))) {
     throw new Error(`No kafka-clients jar in ${dir}: run bash scripts/kafka-start.sh first (it resolves Kafka ${version} from Maven Central).`)
