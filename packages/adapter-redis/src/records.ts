@@ -26,23 +26,73 @@ function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
 /** A stream entry as XREADGROUP returns it with buffer replies; fields are null when the entry was deleted. */
 export type RawEntry = [Buffer, Buffer[] | null]
 
-/** The record of a stream entry, or undefined for an entry deleted since it was delivered. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+const K = 0x6b
+const V = 0x76
+const H = 0x68
+const T = 0x74
+
+/**
+ * The record of a stream entry, or undefined for an entry deleted since it was delivered. An entry another client
+ * wrote that does not fit the layout (unknown or repeated fields, headers that are not a JSON map of strings, no or a
+ * non-integer timestamp) comes back with `malformed` saying why, for the SDK's deserialize failure path; its key and
+ * value are the bytes found, its timestamp the entry id's time when `t` is unusable.
+ */
 export function decodeEntry(topic: string, partition: number, entry: RawEntry): IncomingRecord | undefined {
   const [id, fields] = entry
   if (!fields) return undefined
+  const offset = id.toString('latin1')
   let key: Buffer | null = null
   let value: Buffer | null = null
-  let headers: Record<string, string> = {}
-  let timestamp = 0
+  let headers = NO_HEADERS
+  let timestamp = -1
+  let seen = 0
+  let malformed: string | undefined
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!
     const data = fields[i + 1]!
-    switch (name.length === 1 ? name[0] : 0) {
-      case 0x6b: key = data; break // k
-      case 0x76: value = data; break // v
-      case 0x68: headers = JSON.parse(data.toString('utf8')) as Record<string, string>; break // h
-      case 0x74: timestamp = Number(data.toString('latin1')); break // t
+    const code = name.length === 1 ? name[0]! : 0
+    const bit = code === K ? 1 : code === V ? 2 : code === H ? 4 : code === T ? 8 : 0
+    if (bit === 0 || (seen & bit) !== 0) {
+      malformed ??= bit === 0 ? `unknown field '${printable(name)}' (keyed writes only k, v, h and t)` : `field '${printable(name)}' twice`
+      continue
+    }
+    seen |= bit
+    if (code === K) key = data
+    else if (code === V) value = data
+    else if (code === H) {
+      const parsed = parseHeaders(data)
+      if (typeof parsed === 'string') malformed ??= parsed
+      else headers = parsed
+    } else {
+      const text = data.toString('latin1')
+      timestamp = /^\d{1,16}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : -1
+      if (timestamp < 0) malformed ??= `the timestamp (field 't') is not a non-negative integer of milliseconds`
     }
   }
-  return { topic, partition, offset: id.toString('latin1'), key, value, headers, timestamp }
+  if ((seen & 8) === 0) malformed ??= `no 't' (timestamp) field`
+  if (malformed === undefined) return { topic, partition, offset, key, value, headers, timestamp }
+  if (timestamp < 0) timestamp = Number(offset.slice(0, offset.indexOf('-')))
+  return { topic, partition, offset, key, value, headers, timestamp, malformed }
+}
+
+/** The headers of field h, or what is wrong with them. */
+function parseHeaders(data: Buffer): Record<string, string> | string {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data.toString('utf8'))
+  } catch {
+    return `the headers (field 'h') are not JSON`
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return `the headers (field 'h') are not a JSON object`
+  for (const [name, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') return `the headers (field 'h') must map names to strings; '${printable(Buffer.from(name))}' holds ${v === null ? 'null' : typeof v}`
+  }
+  return parsed as Record<string, string>
+}
+
+/** A field or header name for a message: at most 40 characters, control characters escaped. */
+function printable(bytes: Buffer): string {
+  const text = bytes.toString('utf8')
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text).slice(1, -1)
 }

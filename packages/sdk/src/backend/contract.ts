@@ -99,6 +99,12 @@ export interface IncomingRecord {
   readonly value: Uint8Array | null
   readonly headers: Readonly<Record<string, string>>
   readonly timestamp: number
+  /**
+   * Set when the backend could not read the record's envelope (an entry another client wrote that does not fit the
+   * backend's layout): says what is wrong; the other fields hold what could be read. The SDK takes such a record down
+   * the deserialize failure path (dead letter, or a stop with a SerdeError) instead of handing it to the handler.
+   */
+  readonly malformed?: string
 }
 
 export interface TopicPartition {
