@@ -1,5 +1,7 @@
 import type { IncomingRecord, OutgoingRecord } from '@keyed/sdk/backend'
 
+type DecodeError = NonNullable<IncomingRecord['decodeError']>
+
 const EMPTY = Buffer.alloc(0)
 
 /** The five APPEND arguments of a record: flags (1 = key, 2 = value), key, value, headers JSON, timestamp. */
@@ -35,7 +37,7 @@ const T = 0x74
 /**
  * The record of a stream entry, or undefined for an entry deleted since it was delivered. An entry another client
  * wrote that does not fit the layout (unknown or repeated fields, headers that are not a JSON map of strings, no or a
- * non-integer timestamp) comes back with `malformed` saying why, for the SDK's deserialize failure path; its key and
+ * non-integer timestamp) comes back with `decodeError` saying why, for the SDK's deserialize failure path; its key and
  * value are the bytes found, its timestamp the entry id's time when `t` is unusable.
  */
 export function decodeEntry(topic: string, partition: number, entry: RawEntry): IncomingRecord | undefined {
@@ -47,14 +49,14 @@ export function decodeEntry(topic: string, partition: number, entry: RawEntry): 
   let headers = NO_HEADERS
   let timestamp = -1
   let seen = 0
-  let malformed: string | undefined
+  let decodeError: DecodeError | undefined
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!
     const data = fields[i + 1]!
     const code = name.length === 1 ? name[0]! : 0
     const bit = code === K ? 1 : code === V ? 2 : code === H ? 4 : code === T ? 8 : 0
     if (bit === 0 || (seen & bit) !== 0) {
-      malformed ??= bit === 0 ? `unknown field '${printable(name)}' (keyed writes only k, v, h and t)` : `field '${printable(name)}' twice`
+      decodeError ??= { field: 'record', reason: bit === 0 ? `unknown field '${printable(name)}' (keyed writes only k, v, h and t)` : `field '${printable(name)}' twice` }
       continue
     }
     seen |= bit
@@ -62,18 +64,18 @@ export function decodeEntry(topic: string, partition: number, entry: RawEntry): 
     else if (code === V) value = data
     else if (code === H) {
       const parsed = parseHeaders(data)
-      if (typeof parsed === 'string') malformed ??= parsed
+      if (typeof parsed === 'string') decodeError ??= { field: 'headers', reason: parsed }
       else headers = parsed
     } else {
       const text = data.toString('latin1')
       timestamp = /^\d{1,16}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : -1
-      if (timestamp < 0) malformed ??= `the timestamp (field 't') is not a non-negative integer of milliseconds`
+      if (timestamp < 0) decodeError ??= { field: 'timestamp', reason: `the timestamp (field 't') is not a non-negative integer of milliseconds` }
     }
   }
-  if ((seen & 8) === 0) malformed ??= `no 't' (timestamp) field`
-  if (malformed === undefined) return { topic, partition, offset, key, value, headers, timestamp }
+  if ((seen & 8) === 0) decodeError ??= { field: 'timestamp', reason: `no 't' (timestamp) field` }
+  if (decodeError === undefined) return { topic, partition, offset, key, value, headers, timestamp }
   if (timestamp < 0) timestamp = Number(offset.slice(0, offset.indexOf('-')))
-  return { topic, partition, offset, key, value, headers, timestamp, malformed }
+  return { topic, partition, offset, key, value, headers, timestamp, decodeError }
 }
 
 /** The headers of field h, or what is wrong with them. */

@@ -90,5 +90,6 @@ describe('redis entries keyed did not write', () => {
     expect(error.retriable).toBe(false)
     expect(error.message).toContain(ids[0]!)
     expect(error.message).toMatch(BAD[0]!.reason)
+    expect(error).toMatchObject({ field: 'headers' })
   })
 })

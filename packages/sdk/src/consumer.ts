@@ -277,8 +277,9 @@ export class Consumer {
 
   /** Synchronous unless a schema validates asynchronously. Throws RecordFailure for bytes or data the topic does not accept. */
   private decode(topic: AnyTopic, record: IncomingRecord): Message<AnyTopic> | Promise<Message<AnyTopic>> {
-    if (record.malformed !== undefined) {
-      throw new RecordFailure('deserialize', new SerdeError(topic.name, 'record', `offset ${record.offset} of partition ${record.partition} is malformed: ${record.malformed}`))
+    if (record.decodeError) {
+      const { field, reason } = record.decodeError
+      throw new RecordFailure('deserialize', new SerdeError(topic.name, field, `offset ${record.offset} of partition ${record.partition} does not decode: ${reason}`))
     }
     let key: unknown = null
     let value: unknown = null

@@ -86,10 +86,10 @@ export class SchemaError extends KeyedError {
 /** A serde that could not encode or decode a key, value or header. */
 export class SerdeError extends KeyedError {
   readonly topic: string
-  /** 'record' when the backend could not read the record's envelope (IncomingRecord.malformed). */
-  readonly field: 'key' | 'value' | 'record'
+  /** Besides key and value: the part of a received record its backend could not read (IncomingRecord.decodeError). */
+  readonly field: 'key' | 'value' | 'headers' | 'timestamp' | 'record'
   readonly index: number | undefined
-  constructor(topic: string, field: 'key' | 'value' | 'record', message: string, options?: { cause?: unknown; index?: number }) {
+  constructor(topic: string, field: 'key' | 'value' | 'headers' | 'timestamp' | 'record', message: string, options?: { cause?: unknown; index?: number }) {
     const where = options?.index === undefined ? '' : ` (record ${options.index} of the batch)`
     super('SERDE', `Cannot serialize ${field} for topic '${topic}'${where}: ${message}`, options)
     this.topic = topic

@@ -100,11 +100,11 @@ export interface IncomingRecord {
   readonly headers: Readonly<Record<string, string>>
   readonly timestamp: number
   /**
-   * Set when the backend could not read the record's envelope (an entry another client wrote that does not fit the
-   * backend's layout): says what is wrong; the other fields hold what could be read. The SDK takes such a record down
-   * the deserialize failure path (dead letter, or a stop with a SerdeError) instead of handing it to the handler.
+   * Set by a backend for a record it could not read fully (an entry another client wrote in its layout, say): the SDK
+   * takes the deserialize failure path with it (a dead letter with stage 'deserialize', or a stop with a SerdeError
+   * carrying this reason). The other fields hold what could be read.
    */
-  readonly malformed?: string
+  readonly decodeError?: { readonly field: 'key' | 'value' | 'headers' | 'timestamp' | 'record'; readonly reason: string }
 }
 
 export interface TopicPartition {
