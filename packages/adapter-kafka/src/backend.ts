@@ -171,7 +171,8 @@ class KafkaBackend implements Backend {
       client = new KafkaClient({
         clientId: id,
         brokers: [...options.brokers],
-        ...(options.ssl !== undefined && { ssl: options.ssl }),
+        // Node's TLS takes any Uint8Array where its types say Buffer, and readonly arrays are only read.
+        ...(options.ssl !== undefined && { ssl: options.ssl as KafkaConfig['ssl'] }),
         ...(options.sasl !== undefined && { sasl: { ...options.sasl } }),
         connectionTimeout: options.connectionTimeoutMs ?? 3000,
         requestTimeout: options.requestTimeoutMs ?? 30_000,

@@ -1,2 +1,2 @@
 export { kafka } from './backend.js'
-export type { KafkaLogLevel, KafkaOptions, KafkaRetryOptions, KafkaSasl } from './options.js'
+export type { KafkaLogLevel, KafkaOptions, KafkaRetryOptions, KafkaSasl, KafkaTlsOptions } from './options.js'

@@ -1,4 +1,22 @@
-import type { ConnectionOptions } from 'node:tls'
+/** PEM text or DER bytes; a Node Buffer is a Uint8Array. */
+type TlsData = string | Uint8Array
+
+/**
+ * The common options of Node's tls.connect, typed structurally so that keyed's public types need no @types/node.
+ * A variable typed as Node's tls.ConnectionOptions fits as it is and is passed through whole.
+ */
+export interface KafkaTlsOptions {
+  readonly ca?: TlsData | readonly TlsData[]
+  readonly cert?: TlsData | readonly TlsData[]
+  readonly key?: TlsData | readonly (TlsData | { readonly pem: TlsData; readonly passphrase?: string })[]
+  readonly passphrase?: string
+  readonly pfx?: TlsData | readonly (TlsData | { readonly buf: TlsData; readonly passphrase?: string })[]
+  readonly servername?: string
+  readonly rejectUnauthorized?: boolean
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+  readonly ciphers?: string
+}
 
 /** SASL credentials; the secret never appears in keyed's errors or logs. */
 export type KafkaSasl =
@@ -21,7 +39,7 @@ export interface KafkaOptions {
   /** Used when the keyed client sets none. Default 'keyed'. */
   readonly clientId?: string
   /** true for TLS with the system's CAs, or Node's TLS options (ca, cert, key, servername…). */
-  readonly ssl?: boolean | ConnectionOptions
+  readonly ssl?: boolean | KafkaTlsOptions
   readonly sasl?: KafkaSasl
   /** How long to wait for a TCP/TLS connection. Default 3000 ms. */
   readonly connectionTimeoutMs?: number
