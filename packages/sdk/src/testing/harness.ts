@@ -2,6 +2,7 @@ import type { Backend } from '../backend/contract.js'
 import { createClient, type Client, type ClientOptions } from '../client.js'
 import type { ConsumerOptions, Message } from '../consumer.js'
 import type { AnyTopic } from '../topic.js'
+import { sleep, waitFor } from './wait.js'
 
 export interface ConformanceOptions {
   /** Shown in test names. */
@@ -16,20 +17,10 @@ export interface ConformanceOptions {
   consumer?: Partial<Pick<ConsumerOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBatchSize'>>
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 let seq = 0
 /** Topic and group names unique to one run, so suites can share a server. */
 export function unique(prefix: string): string {
   return `keyed-${prefix}-${Date.now().toString(36)}-${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`
-}
-
-export async function waitFor(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(25)
-  }
 }
 
 /** Clients made during one test, closed after it. */
@@ -94,33 +85,4 @@ export class Harness {
     }
     return seen
   }
-}
-
-export interface Handled {
-  readonly member: string
-  readonly key: string
-  readonly seq: number
-  readonly partition: number
-}
-
-/**
- * Per-key order under at-least-once: a record first seen must be the next of its key; a redelivery may replay
- * earlier records (from the last commit) but never skip ahead. Returns the violations.
- */
-export function orderViolations(events: readonly Handled[]): string[] {
-  const highest = new Map<string, number>()
-  const problems: string[] = []
-  for (const e of events) {
-    const top = highest.get(e.key) ?? -1
-    if (e.seq > top + 1) problems.push(`key ${e.key}: seq ${e.seq} handled before seq ${top + 1}`)
-    if (e.seq > top) highest.set(e.key, e.seq)
-  }
-  return problems
-}
-
-export function missing(events: readonly Handled[], keys: readonly string[], perKey: number): string[] {
-  const seen = new Set(events.map((e) => `${e.key}#${e.seq}`))
-  const out: string[] = []
-  for (const k of keys) for (let s = 0; s < perKey; s++) if (!seen.has(`${k}#${s}`)) out.push(`${k}#${s}`)
-  return out
 }

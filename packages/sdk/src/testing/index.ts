@@ -1,2 +1,4 @@
 export { describeConformance } from './suite.js'
-export { Harness, missing, orderViolations, sleep, unique, waitFor, type ConformanceOptions, type Handled } from './harness.js'
+export { Harness, unique, type ConformanceOptions } from './harness.js'
+export { missing, orderViolations, type Handled, type Sequenced } from './accounting.js'
+export { sleep, waitFor } from './wait.js'

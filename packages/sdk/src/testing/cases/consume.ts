@@ -1,0 +1,151 @@
+import { expect } from 'vitest'
+import { DEAD_LETTER_HEADERS } from '../../consumer.js'
+import { HandlerError } from '../../errors.js'
+import { partitionFor } from '../../murmur2.js'
+import { serdes } from '../../serdes.js'
+import { defineTopic } from '../../topic.js'
+import { missing, orderViolations, type Handled } from '../accounting.js'
+import type { ConformanceCase } from '../case.js'
+import { orderSchema } from '../fixtures.js'
+import { unique } from '../harness.js'
+import { sleep, waitFor } from '../wait.js'
+
+/** One consumer's commits, close, failures and dead letters. */
+export const consumeCases: readonly ConformanceCase[] = [
+  {
+    name: 'commits after the handler and resumes after the last commit',
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('resume'), { partitions: 3, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f']
+      for (let s = 0; s < 10; s++) await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+
+      const first: Handled[] = []
+      const c1 = await h.client()
+      await c1.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void first.push({ member: '1', key: m.key, seq: m.value.seq, partition: m.partition }), { fromBeginning: true })
+      await waitFor('the first 60 records', t, () => missing(first, keys, 10).length === 0)
+      await c1.close()
+
+      for (let s = 10; s < 15; s++) await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+      const second: Handled[] = []
+      const c2 = await h.client()
+      await c2.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void second.push({ member: '2', key: m.key, seq: m.value.seq, partition: m.partition }), { fromBeginning: true })
+      await waitFor('the 30 new records', t, () => second.length >= 30)
+      await sleep(200)
+      // Committed records are not handled again, even with fromBeginning.
+      expect(second.map((e) => e.seq).sort((a, b) => a - b)[0]).toBe(10)
+      expect(second).toHaveLength(30)
+      expect(orderViolations([...first, ...second])).toEqual([])
+    },
+  },
+  {
+    name: 'finishes the handler in flight on close, commits it, and commits only what was asked with autoCommit off',
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('close'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      await producer.send(topic, Array.from({ length: 6 }, (_, s) => ({ key: 'k', value: { seq: s } })))
+      let started = false
+      let finished = false
+      const c1 = await h.client()
+      await c1.consumer(h.consumerOptions(group, { maxBatchSize: 1 })).subscribe(topic, async (m) => {
+        if (m.value.seq !== 0) return new Promise<void>(() => {})
+        started = true
+        await sleep(300)
+        finished = true
+      }, { fromBeginning: true })
+      await waitFor('the slow handler to start', t, () => started)
+      await c1.close()
+      expect(finished).toBe(true)
+
+      const manual: number[] = []
+      const c2 = await h.client()
+      const consumer = c2.consumer(h.consumerOptions(group, { autoCommit: false }))
+      await consumer.subscribe(topic, async (m) => {
+        manual.push(m.value.seq)
+        if (m.value.seq === 2) await consumer.commit(m)
+      })
+      await waitFor('records after the committed one', t, () => manual.length >= 5)
+      expect(manual).toEqual([1, 2, 3, 4, 5])
+      await c2.close()
+
+      const after: number[] = []
+      const c3 = await h.client()
+      await c3.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void after.push(m.value.seq))
+      await waitFor('redelivery after the manual commit', t, () => after.length >= 3)
+      expect(after).toEqual([3, 4, 5])
+    },
+  },
+  {
+    name: 'stops on a handler that keeps failing, without committing the failed record',
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('stop'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      await producer.send(topic, Array.from({ length: 10 }, (_, s) => ({ key: 'k', value: { seq: s } })))
+      const attempts: number[] = []
+      const c1 = await h.client()
+      const consumer = c1.consumer(h.consumerOptions(group, { retry: { attempts: 3, initialBackoffMs: 5 }, onError: () => {} }))
+      const stopped = consumer.stopped()
+      await consumer.subscribe(topic, (m) => {
+        attempts.push(m.value.seq)
+        if (m.value.seq === 4) throw new Error('payment service down')
+      }, { fromBeginning: true })
+      const error = await stopped.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(HandlerError)
+      expect((error as HandlerError).message).toContain('payment service down')
+      expect(attempts).toEqual([0, 1, 2, 3, 4, 4, 4])
+
+      const resumed: number[] = []
+      const c2 = await h.client()
+      await c2.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void resumed.push(m.value.seq))
+      await waitFor('the rest after the failure', t, () => resumed.length >= 6)
+      expect(resumed).toEqual([4, 5, 6, 7, 8, 9])
+    },
+  },
+  {
+    name: 'routes records that keep failing to a dead-letter topic with the error and origin, and keeps going',
+    async run(h) {
+      const t = h.timeoutMs
+      const name = unique('dlq')
+      const loose = defineTopic(name, { partitions: 2, value: serdes.json<unknown>() })
+      const strict = defineTopic(name, { partitions: 2, value: orderSchema })
+      const dlq = defineTopic(`${name}.dlq`, { partitions: 2, value: serdes.bytes() })
+      const producer = (await h.client()).producer()
+      const meta = await producer.send(loose, [
+        { key: 'k', value: { seq: 0 } },
+        { key: 'k', value: { seq: 1 } },
+        { key: 'k', value: { wrong: true } },
+        { key: 'k', value: { seq: 3 } },
+      ])
+      const handled: number[] = []
+      const client = await h.client()
+      await client
+        .consumer(h.consumerOptions(unique('group'), { deadLetter: true, retry: { attempts: 2, initialBackoffMs: 1 } }))
+        .subscribe(strict, (m) => {
+          if (m.value.seq === 1) throw new Error('cannot bill seq 1')
+          handled.push(m.value.seq)
+        }, { fromBeginning: true })
+      await waitFor('the records after the failures', t, () => handled.includes(3))
+      expect(handled).toEqual([0, 3])
+      const dead = await h.readCount(dlq, 2)
+      expect(dead).toHaveLength(2)
+      // Same key, same hash: dead letters of one key stay together and in order.
+      expect(dead.map((m) => m.partition)).toEqual([partitionFor('k', 2), partitionFor('k', 2)])
+      const [handlerFailure, invalid] = dead
+      expect(handlerFailure!.key).toBe('k')
+      expect(handlerFailure!.headers[DEAD_LETTER_HEADERS.error]).toContain('cannot bill seq 1')
+      expect(handlerFailure!.headers[DEAD_LETTER_HEADERS.stage]).toBe('handler')
+      expect(handlerFailure!.headers[DEAD_LETTER_HEADERS.topic]).toBe(name)
+      expect(handlerFailure!.headers[DEAD_LETTER_HEADERS.offset]).toBe(meta[1]!.offset)
+      expect(handlerFailure!.headers[DEAD_LETTER_HEADERS.attempts]).toBe('2')
+      expect(JSON.parse(Buffer.from(handlerFailure!.value).toString())).toEqual({ seq: 1 })
+      expect(invalid!.headers[DEAD_LETTER_HEADERS.stage]).toBe('validate')
+      expect(invalid!.headers[DEAD_LETTER_HEADERS.offset]).toBe(meta[2]!.offset)
+    },
+  },
+]

@@ -1,0 +1,96 @@
+import { expect } from 'vitest'
+import type { Message } from '../../consumer.js'
+import { partitionFor } from '../../murmur2.js'
+import { defineTopic } from '../../topic.js'
+import { missing, orderViolations, type Handled } from '../accounting.js'
+import type { ConformanceCase } from '../case.js'
+import { orderSchema } from '../fixtures.js'
+import { unique } from '../harness.js'
+import { sleep, waitFor } from '../wait.js'
+
+/** Several members of one group: per-key order, one owner per partition, hand-overs. */
+export const groupCases: readonly ConformanceCase[] = [
+  {
+    name: 'keeps per-key order and loses nothing with many keys over many partitions and several members',
+    async run(h) {
+      const topic = defineTopic(unique('order'), { partitions: 8, value: orderSchema })
+      const group = unique('group')
+      const events: Handled[] = []
+      const keys = Array.from({ length: 40 }, (_, i) => `customer-${i}`)
+      const perKey = 25
+      const members = await Promise.all([0, 1, 2].map(() => h.client()))
+      for (const [i, c] of members.entries()) {
+        await c.consumer(h.consumerOptions(group)).subscribe(topic, async (m) => {
+          expect(m.partition).toBe(partitionFor(m.key, 8))
+          events.push({ member: `m${i}`, key: m.key, seq: m.value.seq, partition: m.partition })
+          if (m.value.seq % 7 === 0) await sleep(1)
+        })
+      }
+      const producer = (await h.client()).producer()
+      for (let s = 0; s < perKey; s++) {
+        const meta = await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+        for (const [i, m] of meta.entries()) expect(m.partition).toBe(partitionFor(keys[i]!, 8))
+      }
+      await waitFor('every record', h.timeoutMs, () => missing(events, keys, perKey).length === 0)
+      expect(orderViolations(events)).toEqual([])
+      // A settled group hands each record to one member once, and each partition to one member.
+      expect(events).toHaveLength(keys.length * perKey)
+      const owners = new Map<number, Set<string>>()
+      for (const e of events) owners.set(e.partition, (owners.get(e.partition) ?? new Set()).add(e.member))
+      for (const [p, who] of owners) expect(who.size, `partition ${p} owners`).toBe(1)
+      expect(new Set(events.map((e) => e.member)).size).toBeGreaterThan(1)
+    },
+  },
+  {
+    name: 'hands partitions over when members join and leave under load, one member per partition at a time',
+    timeoutFactor: 8,
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('rebalance'), { partitions: 6, value: orderSchema })
+      const group = unique('group')
+      const keys = Array.from({ length: 24 }, (_, i) => `acct-${i}`)
+      const events: Handled[] = []
+      const busy = new Map<number, string>()
+      const overlaps: string[] = []
+      const handler = (member: string) => async (m: Message<typeof topic>) => {
+        const holder = busy.get(m.partition)
+        if (holder !== undefined && holder !== member) overlaps.push(`partition ${m.partition}: ${member} while ${holder}`)
+        busy.set(m.partition, member)
+        events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
+        await sleep(m.value.seq % 3 === 0 ? 2 : 0)
+        busy.delete(m.partition)
+      }
+      const join = async (name: string) => {
+        const client = await h.client()
+        await client.consumer(h.consumerOptions(group)).subscribe(topic, handler(name), { fromBeginning: true })
+        return client
+      }
+      const producer = (await h.client()).producer()
+      const a = await join('a')
+      // Load runs until the last member took partitions, however long joins take on this backend.
+      let rounds = 0
+      let stop = false
+      const load = (async () => {
+        while (!stop || rounds < 10) {
+          await producer.send(topic, keys.map((key) => ({ key, value: { seq: rounds } })))
+          rounds++
+          await sleep(10)
+        }
+      })()
+      await waitFor('a to handle records', t, () => events.length > 50)
+      await join('b')
+      await waitFor('b to take partitions', t, () => events.some((e) => e.member === 'b'))
+      await a.close()
+      const afterClose = events.length
+      await join('c')
+      await waitFor('c to take partitions', t, () => events.some((e) => e.member === 'c'))
+      stop = true
+      await load
+      await waitFor('every record after the rebalances', t * 2, () => missing(events, keys, rounds).length === 0)
+      expect(overlaps).toEqual([])
+      expect(orderViolations(events)).toEqual([])
+      // A member that closed handles nothing more.
+      expect(events.slice(afterClose).filter((e) => e.member === 'a')).toEqual([])
+    },
+  },
+]
