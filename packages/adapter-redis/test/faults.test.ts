@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, defineTopic, type Client } from '@keyed/sdk'
-import { missing, orderViolations, type Handled } from '@keyed/sdk/testing'
+import { missing, orderViolations, sleep, waitFor, type Handled } from '@keyed/sdk/testing'
 import { redis } from '../src/index.js'
-import { answers, cleanup, REDIS_URL, runPrefix, sleep, uniqueTopic, waitFor } from './helpers.js'
+import { answers, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
 import { MemberProcess, type MemberEvent } from './member-process.js'
 
 const prefix = runPrefix()
@@ -39,7 +39,7 @@ describe('redis adapter under faults', () => {
     const topic = defineTopic(name, { partitions: 4 })
     await client('admin').admin().ensureTopics([topic])
     const x = child({ MEMBER: 'x', TOPIC: name, GROUP: group, PARTITIONS: '4', DELAY_MS: '3', SESSION_MS: '1500', HEARTBEAT_MS: '200', HANG_AFTER: '30' })
-    await waitFor('the child member', () => x.ready, 20_000)
+    await waitFor('the child member', 20_000, () => x.ready)
     const mine: Array<Handled & { t: number }> = []
     await client('y').consumer({ groupId: group, sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 }).subscribe(
       topic,
@@ -51,11 +51,11 @@ describe('redis adapter under faults', () => {
     const producer = client('producer').producer()
     for (let seq = 0; seq < perKey; seq++) await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
     // The child hangs inside its 31st record: that record is surely started and uncommitted when it dies.
-    await waitFor('the child to be mid-record', () => x.events.filter((e) => e.ev === 'start').length >= 31)
+    await waitFor('the child to be mid-record', 20_000, () => x.events.filter((e) => e.ev === 'start').length >= 31)
     await x.kill()
     const killedAt = Date.now()
     const theirs = () => x.events.filter((e) => e.ev === 'start').map((e) => handled('x', e))
-    await waitFor('every record after the takeover', () => missing([...theirs(), ...mine], keys, perKey).length === 0, 15_000)
+    await waitFor('every record after the takeover', 15_000, () => missing([...theirs(), ...mine], keys, perKey).length === 0)
 
     const events = [...theirs(), ...mine].sort((a, b) => a.t - b.t)
     expect(orderViolations(events)).toEqual([])
@@ -76,7 +76,7 @@ describe('redis adapter under faults', () => {
     await client('admin').admin().ensureTopics([topic])
     // 'a-…' sorts before 'b-…': the assignor gives the only partition to the child while it is alive.
     const a = child({ MEMBER: 'a', TOPIC: name, GROUP: group, PARTITIONS: '1', DELAY_MS: '20', SESSION_MS: '1000', HEARTBEAT_MS: '100' })
-    await waitFor('the child member', () => a.ready, 20_000)
+    await waitFor('the child member', 20_000, () => a.ready)
     const intervals: Array<{ member: string; start: number; end: number; seq: number }> = []
     const mine: Array<Handled & { t: number }> = []
     await client('b').consumer({ groupId: group, sessionTimeoutMs: 1000, heartbeatIntervalMs: 100 }).subscribe(
@@ -93,14 +93,14 @@ describe('redis adapter under faults', () => {
     const producer = client('producer').producer()
     const perKey = 150
     await producer.send(topic, Array.from({ length: perKey }, (_, seq) => ({ key: 'k', value: { key: 'k', seq } })))
-    await waitFor('the child to handle records', () => a.events.filter((e) => e.ev === 'done').length >= 10)
+    await waitFor('the child to handle records', 20_000, () => a.events.filter((e) => e.ev === 'done').length >= 10)
     a.signal('SIGSTOP')
     const pausedAt = Date.now()
-    await waitFor('the takeover', () => mine.length > 0, 10_000)
+    await waitFor('the takeover', 10_000, () => mine.length > 0)
     const takeoverAt = mine[0]!.t
     a.signal('SIGCONT')
     const theirs = () => a.events.filter((e) => e.ev === 'start').map((e) => handled('a', e))
-    await waitFor('every record', () => missing([...theirs(), ...mine], ['k'], perKey).length === 0, 15_000)
+    await waitFor('every record', 15_000, () => missing([...theirs(), ...mine], ['k'], perKey).length === 0)
     await sleep(500)
 
     expect(takeoverAt - pausedAt).toBeGreaterThanOrEqual(900) // not before the lease could expire
@@ -127,7 +127,7 @@ describe('redis adapter under faults', () => {
     const ping = () => answers(url)
     let server = start()
     try {
-      await waitFor('the AOF redis-server', ping, 10_000)
+      await waitFor('the AOF redis-server', 10_000, ping)
       const topic = defineTopic(uniqueTopic('aof'), { partitions: 2 })
       const c = client('aof', url)
       const got = new Set<number>()
@@ -141,7 +141,7 @@ describe('redis adapter under faults', () => {
           acked.push(i)
         }
       })()
-      await waitFor('some records', () => acked.length >= 100)
+      await waitFor('some records', 20_000, () => acked.length >= 100)
       server.kill('SIGKILL')
       await new Promise((r) => server.once('exit', r))
       const ackedBefore = acked.length
@@ -150,14 +150,14 @@ describe('redis adapter under faults', () => {
       await sending
       expect(ackedBefore).toBeLessThan(total)
       // On a timeout the assertion below names the acknowledged records that never arrived.
-      await waitFor('every acknowledged record', () => acked.every((i) => got.has(i)), 15_000).catch(() => undefined)
+      await waitFor('every acknowledged record', 15_000, () => acked.every((i) => got.has(i))).catch(() => undefined)
       expect(acked.filter((i) => !got.has(i))).toEqual([])
 
       // And the log itself, read by a new client after the restart, holds every acknowledged record.
       const reader = client('reader', url)
       const fresh = new Set<number>()
       await reader.consumer({ groupId: 'fresh', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void fresh.add((m.value as { i: number }).i), { fromBeginning: true })
-      await waitFor('the whole log', () => fresh.size >= total, 15_000)
+      await waitFor('the whole log', 15_000, () => fresh.size >= total)
       expect(acked.filter((i) => !fresh.has(i))).toEqual([])
     } finally {
       await Promise.all(clients.splice(0).map((cl) => cl.close()))

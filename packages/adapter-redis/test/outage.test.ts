@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { BackendUnavailableError, createClient, defineTopic } from '@keyed/sdk'
 import { describe, expect, it } from 'vitest'
 import { redis } from '../src/index.js'
-import { answers, uniqueTopic, waitFor } from './helpers.js'
+import { waitFor } from '@keyed/sdk/testing'
+import { answers, uniqueTopic } from './helpers.js'
 
 describe('redis outage', () => {
   it('fails a send with BackendUnavailableError after sendTimeoutMs, and closes, instead of hanging while the server is gone', async () => {
@@ -10,7 +11,7 @@ describe('redis outage', () => {
     const url = `redis://127.0.0.1:${port}`
     const server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
     try {
-      await waitFor('a private redis-server', () => answers(url), 10_000)
+      await waitFor('a private redis-server', 10_000, () => answers(url))
       const client = createClient({ backend: redis({ url, sendTimeoutMs: 800 }) })
       const topic = defineTopic(uniqueTopic('outage'), { partitions: 2 })
       const producer = client.producer()
