@@ -26,7 +26,7 @@ const LOG_LEVELS: Record<KafkaLogLevel, KafkaJsLogLevel> = {
   debug: logLevel.DEBUG,
 }
 
-const CAPABILITIES: BackendCapabilities = { compaction: true, timeRetention: true, sizeRetention: true, numericOffsets: true }
+const CAPABILITIES: BackendCapabilities = { compaction: true, timeRetention: true }
 
 function checkOptions(options: KafkaOptions): void {
   if (!options || !Array.isArray(options.brokers) || options.brokers.length === 0 || !options.brokers.every((b) => typeof b === 'string' && b.length > 0)) {

@@ -26,7 +26,7 @@ export function memory(options: MemoryOptions = {}): Backend {
   }
   return {
     name: 'memory',
-    capabilities: { compaction: true, timeRetention: true, sizeRetention: true, numericOffsets: true },
+    capabilities: { compaction: true, timeRetention: true },
     async describeTopic(name) {
       return broker.describeTopic(name)
     },

@@ -15,7 +15,7 @@ const createTopic = new Script(CREATE_TOPIC)
 
 export class RedisBackend implements Backend {
   readonly name = 'redis'
-  readonly capabilities: BackendCapabilities = { compaction: true, timeRetention: true, sizeRetention: true, numericOffsets: false }
+  readonly capabilities: BackendCapabilities = { compaction: true, timeRetention: true }
   readonly keys: Keys
   private conn: Redis | undefined
   private connecting: Promise<Redis> | undefined

@@ -82,8 +82,3 @@ export function mayBeNullish(type: ts.Type): boolean {
   const parts = type.isUnion() ? type.types : [type]
   return parts.some((p) => (p.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined | ts.TypeFlags.Void)) !== 0)
 }
-
-export function isOnlyNull(type: ts.Type): boolean {
-  const parts = type.isUnion() ? type.types : [type]
-  return parts.every((p) => (p.flags & ts.TypeFlags.Null) !== 0)
-}

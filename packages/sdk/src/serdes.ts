@@ -5,9 +5,6 @@ export interface Serde<T> {
   deserialize(bytes: Uint8Array): T
 }
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8')
-
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
@@ -72,7 +69,6 @@ export const serdes = {
     serialize: (v) => serde.serialize(v),
     deserialize: (b) => serde.deserialize(b),
   }),
-  utf8: { encode: (s: string): Uint8Array => encoder.encode(s), decode: (b: Uint8Array): string => decoder.decode(b) },
 } as const
 
 export function isSerde(x: unknown): x is Serde<unknown> {

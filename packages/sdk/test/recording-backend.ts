@@ -6,7 +6,7 @@ export function recordingBackend(): Backend & { sent: OutgoingRecord[][]; specs:
   const specs: TopicSpec[] = []
   return {
     name: 'recording',
-    capabilities: { compaction: false, timeRetention: false, sizeRetention: false, numericOffsets: true },
+    capabilities: { compaction: false, timeRetention: false },
     sent,
     specs,
     async describeTopic(name) {

@@ -20,15 +20,12 @@ export interface Backend {
   close(): Promise<void>
 }
 
+/** What the backend does beyond the contract; the conformance suite skips, visibly, the cases of a capability declared false. */
 export interface BackendCapabilities {
   /** Superseded records of compacted topics are removed, and tombstones after deleteRetentionMs. */
   readonly compaction: boolean
   /** Records older than retentionMs are removed. */
   readonly timeRetention: boolean
-  /** Partitions are trimmed to retentionBytes. */
-  readonly sizeRetention: boolean
-  /** Offsets are consecutive integers from 0 written as decimal strings; false where they are opaque ordered ids. */
-  readonly numericOffsets: boolean
 }
 
 export interface TopicSpec {
