@@ -2,7 +2,8 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, type Client, type KeyedError } from '@keyed/sdk'
 import { Keys } from '../src/keys.js'
-import { backendFactory, cleanup, REDIS_URL, runPrefix, sleep, uniqueTopic, waitFor } from './helpers.js'
+import { sleep, waitFor } from '@keyed/sdk/testing'
+import { backendFactory, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
 
 const prefix = runPrefix()
 const backend = backendFactory(prefix)
@@ -61,8 +62,8 @@ describe('redis entries keyed did not write', () => {
         const h = m.headers as Record<string, string>
         dead.push({ offset: h[DEAD_LETTER_HEADERS.offset], stage: h[DEAD_LETTER_HEADERS.stage], error: h[DEAD_LETTER_HEADERS.error], key: m.key })
       }, { fromBeginning: true })
-    await waitFor('both good records', () => got.length >= 2, 10_000)
-    await waitFor('every malformed entry in the dead-letter topic', () => dead.length >= BAD.length, 10_000)
+    await waitFor('both good records', 10_000, () => got.length >= 2)
+    await waitFor('every malformed entry in the dead-letter topic', 10_000, () => dead.length >= BAD.length)
     expect(got).toEqual(['good-0', 'good-1'])
     expect(dead.map((d) => d.offset)).toEqual(ids)
     BAD.forEach((bad, i) => {
@@ -80,7 +81,7 @@ describe('redis entries keyed did not write', () => {
     const errors: KeyedError[] = []
     const consumer = client().consumer({ groupId: 'g', onError: (e) => void errors.push(e), ...fast })
     await consumer.subscribe(topic, (m) => void got.push(m.value), { fromBeginning: true })
-    await waitFor('the consumer to stop on the malformed entry', () => errors.length > 0, 10_000)
+    await waitFor('the consumer to stop on the malformed entry', 10_000, () => errors.length > 0)
     await expect(consumer.stopped()).rejects.toBe(errors[0])
     await sleep(200)
     expect(got).toEqual(['good-0'])
