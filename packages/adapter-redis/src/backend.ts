@@ -8,6 +8,7 @@ import { RedisGroupMember } from './consumer.js'
 import { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
+import { within } from './within.js'
 import { CREATE_TOPIC } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
 
@@ -23,6 +24,7 @@ export class RedisBackend implements Backend {
   private readonly members = new Set<RedisGroupMember>()
   private readonly cleaner: Cleaner
   private closed = false
+  private closing: Promise<void> | undefined
   /** Every connection this backend opened, so close() can drop them when the server is gone. */
   private readonly open = new Set<Redis>()
 
@@ -108,8 +110,12 @@ export class RedisBackend implements Backend {
   }
 
   /** Finishes gracefully (batches in flight, commits, QUIT) within sendTimeoutMs; then, the server being gone, drops every connection. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
     const graceful = (async () => {
       await Promise.all([...this.members].map((m) => m.close()))
       await this.cleaner.stop()
@@ -118,13 +124,9 @@ export class RedisBackend implements Backend {
       this.conn = undefined
       if (conn) await conn.quit().catch(() => conn.disconnect())
     })()
-    let timer: NodeJS.Timeout | undefined
-    const finished = await Promise.race([graceful.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.sendTimeoutMs)))])
-    clearTimeout(timer)
-    if (finished) return
+    if (await within(graceful, this.options.sendTimeoutMs)) return
     this.closed = true
     // ioredis may never settle commands queued for a reconnect that will not come, so the graceful part is abandoned.
     for (const conn of this.open) conn.disconnect()
-    graceful.catch(() => undefined)
   }
 }

@@ -4,6 +4,7 @@ import { assignPartitions, ConfigError, FencedError, KeyedError } from '@keyed/s
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
 import type { RedisBackend } from './backend.js'
 import { Script } from './connection.js'
+import { within } from './within.js'
 import { CONSUMER_NAME } from './keys.js'
 import { decodeEntry, type RawEntry } from './records.js'
 import { ACQUIRE, COMMIT, HEARTBEAT, RELEASE, RENEW } from './scripts.js'
@@ -52,6 +53,7 @@ export class RedisGroupMember implements BackendConsumer {
   /** The partitions the latest plan gives this member. */
   private wanted = new Set<string>()
   private closing = false
+  private closed: Promise<void> | undefined
 
   constructor(
     private readonly backend: RedisBackend,
@@ -115,18 +117,49 @@ export class RedisGroupMember implements BackendConsumer {
     )
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return
+  /**
+   * Waits for the batches in flight, releases the leases and leaves the group, within sendTimeoutMs. Past it (the
+   * server gone or frozen, a handler that never returns) it drops its readers and resolves: what it still held expires
+   * on its own (leases after leaseMs, membership after sessionTimeoutMs). Every call gets the same close.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown()
+    return this.closed
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true
     clearTimeout(this.timer)
-    await this.ticking
     for (const own of this.owned.values()) this.stop(own)
-    await Promise.all([...this.owned.values()].map((o) => o.done))
-    if (this.started) {
-      const conn = await this.backend.connection().catch(() => undefined)
-      if (conn) await heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '1']).catch(() => undefined)
+    const graceful = (async () => {
+      await this.ticking
+      for (const own of this.owned.values()) this.stop(own)
+      await Promise.all([...this.owned.values()].map((o) => o.done))
+      if (this.started) await this.leave()
+    })()
+    if (!(await within(graceful, this.backend.options.sendTimeoutMs))) {
+      // Nothing here may wait any longer: the releases and the leave go out without waiting for an answer.
+      for (const own of this.owned.values()) {
+        own.reader?.disconnect()
+        void this.release(own)
+      }
+      if (this.started) void this.leave()
     }
     this.backend.forget(this)
+  }
+
+  private async leave(): Promise<void> {
+    const conn = await this.backend.connection().catch(() => undefined)
+    if (conn) await heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '1']).catch(() => undefined)
+  }
+
+  private async release(own: Owned): Promise<void> {
+    try {
+      const conn = await this.backend.connection()
+      await release.run(conn, [own.lease], [own.token])
+    } catch {
+      // The lease expires on its own.
+    }
   }
 
   private fenced(topic: string, partition: number): FencedError {
@@ -217,7 +250,7 @@ export class RedisGroupMember implements BackendConsumer {
     this.owned.set(id, own)
     own.done = this.read(own)
       .catch((error: unknown) => {
-        if (!(error instanceof KeyedError)) console.error(`[keyed] redis reader of '${topic}' partition ${partition} failed:`, error)
+        if (!this.closing && !(error instanceof KeyedError)) console.error(`[keyed] redis reader of '${topic}' partition ${partition} failed:`, error)
       })
       .finally(() => this.letGo(id, own))
   }
@@ -238,15 +271,9 @@ export class RedisGroupMember implements BackendConsumer {
   /** After the reader finished (no read in flight, no batch in flight): release the lease if it is still ours. */
   private async letGo(id: string, own: Owned): Promise<void> {
     own.stopping = true
-    try {
-      const conn = await this.backend.connection()
-      await release.run(conn, [own.lease], [own.token])
-    } catch {
-      // The lease expires on its own.
-    } finally {
-      if (this.owned.get(id) === own) this.owned.delete(id)
-      own.reader?.disconnect()
-    }
+    own.reader?.disconnect()
+    await this.release(own)
+    if (this.owned.get(id) === own) this.owned.delete(id)
   }
 
   /**

@@ -15,7 +15,7 @@ export interface RedisOptions {
   cleanerIntervalMs?: number
   /** How long to wait for the first connection before failing with BackendUnavailableError; default 5000. */
   connectTimeoutMs?: number
-  /** Longest a send, or a close, waits through an outage: a send then fails with BackendUnavailableError, a close drops its connections. Default 30000. */
+  /** Longest a send, or a close, waits through an outage or for a batch that never returns: a send then fails, a close drops its connections. Default 30000. */
   sendTimeoutMs?: number
 }
 

@@ -11,6 +11,7 @@ const append = new Script(APPEND)
 
 export class RedisProducer implements BackendProducer {
   private closed = false
+  private readonly inFlight = new Set<Promise<unknown>>()
   constructor(private readonly backend: RedisBackend) {}
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
@@ -32,10 +33,13 @@ export class RedisProducer implements BackendProducer {
         sendTimeoutMs,
       )
     })
+    const sending = Promise.race([this.append(records), timeout])
+    this.inFlight.add(sending)
     try {
-      return await Promise.race([this.append(records), timeout])
+      return await sending
     } finally {
       clearTimeout(timer)
+      this.inFlight.delete(sending)
     }
   }
 
@@ -69,7 +73,9 @@ export class RedisProducer implements BackendProducer {
     return out
   }
 
+  /** Waits for the sends in flight, each bounded by sendTimeoutMs. */
   async close(): Promise<void> {
     this.closed = true
+    await Promise.allSettled(this.inFlight)
   }
 }

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { waitFor } from '@keyed/sdk/testing'
 import { redis, type RedisOptions } from '../src/index.js'
 
 export const REDIS_URL = process.env.KEYED_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -40,6 +42,62 @@ export async function answers(url: string): Promise<boolean> {
   try {
     await conn.connect()
     return (await conn.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    conn.disconnect()
+  }
+}
+
+export interface PrivateServer {
+  readonly url: string
+  readonly port: number
+  /** SIGSTOP freezes it (connections stay open, nothing answers), SIGCONT resumes it, SIGKILL ends it. */
+  signal(signal: NodeJS.Signals): void
+  stop(): Promise<void>
+}
+
+/**
+ * A redis-server of the test's own on a free port (tests that freeze, kill or lock a server must not touch the shared
+ * one on 6379). Extra arguments are passed through (`--requirepass`, `--appendonly yes`…).
+ */
+export async function privateServer(extra: readonly string[] = []): Promise<PrivateServer> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 6500 + Math.floor(Math.random() * 400)
+    const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' })
+    let exited = false
+    const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())))
+    const url = `redis://127.0.0.1:${port}`
+    // Any reply, even NOAUTH, means this server is up (answers() would say false with a password set).
+    const up = async () => exited || (await replies(port))
+    await waitFor(`a redis-server on port ${port}`, 10_000, up)
+    if (exited) {
+      if (attempt < 5) continue // the port was taken
+      throw new Error(`redis-server would not start on port ${port}`)
+    }
+    return {
+      url,
+      port,
+      signal: (signal) => void (exited || child.kill(signal)),
+      stop: async () => {
+        if (exited) return
+        child.kill('SIGKILL')
+        await gone
+      },
+    }
+  }
+}
+
+/** True when something answers Redis's protocol on the port (an error reply counts). */
+async function replies(port: number): Promise<boolean> {
+  const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false })
+  conn.on('error', () => undefined)
+  try {
+    await conn.connect()
+    await conn.ping().catch((error: unknown) => {
+      if (!(error instanceof Error && /NOAUTH/.test(error.message))) throw error
+    })
+    return true
   } catch {
     return false
   } finally {
