@@ -10,6 +10,7 @@ import type {
   TopicSpec,
 } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
+import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
@@ -51,6 +52,7 @@ class KafkaBackend implements Backend {
 
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
+    registerCodecs()
     this.context = { brokers: [...options.brokers], secrets: secretsOf(options) }
   }
 

@@ -18,9 +18,10 @@ function headersOf(headers: IHeaders | undefined): Readonly<Record<string, strin
     const raw = headers[name]
     out ??= {}
     // Kafka allows repeated header names; as a map, the last one wins.
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw
+    const value: Buffer | string | null | undefined = Array.isArray(raw) ? raw[raw.length - 1] : raw
     if (value === undefined) continue
-    out[name] = typeof value === 'string' ? value : value.toString('utf8')
+    // A null value (a header used as a flag) keeps its name, as '', since a string map has no "no value".
+    out[name] = value === null ? '' : typeof value === 'string' ? value : value.toString('utf8')
   }
   return out ?? NO_HEADERS
 }

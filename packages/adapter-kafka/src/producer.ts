@@ -2,6 +2,7 @@ import type { Producer as KafkaJsProducer, Message, RecordMetadata as KafkaJsRec
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError } from '@keyed/sdk'
 import { BackendUnavailableError } from '@keyed/sdk/backend'
+import { COMPRESSION_TYPES } from './codecs.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
@@ -104,7 +105,7 @@ export class KafkaProducer implements BackendProducer {
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
     try {
       await this.connect()
-      return await this.producer.sendBatch({ topicMessages, acks: ACKS[this.settings.acks] })
+      return await this.producer.sendBatch({ topicMessages, acks: ACKS[this.settings.acks], compression: COMPRESSION_TYPES[this.settings.compression ?? 'none'] })
     } catch (error) {
       throw toKeyedError(error, `send ${total} record(s) to '${[...byTopic.keys()].join("', '")}'`, this.context)
     }
