@@ -2,6 +2,7 @@ import type { Backend, BackendConsumer, GroupMemberOptions } from '@keyed/sdk/ba
 import { ClosedError } from '@keyed/sdk/backend'
 import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
 import { Member } from './group.js'
+import { endOffsets, MemoryReader } from './reader.js'
 
 export { MemoryBroker, type MemoryBrokerOptions }
 
@@ -63,6 +64,11 @@ export function memory(options: MemoryOptions = {}): Backend {
         },
       }
     },
+    async endOffsets(topic) {
+      live()
+      return endOffsets(broker, topic)
+    },
+    reader: (readerOptions) => new MemoryReader(broker, readerOptions),
     async close() {
       closed = true
     },

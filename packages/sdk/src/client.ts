@@ -2,7 +2,8 @@ import type { Backend, TopicDescription } from './backend/contract.js'
 import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
 import { Producer, type ProducerOptions } from './producer.js'
-import { isTopic, type AnyTopic } from './topic.js'
+import { Table, type TableOptions } from './table.js'
+import { isTopic, type AnyTopic, type CompactedTopic } from './topic.js'
 import { TopicResolver } from './topic-resolver.js'
 
 export interface ClientOptions {
@@ -26,8 +27,13 @@ export interface Client {
   readonly backend: Backend
   producer(options?: ProducerOptions): Producer
   consumer(options: ConsumerOptions): Consumer
+  /**
+   * The latest value of every key of a compacted topic, kept current in memory: `await table.ready()`, then
+   * `get`/`has`/`entries`/`subscribe`. A topic that is not compacted is a type error (ConfigError at run time).
+   */
+  table<T extends CompactedTopic>(topic: T, options?: TableOptions): Table<T>
   admin(): Admin
-  /** Closes every producer and consumer made by this client (consumers commit first), then the backend. */
+  /** Closes every table, producer and consumer made by this client (consumers commit first), then the backend. */
   close(): Promise<void>
 }
 
@@ -43,6 +49,7 @@ export function createClient(options: ClientOptions): Client {
   const topics = new TopicResolver(backend, { autoCreateTopics: options.autoCreateTopics ?? true, topicMismatch })
   const producers = new Set<Producer>()
   const consumers = new Set<Consumer>()
+  const tables = new Set<{ close(): Promise<void> }>()
   let closed = false
   const open = (what: string) => {
     if (closed) throw new ClosedError(`client (asked for a ${what})`)
@@ -60,6 +67,12 @@ export function createClient(options: ClientOptions): Client {
       const consumer = new Consumer(backend, topics, consumerOptions, options.clientId)
       consumers.add(consumer)
       return consumer
+    },
+    table(topic, tableOptions = {}) {
+      open('table')
+      const table = new Table(backend, topics, topic, tableOptions, options.clientId)
+      tables.add(table)
+      return table
     },
     admin() {
       open('admin')
@@ -81,6 +94,7 @@ export function createClient(options: ClientOptions): Client {
     async close() {
       if (closed) return
       closed = true
+      await Promise.all([...tables].map((t) => t.close().catch(() => undefined)))
       await Promise.all([...consumers].map((c) => c.close()))
       await Promise.all([...producers].map((p) => p.close()))
       await backend.close()

@@ -17,6 +17,8 @@ export type KeyedErrorCode =
   | 'HANDLER_FAILED'
   | 'DEAD_LETTER_FAILED'
   | 'CLOSED'
+  | 'INVALID_RECORD'
+  | 'NOT_READY'
 
 /** Codes whose cause is usually passing (a server down, a timeout): the same call may succeed later. */
 const RETRIABLE_BY_DEFAULT: ReadonlySet<KeyedErrorCode> = new Set(['BACKEND_UNAVAILABLE', 'TIMEOUT'])
@@ -247,5 +249,34 @@ export class DeadLetterError extends KeyedError {
 export class ClosedError extends KeyedError {
   constructor(what: string) {
     super('CLOSED', `This ${what} is closed; create a new one.`)
+  }
+}
+
+/**
+ * A record read from the backend that does not decode or does not pass its topic's schema, skipped by a reader that
+ * keeps going (a table): the state it would have changed stays as it was.
+ */
+export class InvalidRecordError extends KeyedError {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  /** `reason` completes "the record was skipped: …" (its value does not match the topic's schema…). */
+  constructor(topic: string, partition: number, offset: string, reason: string, cause: unknown) {
+    super(
+      'INVALID_RECORD',
+      `The record at offset ${offset} of '${topic}' partition ${partition} was skipped: ${reason}. ` +
+        `Its key keeps its previous value; fix the producer that wrote it, or widen the topic's schema and reload.`,
+      { cause, retriable: false },
+    )
+    this.topic = topic
+    this.partition = partition
+    this.offset = offset
+  }
+}
+
+/** State read before it was loaded (a table before ready() resolved); wait for it and read again. */
+export class NotReadyError extends KeyedError {
+  constructor(what: string, hint: string) {
+    super('NOT_READY', `${what} is still loading: ${hint}`, { retriable: true })
   }
 }

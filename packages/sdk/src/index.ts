@@ -33,5 +33,6 @@ export {
   type RetryOptions,
   type SubscribeOptions,
 } from './consumer.js'
+export { Table, type TableChange, type TableListener, type TableOptions } from './table.js'
 export * from './errors.js'
 export type { Backend, BackendCapabilities, Compression, TopicDescription } from './backend/contract.js'

@@ -16,6 +16,13 @@ export interface Backend {
   createTopic(spec: TopicSpec): Promise<void>
   producer(settings: ProducerSettings): BackendProducer
   consumer(options: GroupMemberOptions): BackendConsumer
+  /**
+   * Where each partition of the topic ends now, as this backend's reader understands it (tables capture these at
+   * start). Optional: a backend without it and reader() cannot serve client.table().
+   */
+  endOffsets?(topic: string): Promise<PartitionEnd[]>
+  /** Reads partitions from the beginning without a consumer group (nothing is committed), then follows new records. */
+  reader?(options: PartitionReaderOptions): BackendReader
   /** Releases connections; producers and consumers made from it are closed first by the client. */
   close(): Promise<void>
 }
@@ -156,5 +163,44 @@ export interface BackendConsumer {
   /** Records the group's position. Rejects with FencedError when this member no longer owns a partition. */
   commit(offsets: readonly CommitOffset[]): Promise<void>
   /** Stops fetching, waits for batches in flight, leaves the group. */
+  close(): Promise<void>
+}
+
+/** The end of a partition: an opaque position of this backend (Kafka and memory: the next offset to be written; Redis: the id of the last entry added). */
+export interface PartitionEnd {
+  readonly partition: number
+  readonly offset: string
+}
+
+export interface PartitionReaderOptions {
+  readonly topic: string
+  readonly partitions: readonly number[]
+  /** Per partition, an end from endOffsets(): the reader says when it has delivered everything before it (caughtUp). */
+  readonly until: ReadonlyMap<number, string>
+  readonly clientId: string | undefined
+  /** Most records in one batch. */
+  readonly maxBatchSize: number
+  /**
+   * Called with a partition's records in offset order, from the oldest surviving one on. Never again for the same
+   * partition before the previous call settled. A partition with nothing to read before its end gets one empty batch.
+   */
+  onBatch(batch: ReaderBatch): Promise<void>
+  /** The reader stopped on a failure it cannot recover from; nothing more is delivered. */
+  onError(error: unknown): void
+}
+
+export interface ReaderBatch extends TopicPartition {
+  readonly records: readonly IncomingRecord[]
+  /**
+   * True on the batch after which every record before the partition's `until` end has been delivered (or was
+   * removed by compaction or retention before the reader got to it), and on every batch after that.
+   */
+  readonly caughtUp: boolean
+}
+
+export interface BackendReader {
+  /** Starts reading; resolves once reading started, not when caught up. */
+  start(): Promise<void>
+  /** Stops reading and waits for the batch in flight; bounded by the backend's own timeouts. */
   close(): Promise<void>
 }

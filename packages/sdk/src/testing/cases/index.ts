@@ -3,6 +3,7 @@ import { consumeCases } from './consume.js'
 import { groupCases } from './groups.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
+import { tableCases } from './tables.js'
 
 /** The conformance suite: every case, by area. A new case goes into the module of its area. */
-export const conformanceCases: readonly ConformanceCase[] = [...produceCases, ...consumeCases, ...groupCases, ...retentionCases]
+export const conformanceCases: readonly ConformanceCase[] = [...produceCases, ...consumeCases, ...groupCases, ...retentionCases, ...tableCases]
