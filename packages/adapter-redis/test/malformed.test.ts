@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, type Client, type KeyedError } from '@keyed/sdk'
+import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, serdes, type Client, type KeyedError } from '@keyed/sdk'
 import { Keys } from '../src/keys.js'
 import { sleep, waitFor } from '@keyed/sdk/testing'
 import { backendFactory, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
@@ -58,7 +58,7 @@ describe('redis entries keyed did not write', () => {
     const dead: Array<{ offset: string | undefined; stage: string | undefined; error: string | undefined; key: string | null }> = []
     await client()
       .consumer({ groupId: 'dlq-reader', ...fast })
-      .subscribe(defineTopic(`${topic.name}.dlq`, { partitions: 1, ordering: 'none' }), (m) => {
+      .subscribe(defineTopic(`${topic.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }), (m) => {
         const h = m.headers as Record<string, string>
         dead.push({ offset: h[DEAD_LETTER_HEADERS.offset], stage: h[DEAD_LETTER_HEADERS.stage], error: h[DEAD_LETTER_HEADERS.error], key: m.key })
       }, { fromBeginning: true })

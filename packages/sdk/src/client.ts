@@ -95,9 +95,12 @@ export function createClient(options: ClientOptions): Client {
       if (closed) return
       closed = true
       await Promise.all([...tables].map((t) => t.close().catch(() => undefined)))
-      await Promise.all([...consumers].map((c) => c.close()))
-      await Promise.all([...producers].map((p) => p.close()))
-      await backend.close()
+      // Everything is closed even when one close fails (a consumer's close timed out, say); then the first error is thrown.
+      const results = await Promise.allSettled([...consumers].map((c) => c.close()))
+      results.push(...(await Promise.allSettled([...producers].map((p) => p.close()))))
+      results.push(...(await Promise.allSettled([backend.close()])))
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed) throw failed.reason
     },
   }
 }

@@ -1,94 +1,33 @@
-import type { Backend, BackendConsumer, BackendProducer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
-import { BackendUnavailableError, ClosedError, ConfigError, DeadLetterError, HandlerError, isKeyedError, KeyedError, SchemaError, SerdeError } from './errors.js'
-import { partitionFor } from './murmur2.js'
-import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
-import { defineTopic, isTopic, type AnyTopic, type Compacted, type HeadersOf, type KeyOf, type KeyRequired, type ValueOf } from './topic.js'
+import type { Backend, BackendConsumer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
+import { BackendUnavailableError, ClosedError, ConfigError, DeadLetterError, HandlerError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
+import { isTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import { decoderFor, RecordFailure, type Decoder } from './consumer/decode.js'
+import { DeadLetters } from './consumer/dead-letter.js'
+import { retry, type RetryPolicy } from './consumer/retry.js'
+import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
 
-/** A record as a handler sees it. The key may be null only on unordered, uncompacted topics; the value only on compacted ones (a tombstone). */
-export interface Message<T extends AnyTopic> {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: string
-  readonly key: KeyRequired<T> extends true ? KeyOf<T> : KeyOf<T> | null
-  readonly value: Compacted<T> extends true ? ValueOf<T> | null : ValueOf<T>
-  readonly headers: HeadersOf<T>
-  readonly timestamp: number
-}
-
-export type Handler<T extends AnyTopic> = (message: Message<T>) => void | Promise<void>
-
-export interface SubscribeOptions {
-  /** Where to start when the group has no committed position: the oldest record (true) or only new ones (false, the default). */
-  fromBeginning?: boolean
-}
-
-export interface RetryOptions {
-  /** Tries per record, the first included. Default 3. */
-  attempts?: number
-  /** Wait before the second try; doubles each time. Default 100 ms. */
-  initialBackoffMs?: number
-  /** Longest wait between tries. Default 5000 ms. */
-  maxBackoffMs?: number
-}
-
-export interface DeadLetterOptions {
-  /** Topic name for records that failed; `<topic>.dlq` by default. */
-  topic?: string | ((sourceTopic: string) => string)
-}
-
-export interface ConsumerOptions {
-  groupId: string
-  /** Commit after each handled batch (the default), or only through consumer.commit(message). */
-  autoCommit?: boolean
-  retry?: RetryOptions
-  /** Where records go after their last failed try; without it the consumer stops with a HandlerError. */
-  deadLetter?: boolean | DeadLetterOptions
-  /** Called when the consumer stops on an error; by default the error is printed to stderr. */
-  onError?: (error: KeyedError) => void
-  sessionTimeoutMs?: number
-  heartbeatIntervalMs?: number
-  maxBatchSize?: number
-}
-
-/** Headers a dead-lettered record carries, besides its own. */
-export const DEAD_LETTER_HEADERS = {
-  error: 'keyed-dlq-error',
-  stage: 'keyed-dlq-stage',
-  topic: 'keyed-dlq-topic',
-  partition: 'keyed-dlq-partition',
-  offset: 'keyed-dlq-offset',
-  attempts: 'keyed-dlq-attempts',
-  groupId: 'keyed-dlq-group',
-} as const
+export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
+export type { ConsumerOptions, DeadLetterOptions, Handler, Message, RetryOptions, SubscribeOptions } from './consumer/types.js'
 
 interface Route {
   readonly topic: AnyTopic
   readonly handler: Handler<AnyTopic>
+  readonly decode: Decoder
   readonly fromBeginning: boolean
 }
 
-type Stage = 'deserialize' | 'validate' | 'handler'
-
-class RecordFailure extends Error {
-  constructor(
-    readonly stage: Stage,
-    readonly error: unknown,
-  ) {
-    super(error instanceof Error ? error.message : String(error))
-  }
+/** One onBatch call in flight: what a close that gives up commits, and names in its error. */
+interface Running {
+  readonly member: BackendConsumer
+  readonly batch: PartitionBatch
+  /** The last record of the batch whose handling finished. */
+  last: IncomingRecord | undefined
+  /** The record being handled. */
+  current: IncomingRecord | undefined
+  /** Lets the backend's onBatch return although a handler has not settled (close timed out). */
+  readonly release: () => void
 }
-
-function checked(topic: string, field: 'key' | 'value' | 'headers', schema: StandardSchemaV1, data: unknown): unknown {
-  const unwrap = (outcome: ValidationOutcome) => {
-    if (!outcome.ok) throw new RecordFailure('validate', new SchemaError(topic, field, outcome.issues))
-    return outcome.value
-  }
-  const outcome = validate(schema, data)
-  return outcome instanceof Promise ? outcome.then(unwrap) : unwrap(outcome)
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback
@@ -96,18 +35,28 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return value
 }
 
+const describeRecord = (r: IncomingRecord) => `${r.topic}[${r.partition}]@${r.offset}`
+
 export class Consumer {
   private readonly routes = new Map<string, Route>()
+  private readonly clientId: string | undefined
   private member: BackendConsumer | undefined
-  private deadLetterProducer: BackendProducer | undefined
+  private readonly deadLetters: DeadLetters | undefined
   private failure: KeyedError | undefined
   private closed = false
+  /** The one stop in progress (close() or a fatal error); every close() returns it. */
+  private closing: Promise<void> | undefined
+  /** Set once the stop gave up waiting for handlers: nothing more starts or commits. */
+  private abandoned = false
+  /** The records whose handlers had not settled when the stop gave up waiting. */
+  private unfinished: IncomingRecord[] = []
+  private outcome: { error: KeyedError | undefined } | undefined
   private restart: Promise<void> = Promise.resolve()
-  private readonly attempts: number
-  private readonly initialBackoffMs: number
-  private readonly maxBackoffMs: number
+  private readonly retryPolicy: RetryPolicy
   private readonly autoCommit: boolean
+  private readonly closeTimeoutMs: number
   private readonly membership: Pick<GroupMemberOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBatchSize'>
+  private readonly running = new Set<Running>()
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
 
   /** @internal Created by client.consumer(). */
@@ -115,20 +64,26 @@ export class Consumer {
     private readonly backend: Backend,
     private readonly topics: TopicResolver,
     private readonly options: ConsumerOptions,
-    private readonly clientId: string | undefined,
+    clientId: string | undefined,
   ) {
     if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
       throw new ConfigError('A consumer needs a groupId: members with the same groupId share the partitions of the topics they read.')
     }
-    this.attempts = positiveInt('retry.attempts', options.retry?.attempts, 3)
-    this.initialBackoffMs = positiveInt('retry.initialBackoffMs', options.retry?.initialBackoffMs, 100, 0)
-    this.maxBackoffMs = positiveInt('retry.maxBackoffMs', options.retry?.maxBackoffMs, 5000, 0)
+    this.retryPolicy = {
+      attempts: positiveInt('retry.attempts', options.retry?.attempts, 3),
+      initialBackoffMs: positiveInt('retry.initialBackoffMs', options.retry?.initialBackoffMs, 100, 0),
+      maxBackoffMs: positiveInt('retry.maxBackoffMs', options.retry?.maxBackoffMs, 5000, 0),
+    }
     this.autoCommit = options.autoCommit ?? true
     this.membership = {
       sessionTimeoutMs: positiveInt('sessionTimeoutMs', options.sessionTimeoutMs, 10000),
       heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 1000),
       maxBatchSize: positiveInt('maxBatchSize', options.maxBatchSize, 500),
     }
+    this.closeTimeoutMs = positiveInt('closeTimeoutMs', options.closeTimeoutMs, this.membership.sessionTimeoutMs)
+    const deadLetter = options.deadLetter
+    this.deadLetters = deadLetter ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId) : undefined
+    this.clientId = clientId
   }
 
   get groupId(): string {
@@ -145,7 +100,7 @@ export class Consumer {
     if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
     if (this.routes.has(topic.name)) throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
     await this.topics.resolve(topic)
-    this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, fromBeginning: options.fromBeginning ?? false })
+    this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)
@@ -158,19 +113,20 @@ export class Consumer {
     await this.member.commit([{ topic: message.topic, partition: message.partition, offset: message.offset }])
   }
 
-  /** Resolves when the consumer is closed; rejects with the error that stopped it. */
+  /** Resolves when the consumer is closed; rejects with the error that stopped it (or the TimeoutError of a close that gave up). */
   stopped(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure)
-    if (this.closed && !this.member) return Promise.resolve()
+    if (this.outcome) return this.outcome.error ? Promise.reject(this.outcome.error) : Promise.resolve()
     return new Promise((resolve, reject) => this.stoppedWaiters.push({ resolve, reject }))
   }
 
-  /** Finishes the batches in flight, commits them and leaves the group. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  /**
+   * Lets the handlers in flight finish, commits what finished and leaves the group, within closeTimeoutMs. Past it,
+   * rejects with a TimeoutError naming the records still being handled: they stay uncommitted (the group redelivers
+   * them) and their handlers are left running. Every call returns the same outcome.
+   */
+  close(): Promise<void> {
     this.closed = true
-    await this.restart
-    await this.shutdown(undefined)
+    return (this.closing ??= this.stop())
   }
 
   private async rejoin(): Promise<void> {
@@ -195,15 +151,82 @@ export class Consumer {
     await member.start()
   }
 
-  private async shutdown(error: KeyedError | undefined): Promise<void> {
+  /** Closes the member and the dead-letter producer, bounded by closeTimeoutMs; settles stopped() with the outcome. */
+  private async stop(): Promise<void> {
+    const timeoutMs = this.closeTimeoutMs
+    // Handlers get all but a short reserve, in which what finished is committed and the member leaves the group.
+    const reserve = Math.min(1000, Math.floor(timeoutMs / 5))
+    let abandonTimer: NodeJS.Timeout | undefined
+    let giveUpTimer: NodeJS.Timeout | undefined
+    const work = (async () => {
+      // A member still joining is closed too; a subscribe in progress then sees the consumer closed.
+      await this.shutdown()
+      await this.restart
+      await this.shutdown()
+    })().then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    const late = new Promise<true>((resolve) => {
+      abandonTimer = setTimeout(() => void this.abandon(), timeoutMs - reserve)
+      giveUpTimer = setTimeout(() => resolve(true), timeoutMs)
+    })
+    try {
+      const result = await Promise.race([work, late])
+      // Timed out: the member did not finish leaving, or it did only because records were abandoned.
+      if (result === true || this.unfinished.length > 0) {
+        const error = this.timeoutError(timeoutMs)
+        this.settle(this.failure ?? error)
+        throw error
+      }
+      this.settle(this.failure ?? (isKeyedError(result) ? result : undefined))
+      if (result !== undefined) throw result
+    } finally {
+      clearTimeout(abandonTimer)
+      clearTimeout(giveUpTimer)
+    }
+  }
+
+  private async shutdown(): Promise<void> {
     const member = this.member
     this.member = undefined
-    await member?.close()
-    await this.deadLetterProducer?.close()
-    this.deadLetterProducer = undefined
+    try {
+      await member?.close()
+    } finally {
+      await this.deadLetters?.close()
+    }
+  }
+
+  private settle(error: KeyedError | undefined): void {
+    if (this.outcome) return
+    this.outcome = { error }
     const waiters = this.stoppedWaiters
     this.stoppedWaiters = []
     for (const w of waiters) (error ? w.reject(error) : w.resolve())
+  }
+
+  /** Stops waiting for handlers that did not settle: commits what finished before them and lets their batches return. */
+  private async abandon(): Promise<void> {
+    this.abandoned = true
+    this.unfinished = [...this.running].flatMap((run) => (run.current ? [run.current] : []))
+    await Promise.all(
+      [...this.running].map(async (run) => {
+        if (run.last && this.autoCommit) await run.member.commit([{ topic: run.batch.topic, partition: run.batch.partition, offset: run.last.offset }]).catch(() => undefined)
+        run.release()
+      }),
+    )
+  }
+
+  private timeoutError(timeoutMs: number): TimeoutError {
+    const unfinished = this.unfinished.map(describeRecord)
+    const what = `Closing the consumer of group '${this.options.groupId}'`
+    const hint = unfinished.length
+      ? `${unfinished.length} record(s) were still being handled (${unfinished.slice(0, 10).join(', ')}${unfinished.length > 10 ? ', …' : ''}); ` +
+        `they stay uncommitted and the group redelivers them, but their handlers may still be running. ` +
+        `Make handlers settle sooner, or raise closeTimeoutMs.`
+      : `The ${this.backend.name} backend did not finish leaving the group; its partitions move on when its session expires.`
+    // Closing again gives the same outcome: not retriable.
+    return new TimeoutError(what, timeoutMs, hint, { retriable: false })
   }
 
   private fail(error: KeyedError): void {
@@ -213,126 +236,70 @@ export class Consumer {
     if (this.options.onError) this.options.onError(error)
     else if (this.stoppedWaiters.length === 0) console.error(`[keyed] consumer '${this.options.groupId}' stopped:`, error)
     // Not awaited: we are inside a batch, and closing the member waits for that batch to return.
-    void this.restart.then(() => this.shutdown(error))
+    this.closing ??= this.stop()
+    // Its outcome reaches stopped() and any close() caller.
+    this.closing.catch(() => undefined)
   }
 
   /** Handles one partition's batch. Never rejects: every failure becomes a retry, a dead letter or a stop. */
-  private async onBatch(member: BackendConsumer, batch: PartitionBatch): Promise<void> {
+  private onBatch(member: BackendConsumer, batch: PartitionBatch): Promise<void> {
     const route = this.routes.get(batch.topic)
-    if (!route || this.failure) return
-    let last: IncomingRecord | undefined
+    if (!route || this.failure || this.abandoned) return Promise.resolve()
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const run: Running = { member, batch, last: undefined, current: undefined, release }
+    this.running.add(run)
+    const work = this.runBatch(route, run).finally(() => this.running.delete(run))
+    return Promise.race([work, released])
+  }
+
+  private async runBatch(route: Route, run: Running): Promise<void> {
+    const { batch } = run
+    const { decode, handler } = route
     for (const record of batch.records) {
-      if (!batch.isActive() || this.failure) break
+      if (!batch.isActive() || this.failure || this.abandoned) break
+      run.current = record
       // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
       try {
-        let message = this.decode(route.topic, record)
+        let message = decode(record)
         if (message instanceof Promise) message = await message
-        const result = route.handler(message)
+        const result = handler(message)
         if (result instanceof Promise) await result
       } catch (error) {
-        if (!(await this.retry(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
+        if (!(await this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
       }
-      last = record
+      run.last = record
     }
-    if (last && this.autoCommit) {
-      try {
-        await member.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset }])
-      } catch (error) {
-        // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
-        if (!isKeyedError(error, 'FENCED')) this.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.backend.name, `the commit failed: ${String(error)}`, { cause: error }))
-      }
+    run.current = undefined
+    if (run.last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, run.last)
+  }
+
+  private async commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void> {
+    try {
+      await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
+    } catch (error) {
+      // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
+      if (!isKeyedError(error, 'FENCED')) this.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.backend.name, `the commit failed: ${String(error)}`, { cause: error }))
     }
   }
 
-  /** After a failed first try: the remaining tries with backoff, then the dead letter or a stop. True when the record is done. */
-  private async retry(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure): Promise<boolean> {
-    let failure = first
-    let attempts = 1
-    // Bytes that do not decode will not decode next time either.
-    while (failure.stage === 'handler' && attempts < this.attempts) {
-      await sleep(Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (attempts - 1)))
-      await batch.heartbeat().catch(() => undefined)
-      if (!batch.isActive() || this.failure) return false
-      attempts++
-      try {
-        await route.handler((await this.decode(route.topic, record)) as Message<AnyTopic>)
-        return true
-      } catch (error) {
-        failure = error instanceof RecordFailure ? error : new RecordFailure('handler', error)
-      }
-    }
+  /** After a failed first try: the remaining tries, then the dead letter or a stop. True when the record is done. */
+  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure): Promise<boolean> {
+    const outcome = await retry(this.retryPolicy, first, async () => route.handler(await route.decode(record)), batch, () => this.failure !== undefined || this.abandoned)
+    if (outcome.ok) return true
+    const { failure, attempts } = outcome
+    if (!failure) return false
     const cause = failure.error
-    if (this.options.deadLetter) {
+    if (this.deadLetters) {
       try {
-        await this.deadLetter(record, failure.stage, cause, attempts)
+        await this.deadLetters.write(route.topic, record, failure.stage, cause, attempts)
         return true
       } catch (error) {
-        this.fail(new DeadLetterError(record.topic, this.deadLetterName(record.topic), error))
+        this.fail(new DeadLetterError(record.topic, this.deadLetters.topicFor(record.topic), error))
         return false
       }
     }
     this.fail(isKeyedError(cause) && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
     return false
-  }
-
-  /** Synchronous unless a schema validates asynchronously. Throws RecordFailure for bytes or data the topic does not accept. */
-  private decode(topic: AnyTopic, record: IncomingRecord): Message<AnyTopic> | Promise<Message<AnyTopic>> {
-    if (record.decodeError) {
-      const { field, reason } = record.decodeError
-      throw new RecordFailure('deserialize', new SerdeError(topic.name, field, `offset ${record.offset} of partition ${record.partition} does not decode: ${reason}`))
-    }
-    let key: unknown = null
-    let value: unknown = null
-    try {
-      if (record.key !== null) key = topic.keySerde.deserialize(record.key)
-    } catch (cause) {
-      throw new RecordFailure('deserialize', new SerdeError(topic.name, 'key', `offset ${record.offset} of partition ${record.partition} does not decode: ${String(cause)}`, { cause }))
-    }
-    try {
-      if (record.value !== null) value = topic.valueSerde.deserialize(record.value)
-    } catch (cause) {
-      throw new RecordFailure('deserialize', new SerdeError(topic.name, 'value', `offset ${record.offset} of partition ${record.partition} does not decode: ${String(cause)}`, { cause }))
-    }
-    const build = (k: unknown, v: unknown, h: unknown) =>
-      ({ topic: record.topic, partition: record.partition, offset: record.offset, key: k, value: v, headers: h, timestamp: record.timestamp }) as Message<AnyTopic>
-    if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema) return build(key, value, record.headers)
-    const k = key !== null && topic.keySchema ? checked(topic.name, 'key', topic.keySchema, key) : key
-    const v = value !== null && topic.valueSchema ? checked(topic.name, 'value', topic.valueSchema, value) : value
-    const h = topic.headersSchema ? checked(topic.name, 'headers', topic.headersSchema, record.headers) : record.headers
-    if (k instanceof Promise || v instanceof Promise || h instanceof Promise) return Promise.all([k, v, h]).then(([a, b, c]) => build(a, b, c))
-    return build(k, v, h)
-  }
-
-  private deadLetterName(topic: string): string {
-    const option = this.options.deadLetter === true ? {} : (this.options.deadLetter as DeadLetterOptions)
-    return typeof option.topic === 'function' ? option.topic(topic) : (option.topic ?? `${topic}.dlq`)
-  }
-
-  private async deadLetter(record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
-    const name = this.deadLetterName(record.topic)
-    const source = this.routes.get(record.topic)!.topic
-    // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation.
-    const { partitions } = await this.topics.resolve(defineTopic(name, { partitions: source.partitions, ordering: 'none' }), true)
-    this.deadLetterProducer ??= this.backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: this.clientId })
-    await this.deadLetterProducer.send([
-      {
-        topic: name,
-        // Same key, same hash: a dead-letter topic keeps the source's per-key grouping.
-        partition: record.key === null ? record.partition % partitions : partitionFor(record.key, partitions),
-        key: record.key,
-        value: record.value,
-        headers: {
-          ...record.headers,
-          [DEAD_LETTER_HEADERS.error]: cause instanceof Error ? cause.message : String(cause),
-          [DEAD_LETTER_HEADERS.stage]: stage,
-          [DEAD_LETTER_HEADERS.topic]: record.topic,
-          [DEAD_LETTER_HEADERS.partition]: String(record.partition),
-          [DEAD_LETTER_HEADERS.offset]: record.offset,
-          [DEAD_LETTER_HEADERS.attempts]: String(attempts),
-          [DEAD_LETTER_HEADERS.groupId]: this.options.groupId,
-        },
-        timestamp: record.timestamp,
-      },
-    ])
   }
 }

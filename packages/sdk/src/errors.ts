@@ -66,54 +66,110 @@ export interface SchemaIssueDetail {
   readonly path: readonly PropertyKey[]
 }
 
-/** A record that failed its topic's key, value or header schema. */
+/** The part of a record that is wrong: 'record' when the record itself is not an object. */
+export type SchemaField = 'key' | 'value' | 'headers' | 'timestamp' | 'record'
+
+/** Where a record read from a topic sits, for errors about records received rather than sent. */
+export interface ReceivedAt {
+  readonly partition: number
+  readonly offset: string
+}
+
+const receivedAt = (topic: string, at: ReceivedAt) => `the record at offset ${at.offset} of partition ${at.partition} of topic '${topic}'`
+
+/**
+ * A record that failed its topic's key, value or header schema, or whose shape or timestamp is not one keyed accepts.
+ * direction 'send': refused before sending, and nothing of its batch was sent; 'receive': read from the topic, and not
+ * handed to the handler (it is dead-lettered, or the consumer stops).
+ */
 export class SchemaError extends KeyedError {
   readonly topic: string
-  readonly field: 'key' | 'value' | 'headers'
+  readonly field: SchemaField
   readonly index: number | undefined
   readonly issues: readonly SchemaIssueDetail[]
-  constructor(topic: string, field: 'key' | 'value' | 'headers', issues: readonly SchemaIssueDetail[], index?: number) {
-    const where = index === undefined ? '' : ` (record ${index} of the batch)`
+  readonly direction: 'send' | 'receive'
+  /** Set when direction is 'receive'. */
+  readonly partition: number | undefined
+  readonly offset: string | undefined
+  constructor(topic: string, field: SchemaField, issues: readonly SchemaIssueDetail[], index?: number, received?: ReceivedAt) {
     const detail = issues
       .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
       .join('; ')
-    super('SCHEMA', `Invalid ${field} for topic '${topic}'${where}: ${detail}. Nothing of this batch was sent.`)
+    super(
+      'SCHEMA',
+      received
+        ? `Invalid ${field} in ${receivedAt(topic, received)}: ${detail}. The record does not match the topic's declaration ` +
+            `(was it written by another producer?), so it was not handed to the handler.`
+        : `Invalid ${field} for topic '${topic}'${index === undefined ? '' : ` (record ${index} of the batch)`}: ${detail}. Nothing of this batch was sent.`,
+    )
     this.topic = topic
     this.field = field
     this.index = index
     this.issues = issues
+    this.direction = received ? 'receive' : 'send'
+    this.partition = received?.partition
+    this.offset = received?.offset
   }
 }
 
-/** A serde that could not encode or decode a key, value or header. */
+export interface SerdeErrorOptions {
+  readonly cause?: unknown
+  /** The record's place in the call, when serializing a batch. */
+  readonly index?: number
+  /** 'serialize' (the default) when sending, 'deserialize' when reading. */
+  readonly direction?: 'serialize' | 'deserialize'
+  /** Where the record that did not decode sits. */
+  readonly received?: ReceivedAt
+}
+
+/** A serde (or the backend's record format) that could not encode or decode a part of a record. */
 export class SerdeError extends KeyedError {
   readonly topic: string
-  /** Besides key and value: the part of a received record its backend could not read (IncomingRecord.decodeError). */
-  readonly field: 'key' | 'value' | 'headers' | 'timestamp' | 'record'
+  readonly field: SchemaField
   readonly index: number | undefined
-  constructor(topic: string, field: 'key' | 'value' | 'headers' | 'timestamp' | 'record', message: string, options?: { cause?: unknown; index?: number }) {
-    const where = options?.index === undefined ? '' : ` (record ${options.index} of the batch)`
-    super('SERDE', `Cannot serialize ${field} for topic '${topic}'${where}: ${message}`, options)
+  readonly direction: 'serialize' | 'deserialize'
+  readonly partition: number | undefined
+  readonly offset: string | undefined
+  constructor(topic: string, field: SchemaField, message: string, options?: SerdeErrorOptions) {
+    const direction = options?.direction ?? 'serialize'
+    const where = options?.received
+      ? ` of ${receivedAt(topic, options.received)}`
+      : ` for topic '${topic}'${options?.index === undefined ? '' : ` (record ${options.index} of the batch)`}`
+    super('SERDE', `Cannot ${direction} ${field}${where}: ${message}`, { cause: options?.cause })
     this.topic = topic
     this.field = field
     this.index = options?.index
+    this.direction = direction
+    this.partition = options?.received?.partition
+    this.offset = options?.received?.offset
   }
 }
 
-/** A record without a key on a topic whose guarantees depend on the key. */
+/** A record without a key on a topic whose guarantees depend on the key (refused when sent, or found when read). */
 export class MissingKeyError extends KeyedError {
   readonly topic: string
   readonly index: number | undefined
-  constructor(topic: string, reason: string, index?: number) {
+  readonly direction: 'send' | 'receive'
+  readonly partition: number | undefined
+  readonly offset: string | undefined
+  constructor(topic: string, reason: string, index?: number, received?: ReceivedAt) {
     const where = index === undefined ? '' : ` (record ${index} of the batch)`
+    const fix =
+      `or declare the topic with ordering: 'none' and cleanupPolicy: 'delete' if records really have no identity.`
     super(
       'MISSING_KEY',
-      `Topic '${topic}' is ${reason}, so every record needs a key${where}. ` +
-        `Give the record a key that names the entity it belongs to (a customer id, an order id…), ` +
-        `or declare the topic with ordering: 'none' and cleanupPolicy: 'delete' if records really have no identity.`,
+      received
+        ? `${receivedAt(topic, received).replace(/^t/, 'T')} has no key, but the topic is ${reason}, so every record needs one; ` +
+            `it was not handed to the handler. It was written by a producer that ignores the topic's declaration ` +
+            `(a raw client, kcat without -K): give its records a key, ${fix}`
+        : `Topic '${topic}' is ${reason}, so every record needs a key${where}. ` +
+            `Give the record a key that names the entity it belongs to (a customer id, an order id…), ${fix}`,
     )
     this.topic = topic
     this.index = index
+    this.direction = received ? 'receive' : 'send'
+    this.partition = received?.partition
+    this.offset = received?.offset
   }
 }
 

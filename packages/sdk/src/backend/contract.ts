@@ -1,4 +1,4 @@
-import type { KeyedError } from '../errors.js'
+import type { KeyedError, SchemaField } from '../errors.js'
 import type { CleanupPolicy } from '../topic.js'
 
 /**
@@ -106,9 +106,9 @@ export interface IncomingRecord {
   /**
    * Set by a backend for a record it could not read fully (an entry another client wrote in its layout, say): the SDK
    * takes the deserialize failure path with it (a dead letter with stage 'deserialize', or a stop with a SerdeError
-   * carrying this reason). The other fields hold what could be read.
+   * carrying this reason). The other fields hold what could be read (null, {} and 0 otherwise).
    */
-  readonly decodeError?: { readonly field: 'key' | 'value' | 'headers' | 'timestamp' | 'record'; readonly reason: string }
+  readonly decodeError?: { readonly field: SchemaField; readonly reason: string }
 }
 
 export interface TopicPartition {

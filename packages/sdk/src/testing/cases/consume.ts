@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import { DEAD_LETTER_HEADERS } from '../../consumer.js'
-import { HandlerError } from '../../errors.js'
+import type { OutgoingRecord } from '../../backend/contract.js'
+import { HandlerError, isKeyedError, type KeyedError } from '../../errors.js'
 import { partitionFor } from '../../murmur2.js'
 import { serdes } from '../../serdes.js'
 import { defineTopic } from '../../topic.js'
@@ -146,6 +147,107 @@ export const consumeCases: readonly ConformanceCase[] = [
       expect(JSON.parse(Buffer.from(handlerFailure!.value).toString())).toEqual({ seq: 1 })
       expect(invalid!.headers[DEAD_LETTER_HEADERS.stage]).toBe('validate')
       expect(invalid!.headers[DEAD_LETTER_HEADERS.offset]).toBe(meta[2]!.offset)
+    },
+  },
+  // Records other clients wrote, and closes that must end (issue 8 items 5 and 8).
+  {
+    name: 'never hands a keyless record of a per-key topic, or a null value of an uncompacted one, to a handler: dead letter or stop',
+    async run(h) {
+      const t = h.timeoutMs
+      const perKey = defineTopic(unique('nullkey'), { partitions: 1, value: orderSchema })
+      const compacted = defineTopic(unique('nullkey-compact'), { partitions: 1, cleanupPolicy: 'compact', value: orderSchema })
+      const client = await h.client()
+      await client.admin().ensureTopics([perKey, compacted])
+      // The backend's own producer, as another client would write: no key, or a null value where the topic allows none.
+      const raw = client.backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 1, clientId: undefined })
+      const bytes = (seq: number) => Buffer.from(JSON.stringify({ seq }))
+      const record = (topic: string, key: string | null, value: Uint8Array | null): OutgoingRecord => ({
+        topic,
+        partition: 0,
+        key: key === null ? null : Buffer.from(key),
+        value,
+        headers: {},
+        timestamp: Date.now(),
+      })
+      const written = await raw.send([
+        record(perKey.name, 'k', bytes(0)),
+        record(perKey.name, null, bytes(1)),
+        record(perKey.name, 'k', null),
+        record(perKey.name, 'k', bytes(3)),
+      ])
+      // (A keyless record on a compacted topic is refused by Kafka's broker itself; the memory tests cover it.)
+      // Two keys, so compaction cannot remove the tombstone before it is read.
+      await raw.send([record(compacted.name, 'gone', null), record(compacted.name, 'k', bytes(2))])
+      await raw.close()
+
+      const handled: Array<{ key: unknown; seq: number | null }> = []
+      const consumer = client.consumer(h.consumerOptions(unique('group'), { deadLetter: true }))
+      await consumer.subscribe(perKey, (m) => void handled.push({ key: m.key, seq: m.value.seq }), { fromBeginning: true })
+      await consumer.subscribe(compacted, (m) => void handled.push({ key: m.key, seq: m.value?.seq ?? null }), { fromBeginning: true })
+      await waitFor('the good records and the tombstone', t, () => handled.length >= 4)
+      expect(handled.filter((m) => m.seq !== null && m.seq !== 2)).toEqual([{ key: 'k', seq: 0 }, { key: 'k', seq: 3 }])
+      // A tombstone is a record of a compacted topic.
+      expect(handled.filter((m) => m.seq === null || m.seq === 2)).toEqual([{ key: 'gone', seq: null }, { key: 'k', seq: 2 }])
+      const dead = await h.readCount(defineTopic(`${perKey.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }), 2)
+      expect(dead.map((m) => m.headers[DEAD_LETTER_HEADERS.offset])).toEqual([written[1]!.offset, written[2]!.offset])
+      expect(dead.map((m) => m.headers[DEAD_LETTER_HEADERS.stage])).toEqual(['validate', 'validate'])
+      expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/has no key.*ordered per key/)
+      expect(dead[1]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/null \(a tombstone\).*not compacted/)
+      // A dead-letter topic is never compacted, so a null value travels as an empty one, marked.
+      expect(dead[1]!.value).toHaveLength(0)
+      expect(dead[1]!.headers[DEAD_LETTER_HEADERS.nullValue]).toBe('true')
+      // The text says what happened on this side: a record read, not a batch sent.
+      for (const d of dead) expect(d.headers[DEAD_LETTER_HEADERS.error]).not.toMatch(/sent/)
+
+      // Without a dead-letter topic the consumer stops on the keyless record and does not commit it.
+      const stopping = (await h.client()).consumer(h.consumerOptions(unique('group'), { onError: () => {} }))
+      const seen: number[] = []
+      const stopped = stopping.stopped()
+      await stopping.subscribe(perKey, (m) => void seen.push(m.value.seq), { fromBeginning: true })
+      const error = (await stopped.catch((e: unknown) => e)) as KeyedError
+      expect(isKeyedError(error, 'MISSING_KEY')).toBe(true)
+      expect(error).toMatchObject({ direction: 'receive', partition: 0, offset: written[1]!.offset })
+      expect(seen).toEqual([0])
+    },
+  },
+  {
+    name: 'bounds close() by closeTimeoutMs while a handler never settles, leaves that record uncommitted, and gives every close() the same outcome',
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('hung'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      await producer.send(topic, [0, 1, 2].map((s) => ({ key: 'k', value: { seq: s } })))
+      let hung = false
+      const c1 = await h.client()
+      const closeTimeoutMs = 1500
+      const consumer = c1.consumer(h.consumerOptions(group, { closeTimeoutMs }))
+      await consumer.subscribe(topic, (m) => {
+        if (m.value.seq === 0) return
+        hung = true
+        return new Promise<void>(() => {})
+      }, { fromBeginning: true })
+      await waitFor('the handler of seq 1 to hang', t, () => hung)
+      const started = Date.now()
+      const first = consumer.close()
+      const second = consumer.close()
+      expect(second).toBe(first)
+      const error = (await first.catch((e: unknown) => e)) as KeyedError
+      const elapsed = Date.now() - started
+      expect(error.message).toMatch(/closeTimeoutMs/)
+      expect(isKeyedError(error, 'TIMEOUT')).toBe(true)
+      expect(error.message).toContain(`${topic.name}[0]@`)
+      // Handlers get all but a reserve (a fifth here) in which the finished prefix is committed and the member leaves.
+      expect(elapsed).toBeGreaterThanOrEqual(closeTimeoutMs * 0.8 - 50)
+      expect(elapsed).toBeLessThan(closeTimeoutMs + 500)
+      await expect(consumer.stopped()).rejects.toBe(error)
+
+      // seq 0 was committed before the close gave up; seq 1 was not, so the group hands it out again.
+      const resumed: number[] = []
+      const c2 = await h.client()
+      await c2.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void resumed.push(m.value.seq))
+      await waitFor('redelivery of the unfinished record', t, () => resumed.length >= 2)
+      expect(resumed).toEqual([1, 2])
     },
   },
 ]

@@ -1,0 +1,56 @@
+import type { KeyedError } from '../errors.js'
+import type { AnyTopic, Compacted, HeadersOf, KeyOf, KeyRequired, ValueOf } from '../topic.js'
+
+/** A record as a handler sees it. The key may be null only on unordered, uncompacted topics; the value only on compacted ones (a tombstone). */
+export interface Message<T extends AnyTopic> {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+  readonly key: KeyRequired<T> extends true ? KeyOf<T> : KeyOf<T> | null
+  readonly value: Compacted<T> extends true ? ValueOf<T> | null : ValueOf<T>
+  readonly headers: HeadersOf<T>
+  readonly timestamp: number
+}
+
+export type Handler<T extends AnyTopic> = (message: Message<T>) => void | Promise<void>
+
+export interface SubscribeOptions {
+  /** Where to start when the group has no committed position: the oldest record (true) or only new ones (false, the default). */
+  fromBeginning?: boolean
+}
+
+export interface RetryOptions {
+  /** Tries per record, the first included. Default 3. */
+  attempts?: number
+  /** Wait before the second try; doubles each time. Default 100 ms. */
+  initialBackoffMs?: number
+  /** Longest wait between tries. Default 5000 ms. */
+  maxBackoffMs?: number
+}
+
+export interface DeadLetterOptions {
+  /** Topic name for records that failed; `<topic>.dlq` by default. */
+  topic?: string | ((sourceTopic: string) => string)
+}
+
+export interface ConsumerOptions {
+  groupId: string
+  /** Commit after each handled batch (the default), or only through consumer.commit(message). */
+  autoCommit?: boolean
+  retry?: RetryOptions
+  /** Where records go after their last failed try; without it the consumer stops with a HandlerError. */
+  deadLetter?: boolean | DeadLetterOptions
+  /** Called when the consumer stops on an error; by default the error is printed to stderr. */
+  onError?: (error: KeyedError) => void
+  sessionTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  maxBatchSize?: number
+  /**
+   * Longest a close() (or the stop after a fatal error) may take, in ms; default the session timeout. Handlers in
+   * flight have until shortly before it to settle; past it close() rejects with a TimeoutError, the unfinished
+   * records stay uncommitted and the group redelivers them. The default is the session timeout because, past it,
+   * the group (Kafka's coordinator, a Redis lease, the memory broker) treats a member that stopped heartbeating as
+   * gone and hands its partitions on: waiting longer only delays the caller.
+   */
+  closeTimeoutMs?: number
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, MissingKeyError, SchemaError, SerdeError, type KeyedError } from '../src/index.js'
+import { raw, scriptedBackend } from './scripted-backend.js'
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v))
+const settings = defineTopic('t', { value: z.object({ theme: z.string() }), cleanupPolicy: 'compact' })
+const orders = defineTopic('t', { value: z.object({ amount: z.number() }) })
+
+/** Consumes the records with a dead-letter topic until every one was handled or dead-lettered. */
+async function deadLettering(topic: typeof settings | typeof orders, records: ReturnType<typeof raw>[]) {
+  const backend = scriptedBackend(records)
+  const client = createClient({ backend })
+  const handled: unknown[] = []
+  await client.consumer({ groupId: 'g', deadLetter: true }).subscribe(topic, (m) => void handled.push(m.value))
+  await client.close()
+  return { handled, dead: backend.sent, commits: backend.commits }
+}
+
+async function stopping(topic: typeof settings | typeof orders, records: ReturnType<typeof raw>[]): Promise<KeyedError> {
+  const client = createClient({ backend: scriptedBackend(records) })
+  const consumer = client.consumer({ groupId: 'g', onError: () => {} })
+  const stopped = consumer.stopped().then(
+    () => undefined,
+    (e: unknown) => e as KeyedError,
+  )
+  await consumer.subscribe(topic, () => {})
+  const error = await stopped
+  await client.close()
+  if (!error) throw new Error('the consumer did not stop')
+  return error
+}
+
+describe('records a topic does not allow, as any client could write them', () => {
+  it('dead-letters a keyless record of a compacted topic and hands its tombstones on', async () => {
+    const { handled, dead, commits } = await deadLettering(settings, [
+      raw({ offset: '0', key: null, value: json({ theme: 'x' }) }),
+      raw({ offset: '1', value: null }),
+      raw({ offset: '2', value: json({ theme: 'dark' }) }),
+    ])
+    expect(handled).toEqual([null, { theme: 'dark' }])
+    expect(dead).toHaveLength(1)
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.stage]).toBe('validate')
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/^The record at offset 0 of partition 0 of topic 't' has no key, but the topic is .*compacted/)
+    expect(commits.at(-1)?.offset).toBe('2')
+  })
+
+  it('stops with a MissingKeyError that says the record was read, not sent', async () => {
+    const error = await stopping(settings, [raw({ offset: '0', key: null })])
+    expect(error).toBeInstanceOf(MissingKeyError)
+    expect(error).toMatchObject({ code: 'MISSING_KEY', direction: 'receive', partition: 0, offset: '0' })
+    expect(error.message).toMatch(/was not handed to the handler/)
+  })
+
+  it('reports a value that does not decode as "Cannot deserialize", with where it sits', async () => {
+    const error = await stopping(orders, [raw({ offset: '7', value: Buffer.from('{not json') })])
+    expect(error).toBeInstanceOf(SerdeError)
+    expect(error).toMatchObject({ direction: 'deserialize', field: 'value', offset: '7' })
+    expect(error.message).toMatch(/^Cannot deserialize value of the record at offset 7 of partition 0 of topic 't': the json serde failed/)
+  })
+
+  it('reports an invalid value read from a topic without claiming a batch was not sent', async () => {
+    const { dead } = await deadLettering(orders, [raw({ offset: '3', value: json({ amount: 'ten' }) })])
+    const message = dead[0]!.headers[DEAD_LETTER_HEADERS.error]!
+    expect(message).toMatch(/^Invalid value in the record at offset 3 of partition 0 of topic 't': value\.amount/)
+    expect(message).not.toMatch(/sent/)
+    const error = await stopping(orders, [raw({ offset: '3', value: json({ amount: 'ten' }) })])
+    expect(error).toBeInstanceOf(SchemaError)
+    expect(error).toMatchObject({ direction: 'receive', field: 'value' })
+  })
+
+  it('reports a timestamp that is not a number as an invalid timestamp, not an invalid value', async () => {
+    const error = await stopping(orders, [raw({ offset: '0', value: json({ amount: 1 }), timestamp: Number.NaN })])
+    expect(error).toMatchObject({ code: 'SCHEMA', field: 'timestamp', direction: 'receive' })
+    expect(error.message).toMatch(/^Invalid timestamp in the record at offset 0/)
+  })
+
+  it('takes the deserialize path for a record the backend could not read, with the reason it gives', async () => {
+    const broken = raw({ offset: '5-0', value: json({ amount: 1 }), headers: {}, decodeError: { field: 'headers', reason: "the 'h' field is not JSON" } })
+    const { dead } = await deadLettering(orders, [broken, raw({ offset: '6-0', value: json({ amount: 2 }) })])
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.stage]).toBe('deserialize')
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toBe("Cannot deserialize headers of the record at offset 5-0 of partition 0 of topic 't': the 'h' field is not JSON")
+    const error = await stopping(orders, [broken])
+    expect(isKeyedError(error, 'SERDE')).toBe(true)
+  })
+
+  it('keeps the producer-side wording for records refused before sending', () => {
+    expect(new SchemaError('t', 'value', [{ message: 'bad', path: [] }], 2).message).toBe("Invalid value for topic 't' (record 2 of the batch): value: bad. Nothing of this batch was sent.")
+    expect(new SerdeError('t', 'key', 'boom', { index: 1 }).message).toBe("Cannot serialize key for topic 't' (record 1 of the batch): boom")
+  })
+})
+
+describe('closing', () => {
+  it('closes the rest of the client when a consumer close times out, then reports the timeout', async () => {
+    const backend = scriptedBackend([raw({ offset: '0', value: json({ amount: 1 }) })])
+    const client = createClient({ backend })
+    const consumer = client.consumer({ groupId: 'g', closeTimeoutMs: 200 })
+    let started = false
+    await consumer.subscribe(orders, () => {
+      started = true
+      return new Promise<void>(() => {})
+    })
+    expect(started).toBe(true)
+    const error = await client.close().catch((e: unknown) => e)
+    expect(isKeyedError(error, 'TIMEOUT')).toBe(true)
+    expect((error as KeyedError).retriable).toBe(false)
+    expect((error as Error).message).toMatch(/t\[0\]@0/)
+    expect(backend.closed).toBe(true)
+    expect(backend.commits).toEqual([])
+  })
+
+  it('refuses a closeTimeoutMs that is not a positive integer', () => {
+    const client = createClient({ backend: scriptedBackend([]) })
+    expect(() => client.consumer({ groupId: 'g', closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be an integer >= 1/)
+  })
+})
