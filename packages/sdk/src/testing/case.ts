@@ -1,14 +1,18 @@
-import type { BackendCapabilities } from '../backend/contract.js'
+import type { Backend, BackendCapabilities } from '../backend/contract.js'
 import type { Harness } from './harness.js'
 
-/** A capability flag a case can need; a backend that declares it false shows the case as skipped. */
-export type Capability = keyof BackendCapabilities
+/**
+ * What a case can need of a backend: a declared capability flag, or `tables`, which a backend has when it implements
+ * the contract's optional endOffsets() and reader(). A backend without it shows the case as skipped.
+ */
+export type Capability = keyof BackendCapabilities | 'tables'
+export type Features = Readonly<Record<Capability, boolean>>
 
-/** One named conformance test: what the backend must declare for it, and what it checks. */
+/** One named conformance test: what the backend must have for it, and what it checks. */
 export interface ConformanceCase {
   /** The test's name, unique in the table. */
   readonly name: string
-  /** Capabilities the case checks; the case is skipped, visibly, on a backend that lacks one. */
+  /** What the case checks beyond the contract's required part; the case is skipped, visibly, on a backend that lacks one. */
   readonly needs?: readonly Capability[]
   /** The test's time limit in multiples of the suite's timeoutMs. Default 4. */
   readonly timeoutFactor?: number
@@ -16,8 +20,13 @@ export interface ConformanceCase {
   run(h: Harness): Promise<void>
 }
 
-/** Why a case does not run on a backend with these capabilities, or undefined when it runs. */
-export function skipReason(c: ConformanceCase, capabilities: BackendCapabilities): string | undefined {
-  const lacking = (c.needs ?? []).filter((need) => !capabilities[need])
+/** The features of a backend, read once by describeConformance. */
+export function featuresOf(backend: Backend): Features {
+  return { ...backend.capabilities, tables: typeof backend.endOffsets === 'function' && typeof backend.reader === 'function' }
+}
+
+/** Why a case does not run on a backend with these features, or undefined when it runs. */
+export function skipReason(c: ConformanceCase, features: Features): string | undefined {
+  const lacking = (c.needs ?? []).filter((need) => !features[need])
   return lacking.length ? `skipped: the backend lacks ${lacking.join(', ')}` : undefined
 }
