@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Backend, BackendCapabilities, BackendConsumer, BackendProducer, GroupMemberOptions, ProducerSettings, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
+import type { BackendReader, PartitionEnd, PartitionReaderOptions } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
 import { ClosedError, TopicNotFoundError } from '@keyed/sdk'
 import { Cleaner } from './cleaner.js'
@@ -8,6 +9,7 @@ import { RedisGroupMember } from './consumer.js'
 import { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
+import { endOffsets, RedisReader } from './reader.js'
 import { within } from './within.js'
 import { CREATE_TOPIC } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
@@ -22,6 +24,7 @@ export class RedisBackend implements Backend {
   private connecting: Promise<Redis> | undefined
   private readonly metas = new Map<string, TopicMeta>()
   private readonly members = new Set<RedisGroupMember>()
+  private readonly readers = new Set<RedisReader>()
   private readonly cleaner: Cleaner
   private closed = false
   private closing: Promise<void> | undefined
@@ -105,6 +108,14 @@ export class RedisBackend implements Backend {
     return member
   }
 
+  endOffsets(topic: string): Promise<PartitionEnd[]> {
+    return endOffsets(this, topic)
+  }
+
+  reader(options: PartitionReaderOptions): BackendReader {
+    return new RedisReader(this, options, this.readers)
+  }
+
   forget(member: RedisGroupMember): void {
     this.members.delete(member)
   }
@@ -118,6 +129,7 @@ export class RedisBackend implements Backend {
   private async shutdown(): Promise<void> {
     const graceful = (async () => {
       await Promise.all([...this.members].map((m) => m.close()))
+      await Promise.all([...this.readers].map((r) => r.close()))
       await this.cleaner.stop()
       this.closed = true
       const conn = this.conn
