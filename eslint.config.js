@@ -23,7 +23,7 @@ const typeCheckedLite = {
 }
 
 export default defineConfig([
-  globalIgnores(['**/dist/', '**/.turbo/', '**/coverage/', 'packages/eslint-plugin/fixtures/']),
+  globalIgnores(['**/dist/', '**/.turbo/', '**/coverage/', 'packages/eslint-plugin/fixtures/', 'packaging/app/']),
   {
     // scripts/*.mjs are plain JavaScript checked with // @ts-check (see scripts/kafka-probe.mjs for why).
     files: ['**/*.ts', 'scripts/**/*.mjs'],

@@ -1,8 +1,10 @@
 import { ESLintUtils } from '@typescript-eslint/utils'
 
 export interface KeyedRuleDocs {
-  /** In `configs.recommended`; every rule is in `configs.strict`. */
+  /** In `configs.recommended`; every rule is in `configs.strict`. The configs are built from this flag. */
   recommended: boolean
+  /** The options `configs.strict` sets (recommended uses the defaults). */
+  strictOptions?: readonly unknown[]
   requiresTypeChecking: true
 }
 

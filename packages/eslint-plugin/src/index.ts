@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { TSESLint } from '@typescript-eslint/utils'
 import type { ESLint, Linter, Rule } from 'eslint'
+import { configsFor } from './configs.js'
+import type { KeyedRuleDocs } from './create-rule.js'
 import noConstantKey from './rules/no-constant-key.js'
 import noNullKeyOnOrderedTopic from './rules/no-null-key-on-ordered-topic.js'
 import noReorderingProducer from './rules/no-reordering-producer.js'
@@ -15,7 +17,7 @@ export const rules = {
   'no-unstable-key': noUnstableKey,
   'no-constant-key': noConstantKey,
   'no-reordering-producer': noReorderingProducer,
-} satisfies Record<string, TSESLint.RuleModule<string, readonly unknown[]>>
+} satisfies Record<string, TSESLint.RuleModule<string, readonly unknown[], KeyedRuleDocs>>
 
 export type RuleName = keyof typeof rules
 
@@ -29,20 +31,6 @@ export interface KeyedPlugin extends ESLint.Plugin {
 // typescript-eslint's RuleModule and ESLint's differ only in their context types; the objects are the same.
 const plugin: KeyedPlugin = { meta: { name, version }, rules: rules as unknown as KeyedPlugin['rules'], configs: {} as KeyedPlugin['configs'] }
 
-const allRules = Object.keys(rules).map((rule) => `keyed/${rule}`)
-
-/** Every rule as an error. Needs typed linting: typescript-eslint's parser with `parserOptions.projectService`. */
-plugin.configs.recommended = {
-  name: 'keyed/recommended',
-  plugins: { keyed: plugin },
-  rules: Object.fromEntries(allRules.map((rule) => [rule, 'error'])),
-}
-
-/** recommended, plus no-constant-key on every send with a literal key, not only batches, loops and callbacks. */
-plugin.configs.strict = {
-  name: 'keyed/strict',
-  plugins: { keyed: plugin },
-  rules: { ...plugin.configs.recommended.rules, 'keyed/no-constant-key': ['error', { checkSingleSends: true }] } satisfies Linter.RulesRecord,
-}
+plugin.configs = configsFor(plugin, Object.fromEntries(Object.entries(rules).map(([rule, module]) => [rule, module.meta.docs])))
 
 export default plugin

@@ -24,6 +24,7 @@ export default createRule<Options, MessageIds>({
     docs: {
       description: 'Disallow one literal key for every record sent to a topic',
       recommended: true,
+      strictOptions: [{ checkSingleSends: true }],
       requiresTypeChecking: true,
     },
     schema: [
