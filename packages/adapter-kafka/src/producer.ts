@@ -1,16 +1,12 @@
 import type { Producer as KafkaJsProducer, Message, RecordMetadata as KafkaJsRecordMetadata, TopicMessages } from 'kafkajs'
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError } from '@keyed/sdk'
-import { BackendUnavailableError } from '@keyed/sdk/backend'
+import { BackendUnavailableError, toBuffer } from '@keyed/sdk/backend'
 import { COMPRESSION_TYPES } from './codecs.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
 const MISSING_PARTITION_ATTEMPTS = 5
-
-export function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
 
 /**
  * One kafkajs producer. Each send is one sendBatch with every record of the call, so a partition's records form

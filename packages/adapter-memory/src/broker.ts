@@ -1,5 +1,5 @@
 import type { OutgoingRecord, RecordMetadata, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
-import { ConfigError } from '@keyed/sdk/backend'
+import { ConfigError, integerOption } from '@keyed/sdk/backend'
 import { Group } from './group.js'
 import { PartitionLog } from './log.js'
 
@@ -25,8 +25,7 @@ export class MemoryBroker {
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.now = options.now ?? Date.now
-    const interval = options.cleanerIntervalMs ?? 100
-    if (!Number.isInteger(interval) || interval < 1) throw new ConfigError(`cleanerIntervalMs must be an integer >= 1, got ${String(interval)}.`)
+    const interval = integerOption('MemoryBroker cleanerIntervalMs', options.cleanerIntervalMs, 100, 1)
     this.timer = setInterval(() => this.runCleaner(), interval)
     // The cleaner alone must not keep a process alive.
     this.timer.unref()

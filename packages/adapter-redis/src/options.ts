@@ -1,4 +1,4 @@
-import { ConfigError } from '@keyed/sdk/backend'
+import { ConfigError, integerOption } from '@keyed/sdk/backend'
 
 export interface RedisOptions {
   /** redis://[:password@]host:port[/db]; default redis://127.0.0.1:6379. */
@@ -31,9 +31,7 @@ export interface ResolvedOptions {
 }
 
 function int(name: string, value: number | undefined, fallback: number | undefined, min: number): number | undefined {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(`redis({ ${name} }) must be an integer >= ${min}, got ${String(value)}.`)
-  return value
+  return integerOption(`redis({ ${name} })`, value, fallback, min)
 }
 
 export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {

@@ -1,4 +1,4 @@
-import type { IncomingRecord, OutgoingRecord } from '@keyed/sdk/backend'
+import { toBuffer, type IncomingRecord, type OutgoingRecord } from '@keyed/sdk/backend'
 
 type DecodeError = NonNullable<IncomingRecord['decodeError']>
 
@@ -14,10 +14,6 @@ export function appendArgs(record: OutgoingRecord, out: Array<string | Buffer>):
     hasHeaders(record.headers) ? JSON.stringify(record.headers) : '',
     String(record.timestamp),
   )
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 function hasHeaders(headers: Readonly<Record<string, string>>): boolean {

@@ -37,9 +37,7 @@ export function parseMeta(name: string, hash: Record<string, string>): TopicMeta
   }
 }
 
-export function isCompacted(meta: TopicDescription): boolean {
-  return meta.cleanupPolicy !== 'delete'
-}
+export { isCompacted } from '@keyed/sdk/backend'
 
 /** Time and size retention apply to 'delete' and 'compact,delete' topics. */
 export function hasRetention(meta: TopicMeta): boolean {

@@ -3,7 +3,7 @@ import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
 import { Producer, type ProducerOptions } from './producer.js'
 import { Table, type TableOptions } from './table.js'
-import { isTopic, type AnyTopic, type CompactedTopic } from './topic.js'
+import { checkTopic, isTopic, type AnyTopic, type CompactedTopic } from './topic.js'
 import { TopicResolver } from './topic-resolver.js'
 
 export interface ClientOptions {
@@ -80,7 +80,7 @@ export function createClient(options: ClientOptions): Client {
         async ensureTopics(list) {
           const out: TopicDescription[] = []
           for (const topic of list) {
-            if (!isTopic(topic)) throw new ConfigError('ensureTopics takes topics from defineTopic().')
+            checkTopic(topic, 'ensureTopics()')
             await topics.resolve(topic, true)
             out.push((await backend.describeTopic(topic.name))!)
           }

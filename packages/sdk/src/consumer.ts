@@ -1,6 +1,7 @@
 import type { Backend, BackendConsumer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
 import { BackendUnavailableError, ClosedError, ConfigError, DeadLetterError, HandlerError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
-import { isTopic, type AnyTopic } from './topic.js'
+import { integerOption } from './options.js'
+import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 import { decoderFor, RecordFailure, type Decoder } from './consumer/decode.js'
 import { DeadLetters } from './consumer/dead-letter.js'
@@ -30,9 +31,7 @@ interface Running {
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(`Consumer ${name} must be an integer >= ${min}, got ${String(value)}.`)
-  return value
+  return integerOption(`Consumer ${name}`, value, fallback, min)
 }
 
 const describeRecord = (r: IncomingRecord) => `${r.topic}[${r.partition}]@${r.offset}`
@@ -96,7 +95,7 @@ export class Consumer {
    */
   async subscribe<T extends AnyTopic>(topic: T, handler: Handler<T>, options: SubscribeOptions = {}): Promise<void> {
     if (this.closed) throw new ClosedError('consumer')
-    if (!isTopic(topic)) throw new ConfigError('subscribe() takes a topic from defineTopic() as its first argument.')
+    checkTopic(topic, 'subscribe()')
     if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
     if (this.routes.has(topic.name)) throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
     await this.topics.resolve(topic)

@@ -173,9 +173,10 @@ export class MissingKeyError extends KeyedError {
   }
 }
 
+/** A partitioner that chose no valid partition or threw (its error is the cause). */
 export class PartitionerError extends KeyedError {
-  constructor(message: string) {
-    super('PARTITIONER', message)
+  constructor(message: string, options?: KeyedErrorOptions) {
+    super('PARTITIONER', message, options)
   }
 }
 

@@ -1,10 +1,12 @@
 import type { Acks, Backend, Compression, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from './backend/contract.js'
-import { ClosedError, ConfigError, MissingKeyError, ReorderingProducerError, SchemaError, SerdeError } from './errors.js'
+import { ClosedError, ConfigError, MissingKeyError, PartitionerError, ReorderingProducerError, SchemaError, SerdeError, type SchemaField } from './errors.js'
 import { checkPartition, NullKeyPlacer, type NullKeyStrategy, type Partitioner } from './partitioners.js'
-import { partitionFor, partitionOfByteString } from './murmur2.js'
+import { partitionFor } from './murmur2.js'
+import { integerOption } from './options.js'
 import { validate, type ValidationOutcome } from './schema.js'
-import { describe, serdes } from './serdes.js'
+import { describe } from './serdes.js'
 import {
+  checkTopic,
   isCompacted,
   isTopic,
   keyRequirement,
@@ -51,7 +53,6 @@ export interface ProducerOptions {
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 const DEFAULT_RETRIES = 5
-const utf8Serde = serdes.string()
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 export function resolveProducerSettings(options: ProducerOptions, clientId: string | undefined): ProducerSettings {
@@ -77,8 +78,8 @@ export function resolveProducerSettings(options: ProducerOptions, clientId: stri
   const maxInFlight = options.maxInFlight ?? 1
   const retries = options.retries ?? DEFAULT_RETRIES
   if (!['all', 'leader', 'none'].includes(acks)) throw new ConfigError(`Producer acks must be 'all', 'leader' or 'none', got '${String(acks)}'.`)
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new ConfigError(`Producer maxInFlight must be an integer >= 1, got ${String(maxInFlight)}.`)
-  if (!Number.isInteger(retries) || retries < 0) throw new ConfigError(`Producer retries must be an integer >= 0, got ${String(retries)}.`)
+  integerOption('Producer maxInFlight', maxInFlight, 1, 1)
+  integerOption('Producer retries', retries, 0, 0)
   if (idempotent && acks !== 'all') {
     throw new ConfigError(`An idempotent producer needs acks: 'all' (got '${acks}'): the broker can only deduplicate what all replicas acknowledged. Set acks: 'all' or idempotent: false.`)
   }
@@ -89,7 +90,7 @@ export function resolveProducerSettings(options: ProducerOptions, clientId: stri
   return { idempotent, acks, maxInFlight, retries, clientId, compression }
 }
 
-function schemaIssues(topic: string, field: 'key' | 'value' | 'headers', outcome: ValidationOutcome, index: number | undefined): unknown {
+function schemaIssues(topic: string, field: SchemaField, outcome: ValidationOutcome, index: number | undefined): unknown {
   if (!outcome.ok) throw new SchemaError(topic, field, outcome.issues, index)
   return outcome.value
 }
@@ -142,7 +143,7 @@ export class Producer {
 
   private async prepare(topic: AnyTopic, records: readonly SendRecordShape[], many: boolean): Promise<OutgoingRecord[]> {
     if (this.closed) throw new ClosedError('producer')
-    if (!isTopic(topic)) throw new ConfigError('send() takes a topic from defineTopic() as its first argument.')
+    checkTopic(topic, 'send()')
     const needsKey = keyRequirement(topic)
     if (topic.ordering === 'per-key' && !this.settings.idempotent && this.settings.retries > 0 && this.settings.maxInFlight > 1) {
       throw new ReorderingProducerError(topic.name, this.settings)
@@ -156,7 +157,7 @@ export class Producer {
       const index = many ? i : undefined
       const record = records[i]
       if (typeof record !== 'object' || record === null) {
-        throw new SchemaError(topic.name, 'value', [{ message: `expected a record { key, value } but got ${describe(record)}`, path: [] }], index)
+        throw new SchemaError(topic.name, 'record', [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }], index)
       }
       let key = record.key
       if (key === null || key === undefined) {
@@ -181,6 +182,10 @@ export class Producer {
         if (v instanceof Promise) v = await v
         value = schemaIssues(topic.name, 'value', v, index)
       }
+      if (record.headers !== undefined && record.headers !== null && (typeof record.headers !== 'object' || Array.isArray(record.headers))) {
+        const message = `headers are an object of string values ({ name: 'value' }), got ${describe(record.headers)}`
+        throw new SchemaError(topic.name, 'headers', [{ message, path: [] }], index)
+      }
       let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
       if (topic.headersSchema) {
         let v = validate(topic.headersSchema, headers)
@@ -199,21 +204,30 @@ export class Producer {
       if (record.partition !== undefined) {
         partition = checkPartition(topic.name, record.partition, partitions, `Record ${i}`)
       } else if (this.options.partitioner) {
-        partition = checkPartition(topic.name, this.options.partitioner({ topic: topic.name, key, keyBytes, value, partitions }), partitions, 'The custom partitioner')
+        partition = checkPartition(topic.name, this.customPartition(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i), partitions, 'The custom partitioner')
       } else if (keyBytes !== null) {
-        // An ASCII key under the UTF-8 serde is its own byte string: hash it without a copy.
-        partition = topic.keySerde === utf8Serde && keyBytes.length === (key as string).length ? partitionOfByteString(key as string, partitions) : partitionFor(keyBytes, partitions)
+        partition = partitionFor(keyBytes, partitions)
       } else {
         partition = placer.place(partitions, valueBytes?.length ?? 0)
       }
       const timestamp = record.timestamp ?? now
-      if (!Number.isFinite(timestamp)) {
-        throw new SchemaError(topic.name, 'value', [{ message: `timestamp must be milliseconds since the epoch, got ${String(timestamp)}`, path: ['timestamp'] }], index)
+      if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
+        const message = `must be a non-negative integer of milliseconds since the epoch (Date.now()), got ${typeof timestamp === 'number' ? timestamp : describe(timestamp)}`
+        throw new SchemaError(topic.name, 'timestamp', [{ message, path: [] }], index)
       }
       out[i] = { topic: topic.name, partition, key: keyBytes, value: valueBytes, headers, timestamp }
     }
     placer.endBatch()
     return out
+  }
+
+  private customPartition(topic: string, ctx: Parameters<Partitioner>[0], index: number): unknown {
+    try {
+      return this.options.partitioner!(ctx)
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause)
+      throw new PartitionerError(`The custom partitioner threw for record ${index} of topic '${topic}': ${why}. Nothing of this call was sent.`, { cause })
+    }
   }
 
   private serialize(topic: AnyTopic, field: 'key' | 'value', data: unknown, index: number | undefined): Uint8Array {

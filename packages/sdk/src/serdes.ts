@@ -1,12 +1,10 @@
+import { toBuffer } from './bytes.js'
+
 /** Turns a key or value into bytes and back. Keys are hashed as these bytes, so a key serde decides the partition. */
 export interface Serde<T> {
   readonly name: string
   serialize(value: T): Uint8Array
   deserialize(bytes: Uint8Array): T
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 const stringSerde: Serde<string> = {
@@ -51,6 +49,7 @@ function jsonSerde<T>(): Serde<T> {
 
 export function describe(value: unknown): string {
   if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
   if (value instanceof Uint8Array) return 'a Uint8Array'
   if (Array.isArray(value)) return 'an array'
   return `a ${typeof value}`

@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js'
 import { isStandardSchema, type StandardSchemaV1 } from './schema.js'
-import { isSerde, serdes, type Serde } from './serdes.js'
+import { integerOption } from './options.js'
+import { describe, isSerde, serdes, type Serde } from './serdes.js'
 
 export type Ordering = 'per-key' | 'none'
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete'
@@ -92,11 +93,24 @@ const ORDERINGS: readonly Ordering[] = ['per-key', 'none']
 const POLICIES: readonly CleanupPolicy[] = ['delete', 'compact', 'compact,delete']
 
 function optionalInt(name: string, field: string, value: number | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`Topic '${name}': ${field} must be an integer >= ${min}, got ${String(value)}.`)
-  }
-  return value
+  return integerOption(`Topic '${name}': ${field}`, value, undefined, min)
+}
+
+/**
+ * Topics made by defineTopic, or already checked. Only frozen objects enter, so a checked topic cannot change later.
+ * A topic of another installed copy of the SDK is checked field by field once, then known.
+ */
+const known = new WeakSet<object>()
+
+/** Kafka's rule for topic names; '.' and '..' are refused by Kafka as well (they would be directory names). */
+const LEGAL_NAME = /^[a-zA-Z0-9._-]{1,249}$/
+
+/** A name as it can be shown in a message: quoted and escaped, so a forged name cannot break the message or a log line. */
+const shown = (name: unknown) => (typeof name === 'string' ? JSON.stringify(name) : String(name))
+
+function nameProblem(name: unknown): string | undefined {
+  if (typeof name === 'string' && LEGAL_NAME.test(name) && name !== '.' && name !== '..') return undefined
+  return `topic name ${shown(name)} is not valid: use 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-', other than '.' and '..' (Kafka's rule)`
 }
 
 function dataParts(name: string, field: 'key' | 'value', def: unknown, serde: unknown, fallback: Serde<unknown>): [StandardSchemaV1 | undefined, Serde<unknown>] {
@@ -122,11 +136,8 @@ export function defineTopic<
   name: string,
   options: TopicOptions<KD, VD, HD, O, C> = {},
 ): Topic<InferOut<KD>, InferOut<VD>, O, C, InferOut<HD> & Headers, InferIn<KD>, InferIn<VD>, InferIn<HD>> {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 249 || !/^[a-zA-Z0-9._-]+$/.test(name)) {
-    throw new ConfigError(
-      `Topic name '${String(name)}' is not valid: use 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-' (Kafka's rule).`,
-    )
-  }
+  const badName = nameProblem(name)
+  if (badName) throw new ConfigError(`The ${badName}.`)
   const ordering = options.ordering ?? 'per-key'
   const cleanupPolicy = options.cleanupPolicy ?? 'delete'
   if (!ORDERINGS.includes(ordering)) {
@@ -158,11 +169,38 @@ export function defineTopic<
     valueSerde,
     headersSchema: options.headers,
   }
-  return Object.freeze(topic) as unknown as Topic<InferOut<KD>, InferOut<VD>, O, C, InferOut<HD> & Headers, InferIn<KD>, InferIn<VD>, InferIn<HD>>
+  known.add(Object.freeze(topic))
+  return topic as unknown as Topic<InferOut<KD>, InferOut<VD>, O, C, InferOut<HD> & Headers, InferIn<KD>, InferIn<VD>, InferIn<HD>>
 }
 
+/** What makes `x` unusable as a topic (a name or field that defineTopic would refuse), or undefined for a topic. */
+export function topicProblem(x: unknown): string | undefined {
+  if (typeof x !== 'object' || x === null || (x as { '~keyed'?: unknown })['~keyed'] !== 'topic') return `got ${describe(x)}, not a topic`
+  if (known.has(x)) return undefined
+  // A spread or edited copy would skip the checks defineTopic made; a frozen topic cannot be edited.
+  if (!Object.isFrozen(x)) return 'this object is a copy of a topic, not the frozen one defineTopic() returned'
+  const t = x as Partial<Record<keyof AnyTopic, unknown>>
+  const problem =
+    nameProblem(t.name) ??
+    (typeof t.partitions !== 'number' || !Number.isSafeInteger(t.partitions) || t.partitions < 1 ? `partitions ${String(t.partitions)} is not an integer >= 1` : undefined) ??
+    (!ORDERINGS.includes(t.ordering as Ordering) ? `ordering ${shown(t.ordering)} is not 'per-key' or 'none'` : undefined) ??
+    (!POLICIES.includes(t.cleanupPolicy as CleanupPolicy) ? `cleanupPolicy ${shown(t.cleanupPolicy)} is not 'delete', 'compact' or 'compact,delete'` : undefined) ??
+    (!isSerde(t.keySerde) || !isSerde(t.valueSerde) ? 'its keySerde or valueSerde is not a serde' : undefined) ??
+    ([t.keySchema, t.valueSchema, t.headersSchema].some((s) => s !== undefined && !isStandardSchema(s)) ? 'one of its schemas is not a Standard Schema' : undefined) ??
+    (typeof t.config !== 'object' || t.config === null || Object.values(t.config).some((v) => typeof v !== 'string') ? 'its config is not a map of strings' : undefined)
+  if (problem === undefined) known.add(x)
+  return problem
+}
+
+/** True for a topic defineTopic made (here or in another copy of the SDK) and nobody altered. */
 export function isTopic(x: unknown): x is AnyTopic {
-  return typeof x === 'object' && x !== null && (x as { '~keyed'?: unknown })['~keyed'] === 'topic'
+  return topicProblem(x) === undefined
+}
+
+/** Throws a ConfigError saying what is wrong when `x` is not a usable topic; `where` names the call ('send()'). */
+export function checkTopic(x: unknown, where: string): asserts x is AnyTopic {
+  const problem = topicProblem(x)
+  if (problem !== undefined) throw new ConfigError(`${where} takes a topic from defineTopic(), but ${problem}.`)
 }
 
 /** Why a topic needs keys, or undefined when keyless records are fine. */
@@ -174,6 +212,7 @@ export function keyRequirement(topic: AnyTopic): string | undefined {
   return reasons.length ? reasons.join(' and ') : undefined
 }
 
-export function isCompacted(topic: AnyTopic): boolean {
+/** Compacted topics keep the latest record per key and accept tombstones; takes a topic, a spec or a description. */
+export function isCompacted(topic: { readonly cleanupPolicy: CleanupPolicy }): boolean {
   return topic.cleanupPolicy !== 'delete'
 }

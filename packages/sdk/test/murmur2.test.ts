@@ -52,6 +52,13 @@ describe('murmur2', () => {
     }
   })
 
+  it('hashes long non-ASCII keys and keys whose first non-ASCII char comes late as their UTF-8 bytes', () => {
+    for (const key of ['日'.repeat(5000), `${'a'.repeat(4001)}ü`, 'abcdé', 'abcdefgh\u{1F642}', 'lone \uD800 surrogate']) {
+      expect(murmur2(key)).toBe(murmur2(Buffer.from(key, 'utf8')))
+      expect(partitionFor(key, 13)).toBe(kafkajsPartition(Buffer.from(key), 13))
+    }
+  })
+
   it('hashes the empty key like any other key', () => {
     expect(partitionFor('', 7)).toBe(kafkajsPartition(Buffer.alloc(0), 7))
   })

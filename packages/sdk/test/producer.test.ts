@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { ConfigError, createClient, defineTopic, MissingKeyError, partitionFor, ReorderingProducerError, SchemaError, SerdeError, serdes } from '../src/index.js'
+import { ConfigError, createClient, defineTopic, isTopic, MissingKeyError, PartitionerError, partitionFor, ReorderingProducerError, SchemaError, SerdeError, serdes } from '../src/index.js'
 import { recordingBackend } from './recording-backend.js'
 
 const orders = defineTopic('orders', { key: z.string(), value: z.object({ amount: z.number().positive() }), partitions: 12 })
@@ -117,6 +117,9 @@ describe('consumer options', () => {
 describe('defineTopic', () => {
   it('rejects bad declarations with a way to mend them', () => {
     expect(() => defineTopic('bad name!')).toThrow(/a-z, A-Z, 0-9/)
+    for (const name of ['.', '..', '', 'x'.repeat(250)]) expect(() => defineTopic(name)).toThrow(/other than '\.' and '\.\.'/)
+    expect(defineTopic('x'.repeat(249)).name).toHaveLength(249)
+    expect(defineTopic('...').name).toBe('...')
     expect(() => defineTopic('t', { partitions: 0 })).toThrow(/partitions must be an integer >= 1/)
     expect(() => defineTopic('t', { ordering: 'global' as 'none' })).toThrow(/'per-key' or 'none'/)
     expect(() => defineTopic('t', { cleanupPolicy: 'compacted' as 'compact' })).toThrow(/'delete', 'compact'/)
@@ -127,5 +130,71 @@ describe('defineTopic', () => {
     const { client, backend } = setup()
     await client.admin().ensureTopics([settings])
     expect(backend.specs[0]).toMatchObject({ name: 'settings', partitions: 3, cleanupPolicy: 'compact' })
+  })
+})
+
+describe('bad input at the send boundary', () => {
+  type Loose = { send(t: unknown, r: unknown): Promise<unknown> }
+  const loose = () => setup().client.producer() as unknown as Loose
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e)
+
+  it('refuses headers that are not an object of strings, naming the record', async () => {
+    const { client, backend } = setup()
+    const producer = client.producer() as unknown as Loose
+    for (const headers of ['a=b', ['a', 'b'], 42]) {
+      const error = await failure(producer.send(orders, [{ key: 'a', value: { amount: 1 } }, { key: 'b', value: { amount: 1 }, headers }]))
+      expect(error).toBeInstanceOf(SchemaError)
+      expect(error).toMatchObject({ code: 'SCHEMA', field: 'headers', index: 1, retriable: false })
+      expect((error as Error).message).toMatch(/record 1 of the batch.*headers are an object of string values/)
+    }
+    expect(backend.sent).toHaveLength(0)
+  })
+
+  it('refuses a timestamp that is not a non-negative integer, and says it is the timestamp', async () => {
+    for (const timestamp of [1.5, Number.NaN, -1, Infinity, '1700000000000']) {
+      const error = await failure(loose().send(orders, { key: 'a', value: { amount: 1 }, timestamp }))
+      expect(error).toBeInstanceOf(SchemaError)
+      expect(error).toMatchObject({ field: 'timestamp' })
+      expect((error as Error).message).toMatch(/^Invalid timestamp for topic 'orders': timestamp: must be a non-negative integer of milliseconds/)
+    }
+    await expect(loose().send(orders, { key: 'a', value: { amount: 1 }, timestamp: 0 })).resolves.toMatchObject({ timestamp: 0 })
+  })
+
+  it('says a non-object record is not a record', async () => {
+    const error = await failure(loose().send(orders, [{ key: 'a', value: { amount: 1 } }, 'oops']))
+    expect(error).toMatchObject({ code: 'SCHEMA', field: 'record', index: 1 })
+    expect((error as Error).message).toMatch(/a string is not a record/)
+    expect((error as Error).message).not.toMatch(/Invalid value/)
+  })
+
+  it('wraps a partitioner that throws in a PartitionerError with the cause', async () => {
+    const { client, backend } = setup()
+    const cause = new Error('no route for this key')
+    const producer = client.producer({ partitioner: () => { throw cause } })
+    const error = await failure(producer.send(orders, { key: 'k', value: { amount: 1 } }))
+    expect(error).toBeInstanceOf(PartitionerError)
+    expect(error).toMatchObject({ code: 'PARTITIONER', cause })
+    expect((error as Error).message).toMatch(/custom partitioner threw.*no route for this key/)
+    expect(backend.sent).toHaveLength(0)
+  })
+
+  it('refuses a forged or edited topic object with a typed error, and sends nothing', async () => {
+    const { client, backend } = setup()
+    const forged = { ...orders, name: 'x}:log\n{evil' }
+    expect(isTopic(forged)).toBe(false)
+    expect(isTopic(Object.freeze({ ...orders, name: 'x}:log\n{evil' }))).toBe(false)
+    expect(isTopic(Object.freeze({ ...orders, partitions: 0 }))).toBe(false)
+    expect(isTopic(orders)).toBe(true)
+    const producer = client.producer() as unknown as Loose
+    const error = await failure(producer.send(forged, { key: 'k', value: { amount: 1 } }))
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toMatch(/send\(\) takes a topic from defineTopic\(\)/)
+    const named = await failure(producer.send(Object.freeze({ ...orders, name: 'x}:log\n{evil' }), { key: 'k', value: 1 }))
+    // The forged name is shown escaped, so it cannot start a new log line.
+    expect((named as Error).message).toContain('"x}:log\\n{evil" is not valid')
+    await expect(client.consumer({ groupId: 'g' }).subscribe(forged as typeof orders, () => {})).rejects.toBeInstanceOf(ConfigError)
+    await expect(client.admin().ensureTopics([forged as typeof orders])).rejects.toBeInstanceOf(ConfigError)
+    expect(backend.sent).toHaveLength(0)
+    expect(backend.specs).toHaveLength(0)
   })
 })

@@ -1,3 +1,6 @@
 export type * from './contract.js'
 export { assignPartitions } from './assign.js'
 export * from '../errors.js'
+export { toBuffer } from '../bytes.js'
+export { integerOption } from '../options.js'
+export { isCompacted } from '../topic.js'
