@@ -3,7 +3,7 @@ import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
 import { Producer, type ProducerOptions } from './producer.js'
 import { Table, type TableOptions } from './table.js'
-import { checkTopic, isTopic, type AnyTopic, type CompactedTopic } from './topic.js'
+import { checkTopic, type AnyTopic, type CompactedTopic } from './topic.js'
 import { TopicResolver } from './topic-resolver.js'
 
 export interface ClientOptions {

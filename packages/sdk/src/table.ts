@@ -2,7 +2,7 @@ import type { Backend, BackendReader, IncomingRecord, ReaderBatch } from './back
 import { ClosedError, ConfigError, InvalidRecordError, isKeyedError, NotReadyError, TimeoutError, BackendUnavailableError, type KeyedError } from './errors.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
 import { serdes } from './serdes.js'
-import { isCompacted, isTopic, type CompactedTopic, type KeyOf, type ValueOf } from './topic.js'
+import { checkTopic, isCompacted, type CompactedTopic, type KeyOf, type ValueOf } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 
 /** One change a table applied after it was ready. */
@@ -94,7 +94,7 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     private readonly options: TableOptions,
     private readonly clientId: string | undefined,
   ) {
-    if (!isTopic(topic)) throw new ConfigError('client.table() takes a topic from defineTopic() as its first argument.')
+    checkTopic(topic, 'client.table()')
     if (!isCompacted(topic)) {
       throw new ConfigError(
         `client.table('${topic.name}') needs a compacted topic, and this one is declared with cleanupPolicy: '${topic.cleanupPolicy}': ` +
