@@ -10,6 +10,7 @@ import { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
 import { endOffsets, RedisReader } from './reader.js'
+import { translated } from './errors.js'
 import { within } from './within.js'
 import { CREATE_TOPIC } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
@@ -75,7 +76,7 @@ export class RedisBackend implements Backend {
   async createTopic(spec: TopicSpec): Promise<void> {
     if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new ConfigError(`Topic '${spec.name}' needs at least one partition.`)
     const conn = await this.connection()
-    await createTopic.run(conn, [this.keys.topic(spec.name)], metaFields(spec))
+    await translated(`create topic '${spec.name}'`, this.options.server, () => createTopic.run(conn, [this.keys.topic(spec.name)], metaFields(spec)))
     await this.loadMeta(spec.name)
   }
 
@@ -90,7 +91,8 @@ export class RedisBackend implements Backend {
     const cached = this.metas.get(name)
     if (cached) return cached
     const conn = await this.connection()
-    const meta = parseMeta(name, await conn.hgetall(this.keys.topic(name)))
+    const hash = await translated(`read topic '${name}'`, this.options.server, () => conn.hgetall(this.keys.topic(name)))
+    const meta = parseMeta(name, hash)
     if (meta) {
       this.metas.set(name, meta)
       this.cleaner.watch(meta)

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { assignPartitions, ConfigError, FencedError, KeyedError } from '@keyed/sdk/backend'
+import { assignPartitions, ConfigError, FencedError, TimeoutError } from '@keyed/sdk/backend'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
 import type { RedisBackend } from './backend.js'
 import { Script } from './connection.js'
-import { within } from './within.js'
+import { deadline, within } from './within.js'
+import { replyCode, toKeyedError, translated } from './errors.js'
 import { CONSUMER_NAME } from './keys.js'
 import { decodeEntry, type RawEntry } from './records.js'
 import { ACQUIRE, COMMIT, HEARTBEAT, RELEASE, RENEW } from './scripts.js'
@@ -73,6 +74,10 @@ export class RedisGroupMember implements BackendConsumer {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
+    await translated(`join group '${this.options.groupId}'`, this.backend.options.server, () => this.join())
+  }
+
+  private async join(): Promise<void> {
     const conn = await this.backend.connection()
     const { keys } = this.backend
     for (const sub of this.options.subscriptions) {
@@ -82,7 +87,7 @@ export class RedisGroupMember implements BackendConsumer {
       await Promise.all(
         Array.from({ length: meta.partitions }, (_, p) =>
           conn.xgroup('CREATE', keys.stream(sub.topic, p), this.options.groupId, sub.fromBeginning ? '0' : '$', 'MKSTREAM').catch((error: unknown) => {
-            if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error
+            if (replyCode(error) !== 'BUSYGROUP') throw error
           }),
         ),
       )
@@ -101,7 +106,22 @@ export class RedisGroupMember implements BackendConsumer {
     }
   }
 
+  /** Bounded by sendTimeoutMs like a send: a commit that waited that long through an outage fails with TimeoutError. */
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    const { server, sendTimeoutMs } = this.backend.options
+    await deadline(
+      translated(`commit for group '${this.options.groupId}'`, server, () => this.acknowledge(offsets)),
+      sendTimeoutMs,
+      () =>
+        new TimeoutError(
+          `A commit of group '${this.options.groupId}' on ${server.display}`,
+          sendTimeoutMs,
+          'The server did not answer; the records stay uncommitted and are delivered again. Raise redis({ sendTimeoutMs }) to wait longer through outages.',
+        ),
+    )
+  }
+
+  private async acknowledge(offsets: readonly CommitOffset[]): Promise<void> {
     const conn = await this.backend.connection()
     await Promise.all(
       offsets.map(async ({ topic, partition, offset }) => {
@@ -250,7 +270,12 @@ export class RedisGroupMember implements BackendConsumer {
     this.owned.set(id, own)
     own.done = this.read(own)
       .catch((error: unknown) => {
-        if (!this.closing && !(error instanceof KeyedError)) console.error(`[keyed] redis reader of '${topic}' partition ${partition} failed:`, error)
+        // A passing failure (an outage) ends this reader; the next tick takes the partition again. A refusal would
+        // repeat forever: the member stops and the SDK stops the consumer with it.
+        const failure = toKeyedError(error, `read partition ${partition} of '${topic}'`, this.backend.options.server)
+        if (this.closing || failure.retriable) return
+        void this.close()
+        this.options.onFatal?.(failure)
       })
       .finally(() => this.letGo(id, own))
   }
@@ -307,7 +332,8 @@ export class RedisGroupMember implements BackendConsumer {
         reply = (await reader.callBuffer('XREADGROUP', ...args)) as Array<[Buffer, RawEntry[]]> | null
       } catch (error) {
         // The stream was deleted (or the group destroyed) under us: start over from what is there now.
-        if (!(error instanceof Error && /^(NOGROUP|UNBLOCKED)/.test(error.message))) throw error
+        const code = replyCode(error)
+        if (code !== 'NOGROUP' && code !== 'UNBLOCKED') throw error
         await reader.xgroup('CREATE', own.stream, groupId, '0', 'MKSTREAM').catch(() => undefined)
         continue
       }

@@ -1,7 +1,8 @@
 import { ConfigError, integerOption } from '@keyed/sdk/backend'
+import { parseRedisUrl, type ServerAddress } from './url.js'
 
 export interface RedisOptions {
-  /** redis://[:password@]host:port[/db]; default redis://127.0.0.1:6379. */
+  /** redis://[[user]:password@]host[:port][/db], rediss:// for TLS; default redis://127.0.0.1:6379. Percent-encode @ / ? # % in the user or password. */
   url?: string
   /** Prefix of every key this backend writes; default 'keyed:'. Must not contain '{' or '}' (they make hash tags). */
   keyPrefix?: string
@@ -20,7 +21,7 @@ export interface RedisOptions {
 }
 
 export interface ResolvedOptions {
-  readonly url: string
+  readonly server: ServerAddress
   readonly keyPrefix: string
   readonly leaseMs: number | undefined
   readonly heartbeatIntervalMs: number | undefined
@@ -35,12 +36,12 @@ function int(name: string, value: number | undefined, fallback: number | undefin
 }
 
 export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
-  const url = options.url ?? 'redis://127.0.0.1:6379'
-  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`redis({ url }) must start with redis:// or rediss://, got '${url}'.`)
+  if (options.url !== undefined && typeof options.url !== 'string') throw new ConfigError(`redis({ url }) must be a string like redis://127.0.0.1:6379, got ${typeof options.url}.`)
+  const server = parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379')
   const keyPrefix = options.keyPrefix ?? 'keyed:'
   if (/[{}]/.test(keyPrefix)) throw new ConfigError(`redis({ keyPrefix }) must not contain '{' or '}': keyed puts its own hash tags after the prefix. Got '${keyPrefix}'.`)
   return {
-    url,
+    server,
     keyPrefix,
     leaseMs: int('leaseMs', options.leaseMs, undefined, 100),
     heartbeatIntervalMs: int('heartbeatIntervalMs', options.heartbeatIntervalMs, undefined, 10),

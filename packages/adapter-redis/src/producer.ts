@@ -1,6 +1,7 @@
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from '@keyed/sdk/backend'
-import { ClosedError } from '@keyed/sdk'
-import { BackendUnavailableError } from '@keyed/sdk/backend'
+import { ClosedError, TimeoutError } from '@keyed/sdk/backend'
+import { translated } from './errors.js'
+import { deadline } from './within.js'
 import type { RedisBackend } from './backend.js'
 import { appendArgs } from './records.js'
 import { APPEND } from './scripts.js'
@@ -18,27 +19,22 @@ export class RedisProducer implements BackendProducer {
   async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClosedError('producer')
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
-    const { sendTimeoutMs } = this.backend.options
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new BackendUnavailableError(
-              'redis',
-              `a send of ${records.length} record(s) got no answer within ${sendTimeoutMs} ms (sendTimeoutMs). ` +
-                'They may still be appended when the server comes back; sending again is at-least-once.',
-            ),
-          ),
-        sendTimeoutMs,
-      )
-    })
-    const sending = Promise.race([this.append(records), timeout])
+    const { sendTimeoutMs, server } = this.backend.options
+    const sending = deadline(
+      translated(`append ${records.length} record(s)`, server, () => this.append(records)),
+      sendTimeoutMs,
+      () =>
+        new TimeoutError(
+          `A send of ${records.length} record(s) to ${server.display}`,
+          sendTimeoutMs,
+          'The server did not answer (down, restarting or frozen). The records may still be appended when it comes back: ' +
+            'sending again is at-least-once. Raise redis({ sendTimeoutMs }) to wait longer through outages.',
+        ),
+    )
     this.inFlight.add(sending)
     try {
       return await sending
     } finally {
-      clearTimeout(timer)
       this.inFlight.delete(sending)
     }
   }

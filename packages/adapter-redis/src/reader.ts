@@ -3,6 +3,7 @@ import type { BackendReader, IncomingRecord, PartitionEnd, PartitionReaderOption
 import { ConfigError } from '@keyed/sdk/backend'
 import type { RedisBackend } from './backend.js'
 import { decodeEntry, type RawEntry } from './records.js'
+import { toKeyedError, translated } from './errors.js'
 
 /** Each partition's end: the id of its stream's newest entry, '0-0' for a stream with none. */
 export async function endOffsets(backend: RedisBackend, topic: string): Promise<PartitionEnd[]> {
@@ -10,7 +11,8 @@ export async function endOffsets(backend: RedisBackend, topic: string): Promise<
   const conn = await backend.connection()
   return Promise.all(
     Array.from({ length: meta.partitions }, async (_, partition) => {
-      const [newest] = (await conn.xrevrange(backend.keys.stream(topic, partition), '+', '-', 'COUNT', 1)) as Array<[string, string[]]>
+      const stream = backend.keys.stream(topic, partition)
+      const [newest] = (await translated(`read the end of '${topic}'`, backend.options.server, () => conn.xrevrange(stream, '+', '-', 'COUNT', 1))) as Array<[string, string[]]>
       return { partition, offset: newest?.[0] ?? '0-0' }
     }),
   )
@@ -55,7 +57,7 @@ export class RedisReader implements BackendReader {
       this.follow(p, this.conns[i]!).catch((error: unknown) => {
         if (this.stopping) return
         this.stopping = true
-        this.options.onError(error)
+        this.options.onError(toKeyedError(error, `read partition ${p} of '${this.options.topic}'`, this.backend.options.server))
       }),
     )
   }

@@ -8,3 +8,14 @@ export async function within(work: Promise<unknown>, ms: number): Promise<boolea
     clearTimeout(timer)
   }
 }
+
+/** The work's outcome, or a rejection with late() once ms passed (the work is left running). */
+export async function deadline<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))
+  try {
+    return await Promise.race([work, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
