@@ -16,7 +16,7 @@ export function scriptedBackend(records: readonly IncomingRecord[]): Backend & {
   const topics = new Map<string, { partitions: number; cleanupPolicy: CleanupPolicy }>()
   const self = {
     name: 'scripted',
-    capabilities: { compaction: false, timeRetention: false, sizeRetention: false, numericOffsets: true },
+    capabilities: { compaction: false, timeRetention: false },
     commits,
     sent,
     closed: false,
