@@ -5,6 +5,9 @@ import type {
   BackendConsumer,
   BackendProducer,
   GroupMemberOptions,
+  PartitionEnd,
+  PartitionReaderOptions,
+  BackendReader,
   ProducerSettings,
   TopicDescription,
   TopicSpec,
@@ -12,6 +15,7 @@ import type {
 import { ConfigError } from '@keyed/sdk/backend'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
+import { endOffsets, KafkaReader } from './reader.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
 import { KafkaProducer } from './producer.js'
@@ -120,6 +124,15 @@ class KafkaBackend implements Backend {
     })
     const tuning = { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
     return this.track(new KafkaConsumer(consumer, options, tuning, this.context))
+  }
+
+  async endOffsets(topic: string): Promise<PartitionEnd[]> {
+    return endOffsets(await this.admin(), topic, this.context)
+  }
+
+  reader(options: PartitionReaderOptions): BackendReader {
+    const settings = { admin: () => this.admin(), retry: this.retry(), maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
+    return this.track(new KafkaReader(this.client(options.clientId), options, settings, this.context))
   }
 
   async close(): Promise<void> {

@@ -26,7 +26,8 @@ function headersOf(headers: IHeaders | undefined): Readonly<Record<string, strin
   return out ?? NO_HEADERS
 }
 
-function incoming(topic: string, partition: number, m: KafkaMessage): IncomingRecord {
+/** The SDK's record of a kafkajs message (also the table reader's). */
+export function incoming(topic: string, partition: number, m: KafkaMessage): IncomingRecord {
   return {
     topic,
     partition,

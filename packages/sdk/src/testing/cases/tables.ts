@@ -64,9 +64,10 @@ export const tableCases: readonly ConformanceCase[] = [
         }
       })()
       await table.ready()
+      // Taken before anything else runs, so records applied after ready cannot make up for missing ones.
+      const held = sorted([...table.entries()].filter(([k]) => !k.startsWith('late-')))
       more = false
       await writing
-      const held = sorted([...table.entries()].filter(([k]) => !k.startsWith('late-')))
       expect(held).toEqual(sorted(expected))
       for (const [key, value] of expected) {
         expect(table.get(key)).toEqual(value)
