@@ -1,10 +1,7 @@
-import type { RedisBackend } from './backend.js'
-import { Script } from './connection.js'
-import { COMPACT, RETAIN } from './scripts.js'
+import type { RedisContext } from './context.js'
+import { compact, retain } from './scripts.js'
 import { hasRetention, isCompacted, type TopicMeta } from './topics.js'
 
-const compact = new Script(COMPACT)
-const retain = new Script(RETAIN)
 const CHUNK = 1000
 
 /**
@@ -19,7 +16,7 @@ export class Cleaner {
   private stopped = false
 
   constructor(
-    private readonly backend: RedisBackend,
+    private readonly context: Pick<RedisContext, 'connection' | 'keys'>,
     private readonly intervalMs: number,
   ) {}
 
@@ -42,8 +39,8 @@ export class Cleaner {
 
   /** One pass over every watched partition. Exposed for tests that do not want to wait for the timer. */
   async pass(): Promise<void> {
-    const conn = await this.backend.connection()
-    const { keys } = this.backend
+    const conn = await this.context.connection()
+    const { keys } = this.context
     for (const meta of this.topics.values()) {
       for (let p = 0; p < meta.partitions && !this.stopped; p++) {
         const stream = keys.stream(meta.name, p)
@@ -54,11 +51,7 @@ export class Cleaner {
         let cursor = '-'
         let held = 0
         for (;;) {
-          const [last, scanned, heldBack] = await compact.run<[string, number, number, number]>(
-            conn,
-            [stream, keys.index(meta.name, p)],
-            [cursor, CHUNK, meta.minCompactionLagMs, meta.deleteRetentionMs],
-          )
+          const { last, scanned, heldBack } = await compact.run(conn, [stream, keys.index(meta.name, p)], [cursor, CHUNK, meta.minCompactionLagMs, meta.deleteRetentionMs])
           held += heldBack
           cursor = last
           if (scanned < CHUNK) break

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { isIP } from 'node:net'
-import { BackendUnavailableError } from '@keyed/sdk/backend'
-import { authenticationError, isAuthFailure, replyCode, safeCause } from './errors.js'
+import { BackendUnavailableError, ClosedError } from '@keyed/sdk/backend'
+import { authenticationError, isAuthFailure, safeCause } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
 /** A connection that waits through reconnects instead of failing commands (readers, heartbeats, producers alike). */
@@ -63,19 +62,51 @@ export async function connectOrFail(conn: Redis, options: ResolvedOptions): Prom
   }
 }
 
-/** A Lua script run by SHA, loaded again after NOSCRIPT (a restarted server has an empty script cache). */
-export class Script {
-  private readonly sha: string
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex')
+/** The backend's connections: one shared for commands, one per blocking reader, all dropped by close(). */
+export class Connections {
+  private shared: Redis | undefined
+  private connecting: Promise<Redis> | undefined
+  private closed = false
+  private readonly open = new Set<Redis>()
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  /** The shared command connection, connected within connectTimeoutMs or a keyed error. */
+  connection(): Promise<Redis> {
+    if (this.closed) return Promise.reject(new ClosedError('redis backend'))
+    this.connecting ??= (async () => {
+      const conn = await this.dedicated('keyed')
+      this.shared = conn
+      return conn
+    })()
+    const pending = this.connecting
+    pending.catch(() => {
+      if (this.connecting === pending) this.connecting = undefined
+    })
+    return pending
   }
 
-  async run<T>(conn: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<T> {
-    try {
-      return (await conn.evalsha(this.sha, keys.length, ...keys, ...args)) as T
-    } catch (error) {
-      if (replyCode(error) !== 'NOSCRIPT') throw error
-      return (await conn.eval(this.source, keys.length, ...keys, ...args)) as T
-    }
+  /** A connection of its own (a blocking read holds its connection), connected or a keyed error. */
+  async dedicated(name: string): Promise<Redis> {
+    const conn = createConnection(this.options, name)
+    this.open.add(conn)
+    conn.once('end', () => this.open.delete(conn))
+    conn.on('error', () => undefined) // ioredis reconnects by itself; a down server shows as commands that wait
+    await connectOrFail(conn, this.options)
+    return conn
+  }
+
+  /** QUIT on the shared connection (its commands in flight are answered first). */
+  async quit(): Promise<void> {
+    this.closed = true
+    const conn = this.shared
+    this.shared = undefined
+    if (conn) await conn.quit().catch(() => conn.disconnect())
+  }
+
+  /** Drops every connection at once: ioredis may never settle commands queued for a reconnect that will not come. */
+  drop(): void {
+    this.closed = true
+    for (const conn of this.open) conn.disconnect()
   }
 }

@@ -2,24 +2,21 @@ import type { BackendProducer, OutgoingRecord, RecordMetadata } from '@keyed/sdk
 import { ClosedError, TimeoutError } from '@keyed/sdk/backend'
 import { translated } from './errors.js'
 import { deadline } from './within.js'
-import type { RedisBackend } from './backend.js'
+import type { RedisContext } from './context.js'
 import { appendArgs } from './records.js'
-import { APPEND } from './scripts.js'
-import { Script } from './connection.js'
+import { append, ScriptReplyError, type AppendArgs } from './scripts.js'
 import { isCompacted } from './topics.js'
-
-const append = new Script(APPEND)
 
 export class RedisProducer implements BackendProducer {
   private closed = false
   private readonly inFlight = new Set<Promise<unknown>>()
-  constructor(private readonly backend: RedisBackend) {}
+  constructor(private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'topicMeta'>) {}
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
   async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClosedError('producer')
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
-    const { sendTimeoutMs, server } = this.backend.options
+    const { sendTimeoutMs, server } = this.context.options
     const sending = deadline(
       translated(`append ${records.length} record(s)`, server, () => this.append(records)),
       sendTimeoutMs,
@@ -40,7 +37,7 @@ export class RedisProducer implements BackendProducer {
   }
 
   private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    const conn = await this.backend.connection()
+    const conn = await this.context.connection()
     const groups = new Map<string, number[]>()
     records.forEach((r, i) => {
       const id = `${r.partition}:${r.topic}`
@@ -52,14 +49,17 @@ export class RedisProducer implements BackendProducer {
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const first = records[indexes[0]!]!
-        const meta = await this.backend.topicMeta(first.topic)
-        const { keys } = this.backend
-        const scriptKeys = isCompacted(meta)
-          ? [keys.stream(first.topic, first.partition), keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
-          : [keys.stream(first.topic, first.partition)]
-        const args: Array<string | Buffer> = []
+        const meta = await this.context.topicMeta(first.topic)
+        const { keys } = this.context
+        const stream = keys.stream(first.topic, first.partition)
+        const args: AppendArgs = []
         for (const i of indexes) appendArgs(records[i]!, args)
-        const ids = await append.run<string[]>(conn, scriptKeys, args)
+        const ids = await append.run(
+          conn,
+          isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream],
+          args,
+        )
+        if (ids.length !== indexes.length) throw new ScriptReplyError(append.name, `${indexes.length} ids`, ids)
         indexes.forEach((i, n) => {
           const r = records[i]!
           out[i] = { topic: r.topic, partition: r.partition, offset: ids[n]!, timestamp: r.timestamp }

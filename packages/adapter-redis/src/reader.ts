@@ -1,29 +1,22 @@
 import type { Redis } from 'ioredis'
 import type { BackendReader, IncomingRecord, PartitionEnd, PartitionReaderOptions } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
-import type { RedisBackend } from './backend.js'
+import type { RedisContext } from './context.js'
 import { decodeEntry, type RawEntry } from './records.js'
 import { toKeyedError, translated } from './errors.js'
+import { compareIds } from './ids.js'
 
 /** Each partition's end: the id of its stream's newest entry, '0-0' for a stream with none. */
-export async function endOffsets(backend: RedisBackend, topic: string): Promise<PartitionEnd[]> {
-  const meta = await backend.topicMeta(topic)
-  const conn = await backend.connection()
+export async function endOffsets(context: Pick<RedisContext, 'topicMeta' | 'connection' | 'keys' | 'options'>, topic: string): Promise<PartitionEnd[]> {
+  const meta = await context.topicMeta(topic)
+  const conn = await context.connection()
   return Promise.all(
     Array.from({ length: meta.partitions }, async (_, partition) => {
-      const stream = backend.keys.stream(topic, partition)
-      const [newest] = (await translated(`read the end of '${topic}'`, backend.options.server, () => conn.xrevrange(stream, '+', '-', 'COUNT', 1))) as Array<[string, string[]]>
+      const stream = context.keys.stream(topic, partition)
+      const [newest] = (await translated(`read the end of '${topic}'`, context.options.server, () => conn.xrevrange(stream, '+', '-', 'COUNT', 1))) as Array<[string, string[]]>
       return { partition, offset: newest?.[0] ?? '0-0' }
     }),
   )
-}
-
-/** Orders stream ids ("<ms>-<seq>"). */
-function compareIds(a: string, b: string): number {
-  const da = a.indexOf('-')
-  const db = b.indexOf('-')
-  const ms = Number(a.slice(0, da)) - Number(b.slice(0, db))
-  return ms !== 0 ? ms : Number(a.slice(da + 1)) - Number(b.slice(db + 1))
 }
 
 /**
@@ -37,18 +30,18 @@ export class RedisReader implements BackendReader {
   private loops: Promise<void>[] = []
 
   constructor(
-    private readonly backend: RedisBackend,
+    private readonly context: Pick<RedisContext, 'topicMeta' | 'dedicated' | 'keys' | 'options'>,
     private readonly options: PartitionReaderOptions,
-    private readonly registry: Set<RedisReader>,
+    private readonly registry: Set<{ close(): Promise<void> }>,
   ) {}
 
   async start(): Promise<void> {
     const { topic, partitions } = this.options
-    const meta = await this.backend.topicMeta(topic)
+    const meta = await this.context.topicMeta(topic)
     for (const p of partitions) if (!Number.isInteger(p) || p < 0 || p >= meta.partitions) throw new ConfigError(`Topic '${topic}' has no partition ${p}.`)
     this.registry.add(this)
     try {
-      for (const p of partitions) this.conns.push(await this.backend.dedicated(`keyed-table-${topic}-${p}`))
+      for (const p of partitions) this.conns.push(await this.context.dedicated(`keyed-table-${topic}-${p}`))
     } catch (error) {
       await this.close()
       throw error
@@ -57,7 +50,7 @@ export class RedisReader implements BackendReader {
       this.follow(p, this.conns[i]!).catch((error: unknown) => {
         if (this.stopping) return
         this.stopping = true
-        this.options.onError(toKeyedError(error, `read partition ${p} of '${this.options.topic}'`, this.backend.options.server))
+        this.options.onError(toKeyedError(error, `read partition ${p} of '${this.options.topic}'`, this.context.options.server))
       }),
     )
   }
@@ -72,13 +65,13 @@ export class RedisReader implements BackendReader {
 
   private async follow(partition: number, conn: Redis): Promise<void> {
     const { topic, maxBatchSize, until } = this.options
-    const stream = this.backend.keys.stream(topic, partition)
+    const stream = this.context.keys.stream(topic, partition)
     const end = until.get(partition) ?? '0-0'
     let cursor = '0-0'
     let caughtUp = false
     while (!this.stopping) {
       const args: Array<string | number> = ['COUNT', maxBatchSize]
-      if (caughtUp) args.push('BLOCK', this.backend.options.blockMs)
+      if (caughtUp) args.push('BLOCK', this.context.options.blockMs)
       args.push('STREAMS', stream, cursor)
       let reply: Array<[Buffer, RawEntry[]]> | null
       try {

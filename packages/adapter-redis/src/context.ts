@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis'
+import type { Keys } from './keys.js'
+import type { ResolvedOptions } from './options.js'
+import type { TopicMeta } from './topics.js'
+
+/** What the producer, the group members, the cleaner and the table readers use of the backend, and nothing more. */
+export interface RedisContext {
+  readonly options: ResolvedOptions
+  readonly keys: Keys
+  /** The shared command connection, connected within connectTimeoutMs, or a keyed error. */
+  connection(): Promise<Redis>
+  /** A connection of its own (a blocking read holds its connection); its user disconnects it. */
+  dedicated(name: string): Promise<Redis>
+  /** A topic's metadata; TopicNotFoundError when it does not exist. */
+  topicMeta(topic: string): Promise<TopicMeta>
+}

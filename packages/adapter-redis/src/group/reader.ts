@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis'
+import type { GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
+import type { RedisContext } from '../context.js'
+import { replyCode } from '../errors.js'
+import { countUpTo } from '../ids.js'
+import { CONSUMER_NAME } from '../keys.js'
+import { decodeEntry, type RawEntry } from '../records.js'
+import { commit, ScriptReplyError } from '../scripts.js'
+import type { Lease } from './lease.js'
+
+type Options = Pick<GroupMemberOptions, 'groupId' | 'maxBatchSize' | 'onBatch'>
+
+/**
+ * A partition this member owns: its lease, the ids handed to the application and not acknowledged yet, and the loop
+ * that reads it on a connection of its own (a blocking read holds its connection).
+ */
+export class PartitionReader {
+  readonly stream: string
+  /** Revoked, lost or closing: the loop stops and the lease is released (if still ours). */
+  private stopping = false
+  /** Ids handed to the application and not acknowledged yet, in order. */
+  private readonly delivered: string[] = []
+  private conn: Redis | undefined
+  private connId: number | undefined
+
+  constructor(
+    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated'>,
+    private readonly options: Options,
+    readonly topic: string,
+    readonly partition: number,
+    readonly lease: Lease,
+    /** False once the member closes. */
+    private readonly memberActive: () => boolean,
+  ) {
+    this.stream = context.keys.stream(topic, partition)
+  }
+
+  get stopped(): boolean {
+    return this.stopping
+  }
+
+  isActive(): boolean {
+    return !this.stopping && this.memberActive() && this.lease.valid()
+  }
+
+  /** Stops the loop; a blocked read is woken so the lease is handed over without waiting blockMs. */
+  stop(): void {
+    if (this.stopping) return
+    this.stopping = true
+    const id = this.connId
+    if (id !== undefined) void this.context.connection().then((c) => c.client('UNBLOCK', id)).catch(() => undefined)
+  }
+
+  /** Closes the reading connection (a read in flight fails at once). */
+  drop(): void {
+    this.stopping = true
+    this.conn?.disconnect()
+  }
+
+  /** Acknowledges every id handed out up to the offset, if the lease still holds; false when fenced. */
+  async acknowledge(offset: string): Promise<boolean> {
+    const conn = await this.context.connection()
+    const ids = this.delivered.splice(0, countUpTo(this.delivered, offset))
+    const reply = await commit.run(conn, [this.stream, this.lease.key], [this.lease.token, this.options.groupId, ...ids])
+    if (reply.fenced) this.stopping = true
+    return !reply.fenced
+  }
+
+  /**
+   * Reads the partition's pending entries (delivered to a previous owner or lost in a reply) in order, then new ones.
+   * After a reconnect it reads pending entries again from the last id it saw: a read the server ran whose reply was
+   * lost left its entries pending.
+   */
+  async read(): Promise<void> {
+    const reader = await this.context.dedicated(`keyed-reader-${this.topic}-${this.partition}`)
+    this.conn = reader
+    if (this.stopping) return
+    let readies = 0
+    reader.on('ready', () => {
+      readies++
+      reader.client('ID').then((id) => (this.connId = Number(id)), () => undefined)
+    })
+    this.connId = Number(await reader.client('ID'))
+    let seen = readies
+    let cursor = '0-0'
+    let pending = true
+    const { groupId, maxBatchSize } = this.options
+    while (this.isActive()) {
+      if (readies !== seen) {
+        seen = readies
+        pending = true
+      }
+      const args: Array<string | number> = ['GROUP', groupId, CONSUMER_NAME, 'COUNT', maxBatchSize]
+      if (!pending) args.push('BLOCK', this.context.options.blockMs)
+      args.push('STREAMS', this.stream, pending ? cursor : '>')
+      let reply: unknown
+      try {
+        reply = await reader.callBuffer('XREADGROUP', ...args)
+      } catch (error) {
+        // The stream was deleted (or the group destroyed) under us: start over from what is there now.
+        const code = replyCode(error)
+        if (code !== 'NOGROUP' && code !== 'UNBLOCKED') throw error
+        await reader.xgroup('CREATE', this.stream, groupId, '0', 'MKSTREAM').catch(() => undefined)
+        continue
+      }
+      // A read resent after a reconnect may skip entries an earlier, lost reply delivered: they are pending now, and
+      // handling the later entries first would commit (acknowledge) the lost ones unseen. Read the pending list instead.
+      if (readies !== seen) continue
+      const entries = streamEntries(reply)
+      if (entries.length === 0) {
+        pending = false
+        continue
+      }
+      cursor = entries[entries.length - 1]![0].toString('latin1')
+      if (!this.isActive()) break // still pending; the next owner (or this one, later) reads them first
+      const records: IncomingRecord[] = []
+      for (const entry of entries) {
+        const record = decodeEntry(this.topic, this.partition, entry)
+        this.delivered.push(record ? record.offset : entry[0].toString('latin1'))
+        if (record) records.push(record)
+      }
+      if (records.length === 0) {
+        // Pending entries deleted by compaction or retention since delivery: acknowledge and move on.
+        await this.acknowledge(cursor).catch(() => undefined)
+        continue
+      }
+      await this.options.onBatch(this.batch(records))
+    }
+  }
+
+  private batch(records: readonly IncomingRecord[]): PartitionBatch {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      records,
+      isActive: () => this.isActive(),
+      heartbeat: async () => {
+        if (!(await this.lease.renew(await this.context.connection()))) this.stop()
+      },
+    }
+  }
+}
+
+/** The entries of a one-stream XREADGROUP reply with buffer replies (null: nothing before the block timed out). */
+function streamEntries(reply: unknown): RawEntry[] {
+  if (reply === null) return []
+  const stream: unknown = Array.isArray(reply) ? reply[0] : undefined
+  const entries: unknown = Array.isArray(stream) ? stream[1] : undefined
+  if (!Array.isArray(entries)) throw new ScriptReplyError('XREADGROUP', '[[stream, entries]]', reply)
+  return entries as RawEntry[]
+}
