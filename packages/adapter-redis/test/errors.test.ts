@@ -86,6 +86,21 @@ describe('redis errors are keyed errors that say what to change', () => {
     await expect(consumer.stopped()).rejects.toBe(errors[0])
   })
 
+  it('stops the consumer through onError when the member set of its group turns into another type of key', async () => {
+    const name = uniqueTopic('wrongtype-members')
+    const topic = defineTopic(name, { partitions: 1 })
+    const errors: KeyedError[] = []
+    const consumer = client().consumer({ groupId: 'members', onError: (e) => void errors.push(e), ...fast })
+    await consumer.subscribe(topic, () => undefined, { fromBeginning: true })
+    const raw = admin(REDIS_URL)
+    await raw.set(new Keys(prefix).members('members', name), 'not a sorted set')
+    raw.disconnect()
+    await waitFor('onError', 10_000, () => errors.length > 0)
+    expectTranslated(errors[0], 'BACKEND_REFUSED', false)
+    expect(errors[0]!.message).toMatch(/heartbeat in group 'members'.*WRONGTYPE/s)
+    await expect(consumer.stopped()).rejects.toBe(errors[0])
+  })
+
   it('refuses sends on a server at its maxmemory with BackendRefusedError naming maxmemory, and still takes commits', async () => {
     const s = await server()
     const backend = redis({ url: s.url, sendTimeoutMs: 5000, blockMs: 200 })

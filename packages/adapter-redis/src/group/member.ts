@@ -1,4 +1,4 @@
-import { ConfigError, FencedError, TimeoutError, type BackendConsumer, type CommitOffset, type GroupMemberOptions, type TopicPartition } from '@keyed/sdk/backend'
+import { ConfigError, FencedError, isKeyedError, TimeoutError, type BackendConsumer, type KeyedError, type CommitOffset, type GroupMemberOptions, type TopicPartition } from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { toKeyedError, translated } from '../errors.js'
 import { deadline, within } from '../within.js'
@@ -141,7 +141,8 @@ export class RedisGroupMember implements BackendConsumer {
   private schedule(delay: number): void {
     if (this.closing) return
     this.timer = setTimeout(() => {
-      this.ticking = this.tick().catch(() => undefined)
+      // A tick during an outage is simply tried again at the next one; a refusal would repeat forever.
+      this.ticking = this.tick().catch((error: unknown) => this.fatal(toKeyedError(error, `heartbeat in group '${this.options.groupId}'`, this.context.options.server)))
     }, delay)
   }
 
@@ -177,6 +178,13 @@ export class RedisGroupMember implements BackendConsumer {
     }
   }
 
+  /** Stops the member on a failure that does not pass by itself; the SDK stops the consumer with it. */
+  private fatal(failure: KeyedError): void {
+    if (this.closing || failure.retriable || isKeyedError(failure, 'CLOSED')) return
+    void this.close()
+    this.options.onFatal?.(failure)
+  }
+
   private take(id: string, reader: PartitionReader): void {
     const { topic, partition } = reader
     const done = reader
@@ -184,10 +192,7 @@ export class RedisGroupMember implements BackendConsumer {
       .catch((error: unknown) => {
         // A passing failure (an outage) ends this reader; the next tick takes the partition again. A refusal would
         // repeat forever: the member stops and the SDK stops the consumer with it.
-        const failure = toKeyedError(error, `read partition ${partition} of '${topic}'`, this.context.options.server)
-        if (this.closing || failure.retriable) return
-        void this.close()
-        this.options.onFatal?.(failure)
+        this.fatal(toKeyedError(error, `read partition ${partition} of '${topic}'`, this.context.options.server))
       })
       .finally(async () => {
         // No read and no batch in flight any more: release the lease if it is still ours.
