@@ -6,6 +6,8 @@
 #        kafka-cluster.sh stop             stop all nodes (controlled shutdown)
 #        kafka-cluster.sh kill <nodeId>    SIGKILL one node (1, 2 or 3)
 #        kafka-cluster.sh restart <nodeId> start that node again, wait for it
+#        kafka-cluster.sh freeze <nodeId>  SIGSTOP one node: it accepts connections, answers nothing
+#        kafka-cluster.sh thaw <nodeId>    SIGCONT a frozen node
 #        kafka-cluster.sh status           which nodes run / answer
 #        kafka-cluster.sh clean            stop, then delete all cluster state
 #        kafka-cluster.sh bootstrap        print the bootstrap servers
@@ -124,6 +126,14 @@ cmd_kill() {
   klog "node $n (pid $pid) killed"
 }
 
+cmd_signal() {
+  local signal=$1 n=$2 pid
+  check_node "$n"
+  pid=$(kafka_pid_alive "$(pidfile_of "$n")") || kdie "node $n is not running"
+  kill "-$signal" "$pid"
+  klog "node $n (pid $pid) sent SIG$signal"
+}
+
 cmd_restart() {
   local n=$1 t0
   check_node "$n"
@@ -151,8 +161,10 @@ case "${1:-}" in
   stop) cmd_stop ;;
   kill) cmd_kill "${2:-}" ;;
   restart) cmd_restart "${2:-}" ;;
+  freeze) cmd_signal STOP "${2:-}" ;;
+  thaw) cmd_signal CONT "${2:-}" ;;
   status) cmd_status ;;
   clean) cmd_stop; rm -rf "$STATE"; klog "removed $STATE" ;;
   bootstrap) bootstrap ;;
-  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-import kafkajs, { type Admin, type Kafka, type KafkaConfig, type LogEntry, type logLevel as KafkaJsLogLevel } from 'kafkajs'
+import kafkajs, { type Admin, type ITopicConfig, type Kafka, type KafkaConfig, type LogEntry, type logLevel as KafkaJsLogLevel } from 'kafkajs'
 import type {
   Backend,
   BackendCapabilities,
@@ -12,11 +12,11 @@ import type {
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
-import { ConfigError } from '@keyed/sdk/backend'
+import { BackendRefusedError, ConfigError } from '@keyed/sdk/backend'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { endOffsets, KafkaReader } from './reader.js'
-import { toKeyedError, type ErrorContext } from './errors.js'
+import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
 import { KafkaProducer } from './producer.js'
 import { parseCleanupPolicy, topicConfigEntries } from './topics.js'
@@ -37,6 +37,16 @@ function checkOptions(options: KafkaOptions): void {
   if (!options || !Array.isArray(options.brokers) || options.brokers.length === 0 || !options.brokers.every((b) => typeof b === 'string' && b.length > 0)) {
     throw new ConfigError("kafka() needs brokers: a list of 'host:port' bootstrap servers, e.g. kafka({ brokers: ['127.0.0.1:9092'] }).")
   }
+  const credentialed = options.brokers.find((b) => b.includes('@') || b.includes('://'))
+  if (credentialed !== undefined) {
+    throw new ConfigError(
+      `kafka() brokers are 'host:port' only, got '${redact(credentialed, secretsOf(options))}'. Give credentials as sasl: { mechanism, username, password } and TLS as ssl.`,
+    )
+  }
+  const close = options.closeTimeoutMs
+  if (close !== undefined && (!Number.isInteger(close) || close < 0)) {
+    throw new ConfigError(`kafka() closeTimeoutMs must be an integer >= 0, got ${String(close)}.`)
+  }
   if (options.logLevel !== undefined && !(options.logLevel in LOG_LEVELS)) {
     throw new ConfigError(`kafka() logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got '${String(options.logLevel)}'.`)
   }
@@ -53,6 +63,7 @@ class KafkaBackend implements Backend {
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
   private readonly open = new Set<{ close(): Promise<void> }>()
+  private readonly maxMessageBytes = new Map<string, Promise<number | undefined>>()
 
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
@@ -65,12 +76,9 @@ class KafkaBackend implements Backend {
     try {
       if (!(await admin.listTopics()).includes(name)) return undefined
       const [metadata] = (await admin.fetchTopicMetadata({ topics: [name] })).topics
-      const { resources } = await admin.describeConfigs({
-        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] }],
-        includeSynonyms: false,
-      })
-      const policy = resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue
-      return { name, partitions: metadata?.partitions.length ?? 0, cleanupPolicy: parseCleanupPolicy(policy) }
+      const config = await this.topicConfigs(admin, name, ['cleanup.policy', 'max.message.bytes'])
+      this.maxMessageBytes.set(name, Promise.resolve(parseLimit(config['max.message.bytes'])))
+      return { name, partitions: metadata?.partitions.length ?? 0, cleanupPolicy: parseCleanupPolicy(config['cleanup.policy']) }
     } catch (error) {
       throw toKeyedError(error, `describe topic '${name}'`, this.context)
     }
@@ -78,25 +86,58 @@ class KafkaBackend implements Backend {
 
   async createTopic(spec: TopicSpec): Promise<void> {
     const admin = await this.admin()
+    const action = `create topic '${spec.name}' (${spec.partitions} partitions)`
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: spec.name,
-            numPartitions: spec.partitions,
-            replicationFactor: this.options.replicationFactor ?? -1,
-            configEntries: topicConfigEntries(spec),
-          },
-        ],
-      })
+      await admin.createTopics({ waitForLeaders: true, topics: [this.topicConfig(spec, topicConfigEntries(spec))] })
     } catch (error) {
-      const keyed = toKeyedError(error, `create topic '${spec.name}' (${spec.partitions} partitions)`, this.context)
-      // A refused setting (INVALID_CONFIG, INVALID_REPLICATION_FACTOR…) is the caller's to fix, not an outage.
-      const type = (error as { type?: string; errors?: Array<{ type?: string }> }).errors?.[0]?.type ?? (error as { type?: string }).type
-      if (type?.startsWith('INVALID_') || type === 'POLICY_VIOLATION') throw new ConfigError(keyed.message)
-      throw keyed
+      const refused = root(error).type === 'INVALID_CONFIG' ? await this.refusedSetting(admin, spec) : undefined
+      if (refused) {
+        throw new BackendRefusedError(
+          'kafka',
+          `could not ${action}: the broker does not accept the topic setting ${refused.name}=${refused.value}. Fix or drop it in the topic's declaration.`,
+          { setting: refused.name },
+        )
+      }
+      throw toKeyedError(error, action, this.context)
     }
+  }
+
+  /** kafkajs drops the broker's explanation of INVALID_CONFIG: each setting alone, validated without creating, finds the one refused. */
+  private async refusedSetting(admin: Admin, spec: TopicSpec): Promise<{ name: string; value: string } | undefined> {
+    for (const entry of topicConfigEntries(spec)) {
+      try {
+        await admin.createTopics({ validateOnly: true, topics: [this.topicConfig(spec, [entry])] })
+      } catch (error) {
+        if (root(error).type === 'INVALID_CONFIG') return entry
+      }
+    }
+    return undefined
+  }
+
+  private topicConfig(spec: TopicSpec, configEntries: Array<{ name: string; value: string }>): ITopicConfig {
+    return { topic: spec.name, numPartitions: spec.partitions, replicationFactor: this.options.replicationFactor ?? -1, configEntries }
+  }
+
+  private async topicConfigs(admin: Admin, name: string, configNames: string[]): Promise<Record<string, string | undefined>> {
+    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames }], includeSynonyms: false })
+    return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]))
+  }
+
+  /** The topic's max.message.bytes, read with the topic and cached; refresh re-reads it. Undefined when it cannot be read. */
+  private messageLimit(topic: string, refresh: boolean): Promise<number | undefined> {
+    let limit = this.maxMessageBytes.get(topic)
+    if (!limit || refresh) {
+      limit = this.admin()
+        .then((admin) => this.topicConfigs(admin, topic, ['max.message.bytes']))
+        .then((config) => parseLimit(config['max.message.bytes']))
+      // A failed lookup is not remembered; the send goes on and the broker checks.
+      limit = limit.catch(() => {
+        this.maxMessageBytes.delete(topic)
+        return undefined
+      })
+      this.maxMessageBytes.set(topic, limit)
+    }
+    return limit
   }
 
   producer(settings: ProducerSettings): BackendProducer {
@@ -108,7 +149,7 @@ class KafkaBackend implements Backend {
       allowAutoTopicCreation: false,
       retry: { ...this.retry(), retries: settings.retries },
     })
-    return this.track(new KafkaProducer(producer, settings, this.context))
+    return this.track(new KafkaProducer(producer, settings, this.context, (topic, refresh) => this.messageLimit(topic, refresh)))
   }
 
   consumer(options: GroupMemberOptions): BackendConsumer {
@@ -120,9 +161,16 @@ class KafkaBackend implements Backend {
       rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 500,
       allowAutoTopicCreation: false,
-      retry: this.retry(),
+      // kafkajs restarts a crashed member after errors that pass (a broker restarting); after any other (a batch it
+      // cannot decode) restarting would only fail again, so the member stops and the SDK reports it.
+      retry: { ...this.retry(), restartOnFailure: (error: unknown) => Promise.resolve(root(error).retriable === true) },
     })
-    const tuning = { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
+    const tuning = {
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
+      heartbeatIntervalMs: Math.max(1, heartbeatInterval),
+      closeTimeoutMs: this.options.closeTimeoutMs ?? 10_000,
+    }
     return this.track(new KafkaConsumer(consumer, options, tuning, this.context))
   }
 
@@ -203,6 +251,11 @@ class KafkaBackend implements Backend {
     }
     return client
   }
+}
+
+function parseLimit(value: string | undefined): number | undefined {
+  const limit = Number(value)
+  return value !== undefined && Number.isInteger(limit) && limit > 0 ? limit : undefined
 }
 
 function safeJson(value: unknown): string {

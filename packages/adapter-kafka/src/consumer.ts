@@ -1,13 +1,20 @@
 import type { Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, KafkaMessage, OffsetsByTopicPartition } from 'kafkajs'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
-import { FencedError } from '@keyed/sdk/backend'
+import { isKeyedError } from '@keyed/sdk/backend'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 export interface KafkaConsumerTuning {
   readonly partitionsConsumedConcurrently: number
   /** How long start() waits for the first join, through kafkajs's own restarts. */
   readonly joinTimeoutMs: number
+  /** The heartbeat interval kafkajs was given. */
+  readonly heartbeatIntervalMs: number
+  /** How long close() waits for batches in flight before it abandons them (uncommitted) and leaves the group. */
+  readonly closeTimeoutMs: number
 }
+
+/** After the batches in flight: how long leaving the group and closing connections may take before close() gives up on them. */
+export const LEAVE_TIMEOUT_MS = 5000
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
@@ -39,18 +46,30 @@ export function incoming(topic: string, partition: number, m: KafkaMessage): Inc
   }
 }
 
+const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref())
+
 /**
  * A kafkajs consumer-group member. kafkajs fetches, the group's assignor spreads partitions, and the broker fences
  * commits by generation; this class cuts kafkajs batches to maxBatchSize, tracks whether a batch is still ours and
  * moves kafkajs's fetch position only past records the SDK was handed while it still owned them.
  */
 export class KafkaConsumer implements BackendConsumer {
-  /** Bumped whenever the group rebalanced or a commit was fenced: batches of an older epoch are no longer active. */
+  /** Bumped whenever the group rebalanced, a commit was fenced or kafkajs crashed: batches of an older epoch are no longer active. */
   private epoch = 0
   private rejoin: unknown
-  private closing = false
+  private closing: Promise<void> | undefined
   private started = false
   private commitDirect: ((offsets: OffsetsByTopicPartition) => Promise<void>) | undefined
+  /**
+   * performance.now() of the last proof that the group still counted this member: a join, a heartbeat or a commit the
+   * coordinator accepted. A process frozen past its session timeout (SIGSTOP, a long GC pause) was expelled without
+   * knowing it; this is how it finds out before handling another record.
+   */
+  private alive = 0
+  private startFailed: ((error: unknown) => void) | undefined
+  private abandon: () => void = () => {}
+  /** Settles when close() stops waiting for batches in flight: they return to kafkajs without committing. */
+  private readonly abandoned = new Promise<void>((resolve) => (this.abandon = resolve))
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -58,23 +77,25 @@ export class KafkaConsumer implements BackendConsumer {
     private readonly tuning: KafkaConsumerTuning,
     private readonly context: ErrorContext,
   ) {
-    const bump = () => void this.epoch++
-    consumer.on(consumer.events.REBALANCING, bump)
-    consumer.on(consumer.events.GROUP_JOIN, bump)
+    const { events } = consumer
+    consumer.on(events.REBALANCING, () => void this.epoch++)
+    consumer.on(events.GROUP_JOIN, () => {
+      this.epoch++
+      this.alive = performance.now()
+    })
+    consumer.on(events.HEARTBEAT, () => void (this.alive = performance.now()))
+    // kafkajs tells of a runner that died only through this event, at any time of the member's life.
+    consumer.on(events.CRASH, (event) => this.crashed(event.payload.error, event.payload.restart))
   }
 
   async start(): Promise<void> {
     const { consumer, options } = this
     const action = `join consumer group '${options.groupId}'`
     let removeJoin = () => {}
-    let removeCrash = () => {}
     let timer: NodeJS.Timeout | undefined
     const joined = new Promise<void>((resolve, reject) => {
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => resolve())
-      // A retriable failure (a coordinator still loading after a restart, say) makes kafkajs restart and join again.
-      removeCrash = consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) reject(event.payload.error)
-      })
+      this.startFailed = reject
       timer = setTimeout(
         () => reject(new Error(`no join within ${this.tuning.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`)),
         this.tuning.joinTimeoutMs,
@@ -97,8 +118,16 @@ export class KafkaConsumer implements BackendConsumer {
     } finally {
       clearTimeout(timer)
       removeJoin()
-      removeCrash()
+      this.startFailed = undefined
     }
+  }
+
+  /** kafkajs restarts by itself after errors it calls retriable (restartOnFailure decides); any other crash ends the member. */
+  private crashed(error: unknown, restart: boolean): void {
+    this.epoch++
+    if (restart || this.closing) return
+    if (!this.started) return this.startFailed?.(error)
+    this.options.onFatal?.(toKeyedError(error, `consume for group '${this.options.groupId}'`, this.context))
   }
 
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
@@ -112,13 +141,16 @@ export class KafkaConsumer implements BackendConsumer {
     }
     const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }))
     try {
+      const sent = performance.now()
       // The batch's own commit goes straight to the coordinator under this member's generation (no retries, works
       // while closing); consumer.commitOffsets would retry fenced commits and skip them silently once stopping.
       if (this.commitDirect) await this.commitDirect({ topics })
       else await this.consumer.commitOffsets(topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))))
+      // Accepted under our generation: the member was alive when the request was sent.
+      this.alive = Math.max(this.alive, sent)
     } catch (error) {
       const keyed = toKeyedError(error, `commit offsets of group '${this.options.groupId}'`, this.context)
-      if (keyed instanceof FencedError) {
+      if (isKeyedError(keyed, 'FENCED')) {
         this.epoch++
         this.rejoin = error
       }
@@ -126,11 +158,19 @@ export class KafkaConsumer implements BackendConsumer {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return
-    this.closing = true
-    // kafkajs waits for the batches in flight, then leaves the group.
-    await this.consumer.disconnect().catch(() => undefined)
+  /**
+   * Waits up to closeTimeoutMs for the batches in flight (a handler that never settles would hold kafkajs's stop
+   * forever), then abandons them uncommitted and leaves the group; at most LEAVE_TIMEOUT_MS more for that. Concurrent
+   * calls share one outcome.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const disconnected = this.consumer.disconnect().catch(() => undefined)
+      if ((await Promise.race([disconnected, timeout(this.tuning.closeTimeoutMs)])) !== 'timeout') return
+      this.abandon()
+      await Promise.race([disconnected, timeout(LEAVE_TIMEOUT_MS)])
+    })()
+    return this.closing
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -140,15 +180,25 @@ export class KafkaConsumer implements BackendConsumer {
     const { topic, partition } = batch
     const epoch = this.epoch
     let lost: unknown
+    // The broker expels a member whose last heartbeat is a session timeout old; we stop a heartbeat interval sooner,
+    // so that a heartbeat answered late still leaves this side first.
+    const expiry = this.options.sessionTimeoutMs - this.tuning.heartbeatIntervalMs
     // The SDK asks before every record; kafkajs's staleness lookup is paid once per chunk, the rest is field reads.
     let fresh = true
-    const isActive = () => fresh && !this.closing && lost === undefined && this.epoch === epoch
+    const isActive = () => {
+      if (!fresh || this.closing || lost !== undefined || this.epoch !== epoch) return false
+      const age = performance.now() - this.alive
+      if (age >= expiry) return false
+      // A slow handler gets no heartbeat from kafkajs's loop: keep the session alive from here (kafkajs sends at most one per interval).
+      if (age >= this.tuning.heartbeatIntervalMs) heartbeat().catch(() => undefined)
+      return true
+    }
     const heartbeat = async () => {
       try {
         await payload.heartbeat()
       } catch (error) {
         const keyed = toKeyedError(error, `keep group '${this.options.groupId}' membership alive`, this.context)
-        if (keyed instanceof FencedError) lost = error
+        if (isKeyedError(keyed, 'FENCED')) lost = error
         throw keyed
       }
     }
@@ -156,7 +206,9 @@ export class KafkaConsumer implements BackendConsumer {
     const messages = batch.messages
     for (let i = 0; i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive(); i += size) {
       const chunk = messages.slice(i, i + size)
-      await this.options.onBatch({ topic, partition, records: chunk.map((m) => incoming(topic, partition, m)), isActive, heartbeat })
+      const handled = this.options.onBatch({ topic, partition, records: chunk.map((m) => incoming(topic, partition, m)), isActive, heartbeat })
+      // A closing member stops waiting for a handler that does not settle; what it handled is not committed.
+      if ((await Promise.race([handled, this.abandoned.then(() => 'abandoned' as const)])) === 'abandoned') return
       if (!isActive()) break
       payload.resolveOffset(chunk[chunk.length - 1]!.offset)
       if (i + size < messages.length) await heartbeat().catch(() => undefined)

@@ -54,14 +54,36 @@ export interface KafkaOptions {
   readonly maxWaitTimeMs?: number
   /** How long the group waits for every member to rejoin during a rebalance. Default 30000 ms. */
   readonly rebalanceTimeoutMs?: number
+  /**
+   * How long closing a consumer waits for handlers in flight; then their batches are abandoned uncommitted (the next
+   * owner gets them again) and the member leaves the group, which may take 5 s more. Default 10000 ms.
+   */
+  readonly closeTimeoutMs?: number
   /** kafkajs's own logging, written to stderr with secrets removed. Default 'error'. */
   readonly logLevel?: KafkaLogLevel
 }
 
-/** Every string that must not leave this process in a message. */
+/** Every string that must not leave this process in a message: the SASL password, credentials written into a broker string. */
 export function secretsOf(options: KafkaOptions): string[] {
-  const password = options.sasl?.password
-  return password ? [password] : []
+  const secrets = new Set<string>()
+  const add = (secret: string | undefined) => {
+    if (!secret) return
+    secrets.add(secret)
+    // Also as it would appear inside a URL or a JSON dump.
+    secrets.add(encodeURIComponent(secret))
+    secrets.add(JSON.stringify(secret).slice(1, -1))
+  }
+  add(options.sasl?.password)
+  for (const broker of Array.isArray(options.brokers) ? options.brokers : []) {
+    // 'user:password@host:9092' or 'SASL_SSL://user:password@host:9092': everything before the host is a credential.
+    const at = typeof broker === 'string' ? broker.lastIndexOf('@') : -1
+    if (at <= 0) continue
+    const userinfo = broker.slice(0, at).replace(/^[a-z0-9_+.-]+:\/\//i, '')
+    add(userinfo)
+    if (userinfo.includes(':')) add(userinfo.slice(userinfo.indexOf(':') + 1))
+  }
+  // Longest first, so a secret containing another is removed whole.
+  return [...secrets].sort((a, b) => b.length - a.length)
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

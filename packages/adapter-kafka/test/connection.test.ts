@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { BackendUnavailableError, ConfigError, createClient, defineTopic, KeyedError } from '@keyed/sdk'
+import { AuthenticationError, BackendUnavailableError, ConfigError, createClient, defineTopic, KeyedError } from '@keyed/sdk'
 import { unique } from '@keyed/sdk/testing'
 import { kafka } from '../src/index.js'
 import { BROKER } from './support/brokers.js'
@@ -45,9 +45,12 @@ describe('kafka connection', () => {
       await client.close()
     }
     vi.restoreAllMocks()
-    expect((errors[0] as Error).message).toMatch(/authentication failed.*SASL/)
+    // The broker answered and refused the login: that is not an outage, and retrying will not help.
+    expect(errors[0]).toBeInstanceOf(AuthenticationError)
+    expect(errors[0]).toMatchObject({ code: 'AUTHENTICATION', retriable: false })
+    expect((errors[0] as Error).message).toMatch(/refused the credentials.*SASL/)
+    expect(errors[1]).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: true })
     for (const error of errors) {
-      expect(error).toBeInstanceOf(BackendUnavailableError)
       const text = `${(error as Error).message}\n${(error as Error).stack ?? ''}\n${JSON.stringify(error)}`
       expect(text).not.toContain(PASSWORD)
     }
@@ -58,5 +61,9 @@ describe('kafka connection', () => {
   it('refuses options that cannot work before connecting', () => {
     expect(() => kafka({ brokers: [] })).toThrow(ConfigError)
     expect(() => kafka({ brokers: [BROKER], replicationFactor: 0 })).toThrow(/replicationFactor/)
+    // Credentials in a broker string are refused, and not repeated in the refusal.
+    expect(() => kafka({ brokers: ['alice:hunter2@127.0.0.1:9092'] })).toThrow(/host:port.*sasl/)
+    expect(() => kafka({ brokers: ['alice:hunter2@127.0.0.1:9092'] })).not.toThrow(/hunter2/)
+    expect(() => kafka({ brokers: [BROKER], closeTimeoutMs: -1 })).toThrow(/closeTimeoutMs/)
   })
 })
