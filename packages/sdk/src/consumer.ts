@@ -6,6 +6,7 @@ import type { TopicResolver } from './topic-resolver.js'
 import { decoderFor, RecordFailure, type Decoder } from './consumer/decode.js'
 import { DeadLetters } from './consumer/dead-letter.js'
 import { retry, type RetryPolicy } from './consumer/retry.js'
+import { KeyScheduler, type ScheduledBatch } from './consumer/scheduler.js'
 import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
 
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
@@ -26,6 +27,8 @@ interface Running {
   last: IncomingRecord | undefined
   /** The record being handled. */
   current: IncomingRecord | undefined
+  /** With concurrency: the batch in the scheduler, which knows both of the above. */
+  scheduled: ScheduledBatch | undefined
   /** Lets the backend's onBatch return although a handler has not settled (close timed out). */
   readonly release: () => void
 }
@@ -56,6 +59,8 @@ export class Consumer {
   private readonly closeTimeoutMs: number
   private readonly membership: Pick<GroupMemberOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBatchSize'>
   private readonly running = new Set<Running>()
+  /** Set with concurrency > 1 and ordering 'key'; otherwise each partition's records run one at a time. */
+  private readonly scheduler: KeyScheduler | undefined
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
 
   /** @internal Created by client.consumer(). */
@@ -80,6 +85,16 @@ export class Consumer {
       maxBatchSize: positiveInt('maxBatchSize', options.maxBatchSize, 500),
     }
     this.closeTimeoutMs = positiveInt('closeTimeoutMs', options.closeTimeoutMs, this.membership.sessionTimeoutMs)
+    const concurrency = positiveInt('concurrency', options.concurrency, 1)
+    const ordering = options.ordering ?? (concurrency > 1 ? 'key' : 'partition')
+    if (ordering !== 'key' && ordering !== 'partition') throw new ConfigError(`Consumer ordering must be 'key' or 'partition', got '${String(ordering)}'.`)
+    const maxBuffered = positiveInt('maxBufferedRecords', options.maxBufferedRecords, Math.max(this.membership.maxBatchSize, 8 * concurrency))
+    if (ordering === 'key' && concurrency > 1) {
+      this.scheduler = new KeyScheduler(concurrency, maxBuffered, {
+        run: (record, batch, pause) => this.handle(this.routes.get(record.topic)!, record, batch, pause),
+        open: () => this.failure === undefined && !this.abandoned,
+      })
+    }
     const deadLetter = options.deadLetter
     this.deadLetters = deadLetter ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId) : undefined
     this.clientId = clientId
@@ -90,8 +105,9 @@ export class Consumer {
   }
 
   /**
-   * Reads a topic as a member of the group: records of one partition reach the handler one at a time, in order,
-   * and are committed after the handler resolves. Resolves once the member joined the group.
+   * Reads a topic as a member of the group: records of one partition reach the handler one at a time, in order (with
+   * concurrency > 1: one at a time per key), and are committed after the handler resolves. Resolves once the member
+   * joined the group.
    */
   async subscribe<T extends AnyTopic>(topic: T, handler: Handler<T>, options: SubscribeOptions = {}): Promise<void> {
     if (this.closed) throw new ClosedError('consumer')
@@ -207,10 +223,11 @@ export class Consumer {
   /** Stops waiting for handlers that did not settle: commits what finished before them and lets their batches return. */
   private async abandon(): Promise<void> {
     this.abandoned = true
-    this.unfinished = [...this.running].flatMap((run) => (run.current ? [run.current] : []))
+    this.unfinished = [...this.running].flatMap((run) => (run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : []))
     await Promise.all(
       [...this.running].map(async (run) => {
-        if (run.last && this.autoCommit) await run.member.commit([{ topic: run.batch.topic, partition: run.batch.partition, offset: run.last.offset }]).catch(() => undefined)
+        const last = run.scheduled ? run.scheduled.prefixEnd() : run.last
+        if (last && this.autoCommit) await run.member.commit([{ topic: last.topic, partition: last.partition, offset: last.offset }]).catch(() => undefined)
         run.release()
       }),
     )
@@ -246,9 +263,9 @@ export class Consumer {
     if (!route || this.failure || this.abandoned) return Promise.resolve()
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
-    const run: Running = { member, batch, last: undefined, current: undefined, release }
+    const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
     this.running.add(run)
-    const work = this.runBatch(route, run).finally(() => this.running.delete(run))
+    const work = (this.scheduler ? this.schedule(this.scheduler, route, run) : this.runBatch(route, run)).finally(() => this.running.delete(run))
     return Promise.race([work, released])
   }
 
@@ -273,6 +290,32 @@ export class Consumer {
     if (run.last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, run.last)
   }
 
+  /**
+   * With per-key concurrency the batch goes to the scheduler, and this onBatch call settles only once none of its records
+   * runs any more: settling is what lets the backend fetch further and also what lets it revoke the partition and hand
+   * it to another member (memory and Redis release it, kafkajs rejoins, after the calls in flight returned). Settling
+   * as soon as the records were accepted would let a rebalance move a partition while its records still run here, so
+   * one key would run on two members at once, and a late commit could overwrite the new owner's. So concurrency spans
+   * the keys of a batch and the partitions in flight, and the batch's finished prefix is committed once, at its end.
+   */
+  private async schedule(scheduler: KeyScheduler, route: Route, run: Running): Promise<void> {
+    const scheduled = scheduler.submit(run.batch, route.topic.ordering === 'none')
+    run.scheduled = scheduled
+    const last = await scheduled.done
+    if (last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
+  }
+
+  /** One record with concurrency: decode, handler, then retries (pausing off its slot), dead letter or stop. Never rejects. */
+  private async handle(route: Route, record: IncomingRecord, batch: PartitionBatch, pause: (ms: number) => Promise<void>): Promise<boolean> {
+    try {
+      const message = route.decode(record)
+      await route.handler(message instanceof Promise ? await message : message)
+      return true
+    } catch (error) {
+      return this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error), pause)
+    }
+  }
+
   private async commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void> {
     try {
       await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
@@ -283,8 +326,9 @@ export class Consumer {
   }
 
   /** After a failed first try: the remaining tries, then the dead letter or a stop. True when the record is done. */
-  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure): Promise<boolean> {
-    const outcome = await retry(this.retryPolicy, first, async () => route.handler(await route.decode(record)), batch, () => this.failure !== undefined || this.abandoned)
+  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure, pause?: (ms: number) => Promise<void>): Promise<boolean> {
+    const stopping = () => this.failure !== undefined || this.abandoned
+    const outcome = await retry(this.retryPolicy, first, async () => route.handler(await route.decode(record)), batch, stopping, pause)
     if (outcome.ok) return true
     const { failure, attempts } = outcome
     if (!failure) return false

@@ -113,4 +113,11 @@ describe('closing', () => {
     const client = createClient({ backend: scriptedBackend([]) })
     expect(() => client.consumer({ groupId: 'g', closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be an integer >= 1/)
   })
+
+  it('refuses a concurrency, ordering or maxBufferedRecords that cannot work', () => {
+    const client = createClient({ backend: scriptedBackend([]) })
+    expect(() => client.consumer({ groupId: 'g', concurrency: 0 })).toThrow(/concurrency must be an integer >= 1/)
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'none' as 'key' })).toThrow(/ordering must be 'key' or 'partition'/)
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, maxBufferedRecords: 1.5 })).toThrow(/maxBufferedRecords must be an integer >= 1/)
+  })
 })

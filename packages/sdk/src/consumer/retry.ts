@@ -21,14 +21,22 @@ export type RetryOutcome =
   | { readonly ok: false; readonly failure: undefined; readonly attempts: number }
 
 /**
- * The tries after a failed first one, with backoff. Only handler failures are retried: bytes that do not decode or data
+ * The tries after a failed first one, with backoff (`pause`: with concurrency, the record gives up its slot meanwhile,
+ * and only its key waits). Only handler failures are retried: bytes that do not decode or data
  * that does not validate will not next time either. The membership is kept alive while waiting.
  */
-export async function retry(policy: RetryPolicy, first: RecordFailure, tryAgain: () => Promise<void>, batch: PartitionBatch, stopping: () => boolean): Promise<RetryOutcome> {
+export async function retry(
+  policy: RetryPolicy,
+  first: RecordFailure,
+  tryAgain: () => Promise<void>,
+  batch: PartitionBatch,
+  stopping: () => boolean,
+  pause: (ms: number) => Promise<void> = sleep,
+): Promise<RetryOutcome> {
   let failure = first
   let attempts = 1
   while (failure.stage === 'handler' && attempts < policy.attempts) {
-    await sleep(backoffMs(policy, attempts))
+    await pause(backoffMs(policy, attempts))
     await batch.heartbeat().catch(() => undefined)
     if (!batch.isActive() || stopping()) return { ok: false, failure: undefined, attempts }
     attempts++

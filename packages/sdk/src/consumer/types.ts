@@ -53,4 +53,20 @@ export interface ConsumerOptions {
    * gone and hands its partitions on: waiting longer only delays the caller.
    */
   closeTimeoutMs?: number
+  /**
+   * Most records handled at once by this consumer. Default 1: each partition's records run one at a time, in order,
+   * with partitions in parallel, exactly as without the option. Above 1, with ordering 'key', records of different keys
+   * run concurrently and records of one key one at a time in offset order.
+   */
+  concurrency?: number
+  /**
+   * 'key' (the default when concurrency > 1): order is kept per key; keyless records of ordering: 'none' topics run
+   * unordered. 'partition': each partition's records run one at a time (concurrency then changes nothing).
+   */
+  ordering?: 'key' | 'partition'
+  /**
+   * With concurrency > 1: most records fetched and accepted but not started yet. A batch that does not fit waits for
+   * room, and its partition fetches nothing more meanwhile. Default max(maxBatchSize, 8 × concurrency).
+   */
+  maxBufferedRecords?: number
 }
