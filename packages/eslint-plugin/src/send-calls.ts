@@ -1,6 +1,7 @@
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils'
 import ts from 'typescript'
 import { findProperty, memberName, propertyName, unwrap } from './ast.js'
+import { declaredInKafkajs, isKafkajsSender } from './kafkajs.js'
 import { topicKindOf, type TopicKind } from './topic-type.js'
 
 type Context = Readonly<TSESLint.RuleContext<string, readonly unknown[]>>
@@ -120,7 +121,7 @@ export function fieldOf(context: Context, record: RecordSite, name: string): Fie
     const symbol = type.getProperty(name)
     if (!symbol) return undefined
     // kafkajs's own Message type declares `key?: Buffer | string | null`: that says nothing about the values sent.
-    const library = symbol.declarations?.some((d) => /[\\/]node_modules[\\/]kafkajs[\\/]/.test(d.getSourceFile().fileName)) ?? false
+    const library = declaredInKafkajs(symbol)
     return { kind: 'typed', node, type: checker.getTypeOfSymbol(symbol), optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0, library }
   }
   if (!record.object) {
@@ -200,8 +201,8 @@ function helperSite(context: Context, call: TSESTree.CallExpression): SendSite |
 }
 
 /**
- * The sends a call makes: keyed `send(topic, records)`, kafkajs `send({ topic, messages })` and `sendBatch({ topicMessages })`,
- * and calls to helpers taking a topic and `SendRecord<T>`.
+ * The sends a call makes: keyed `send(topic, records)`, kafkajs `send({ topic, messages })` and `sendBatch({ topicMessages })`
+ * on a kafkajs Producer or Transaction (by the receiver's type), and calls to helpers taking a topic and `SendRecord<T>`.
  */
 export function sendSites(context: Context, call: TSESTree.CallExpression): SendSite[] {
   const method = memberName(call.callee)
@@ -213,13 +214,17 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
     const { records, batch } = recordsOf(context, input)
     return [{ api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(bare), kind, topicName: undefined, recordsNode: input, records, batch }]
   }
+  const kafkajs = (name: 'send' | 'sendBatch'): boolean =>
+    call.callee.type === AST_NODE_TYPES.MemberExpression && isKafkajsSender(services(context).getTypeAtLocation(call.callee.object), name)
   if (method === 'send' && call.arguments.length === 1) {
+    if (!kafkajs('send')) return []
     const spec = unwrap(context, call.arguments[0]!)
     if (spec.type !== AST_NODE_TYPES.ObjectExpression) return []
     const site = kafkajsSite(context, call, spec)
     return site ? [site] : []
   }
   if (method === 'sendBatch' && call.arguments.length === 1) {
+    if (!kafkajs('sendBatch')) return []
     const spec = unwrap(context, call.arguments[0]!)
     if (spec.type !== AST_NODE_TYPES.ObjectExpression) return []
     const list = findProperty(spec, 'topicMessages')

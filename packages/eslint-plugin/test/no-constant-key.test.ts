@@ -14,6 +14,9 @@ ruleTester.run('no-constant-key', rule as never, {
     { filename: file, code: code("for (let i = 0; i < 3; i++) await producer.send(regions, { key: 'eu', value: i })") },
     { filename: file, code: code("declare const region: 'eu' | 'us'\nfor (let i = 0; i < 3; i++) await producer.send(orders, { key: region, value: i })") },
     { filename: file, code: code('await producer.send(orders, Array.from({ length: 10 }, (_, i) => ({ key: `order-${i}`, value: i })))') },
+    // A constant key on a compacted topic is the design when the key schema says so (a literal): not reported, even by strict.
+    { filename: file, code: "import { config, producer } from './topics.js'\nfor (const theme of ['dark', 'light']) await producer.send(config, { key: 'current', value: { theme } })" },
+    { filename: file, code: "import { config, producer } from './topics.js'\nawait producer.send(config, { key: 'current', value: 1 })", options: [{ checkSingleSends: true }] },
     // Single send with a literal is allowed unless checkSingleSends.
     { filename: file, code: code("await producer.send(orders, [{ key: 'a', value: 1 }])") },
   ],
@@ -52,11 +55,23 @@ ruleTester.run('no-constant-key', rule as never, {
       options: [{ checkSingleSends: true }],
       errors: [{ messageId: 'constantKey' }],
     },
-    // kafkajs batches too.
+    // The same design with a plain string key schema is reported, and the message says how to declare it intended.
+    {
+      filename: file,
+      code: code("for (const theme of ['dark', 'light']) await producer.send(accounts, { key: 'current', value: { theme } })"),
+      errors: [{ messageId: 'constantKey', data: { key: '"current"', topic: 'accounts' } }],
+    },
+    // kafkajs batches too, in kafkajs terms.
     {
       filename: file,
       code: "import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nawait p.send({ topic: 'events', messages: [{ key: 'x', value: '1' }, { key: 'x', value: '2' }] })",
-      errors: [{ messageId: 'constantKey', data: { key: '"x"', topic: "'events'" } }],
+      errors: [{ messageId: 'kafkajsConstantKey', data: { key: '"x"', topic: "'events'" } }],
+    },
+    // A producer kept in a class field is a kafkajs sender by its type.
+    {
+      filename: file,
+      code: "import { Kafka, type Producer } from 'kafkajs'\nexport class Events {\n  private readonly producer: Producer = new Kafka({ brokers: [] }).producer()\n  async all(rows: string[]) { for (const row of rows) await this.producer.send({ topic: 'events', messages: [{ key: 'all', value: row }] }) }\n}",
+      errors: [{ messageId: 'kafkajsConstantKey', line: 4 }],
     },
   ],
 })

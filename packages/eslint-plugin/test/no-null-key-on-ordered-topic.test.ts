@@ -32,6 +32,17 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
       code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nawait p.send({ topic: 'metrics', messages: [{ value: 'x' }] })"),
       options: [{ orderedTopics: ['orders.*', '/^payments-/'] }],
     },
+    // A class that is not kafkajs, with a send({ topic, messages }) of its own: not a kafkajs send.
+    {
+      filename: file,
+      code: code("class Mailer { async send(_: { topic: string; messages: { to: string }[] }) {} }\nawait new Mailer().send({ topic: 'orders', messages: [{ to: 'x' }] })"),
+      options: [{ orderedTopics: ['orders'] }],
+    },
+    {
+      filename: file,
+      code: code("declare const bus: { sendBatch(b: { topicMessages: { topic: string; messages: { value: string }[] }[] }): void }\nbus.sendBatch({ topicMessages: [{ topic: 'orders', messages: [{ value: 'x' }] }] })"),
+      options: [{ orderedTopics: ['orders'] }],
+    },
     // kafkajs's Message type allows a null key; a batch typed with it is not guessed at.
     {
       filename: file,
@@ -148,20 +159,34 @@ ruleTester.run('no-null-key-on-ordered-topic', rule as never, {
       filename: file,
       code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\ndeclare const batch: { key?: string; value: string }[]\nawait p.send({ topic: 'orders', messages: batch })"),
       options: [{ orderedTopics: ['orders'] }],
-      errors: [{ messageId: 'nullableKey' }],
+      errors: [{ messageId: 'kafkajsNullableKey' }],
+    },
+    // kafkajs users read about kafkajs, not keyed's MissingKeyError; a transaction is a kafkajs sender too.
+    {
+      filename: file,
+      code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nconst tx = await p.transaction()\nawait tx.send({ topic: 'orders', messages: [{ value: 'x' }] })"),
+      options: [{ orderedTopics: ['orders'] }],
+      errors: [{ messageId: 'kafkajsMissingKey', data: { topic: "'orders'", why: 'ordered per key (listed in orderedTopics)' } }],
+    },
+    // A producer kept in a class field, possibly undefined until connect().
+    {
+      filename: file,
+      code: code("import { Kafka, type Producer } from 'kafkajs'\nclass Orders {\n  private producer?: Producer\n  connect() { this.producer = new Kafka({ brokers: [] }).producer() }\n  async place(id: string | undefined) { await this.producer?.send({ topic: 'orders', messages: [{ key: id, value: 'x' }] }) }\n}\nexport { Orders }"),
+      options: [{ orderedTopics: ['orders'] }],
+      errors: [{ messageId: 'kafkajsNullableKey', line: 6 }],
     },
     // kafkajs with orderedTopics: names, globs and regexes.
     {
       filename: file,
       code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nawait p.send({ topic: 'orders', messages: [{ value: 'x' }, { key: null, value: 'y' }] })"),
       options: [{ orderedTopics: ['orders'] }],
-      errors: [{ messageId: 'missingKey', data: { topic: "'orders'", why: 'ordered per key (listed in orderedTopics)' } }, { messageId: 'nullKey' }],
+      errors: [{ messageId: 'kafkajsMissingKey', data: { topic: "'orders'", why: 'ordered per key (listed in orderedTopics)' } }, { messageId: 'kafkajsNullKey' }],
     },
     {
       filename: file,
       code: code("import { Kafka } from 'kafkajs'\nconst p = new Kafka({ brokers: [] }).producer()\nconst TOPIC = 'payments-eu'\ndeclare const id: string | null\nawait p.sendBatch({ topicMessages: [{ topic: TOPIC, messages: [{ key: id, value: 'x' }] }, { topic: 'orders.v2', messages: [{ value: 'y' }] }] })"),
       options: [{ orderedTopics: ['orders.*', '/^payments-/'] }],
-      errors: [{ messageId: 'nullableKey', data: { type: 'string | null', topic: "'payments-eu'", why: 'ordered per key (listed in orderedTopics)' } }, { messageId: 'missingKey' }],
+      errors: [{ messageId: 'kafkajsNullableKey', data: { type: 'string | null', topic: "'payments-eu'", why: 'ordered per key (listed in orderedTopics)' } }, { messageId: 'kafkajsMissingKey' }],
     },
   ],
 })

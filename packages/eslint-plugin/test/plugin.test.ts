@@ -41,6 +41,17 @@ describe('the plugin object', () => {
     }
   })
 
+  it('words findings on raw kafkajs code for kafkajs users, without keyed errors or keyed declarations', () => {
+    const kafkajsMessages = Object.values(plugin.rules).flatMap((rule) =>
+      Object.entries(rule.meta?.messages ?? {}).filter(([id]) => id.startsWith('kafkajs')),
+    )
+    expect(kafkajsMessages.length).toBeGreaterThanOrEqual(6)
+    for (const [id, text] of kafkajsMessages) {
+      expect(text, id).toMatch(/kafkajs/)
+      expect(text, id).not.toMatch(/keyed|MissingKeyError|ReorderingProducerError|defineTopic|ordering: 'none'/)
+    }
+  })
+
   it('documents every rule with wrong and right examples, where meta.docs.url points', () => {
     for (const [name, rule] of Object.entries(plugin.rules)) {
       expect(rule.meta?.docs?.url).toBe(`${DOCS_BASE}${name}.md`)

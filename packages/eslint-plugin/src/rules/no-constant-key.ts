@@ -4,7 +4,7 @@ import { createRule } from '../create-rule.js'
 import { fieldOf, sendSites, services, type SendSite } from '../send-calls.js'
 
 export type Options = [{ checkSingleSends?: boolean }]
-export type MessageIds = 'constantKey'
+export type MessageIds = 'constantKey' | 'kafkajsConstantKey'
 
 type Context = Readonly<TSESLint.RuleContext<string, readonly unknown[]>>
 
@@ -41,7 +41,9 @@ export default createRule<Options, MessageIds>({
     ],
     messages: {
       constantKey:
-        "Every record sent here has the key {{key}}, so all of them hash to one partition of {{topic}}: that partition takes the whole load and one consumer does all the work while the others idle. Key by the entity the record is about (order id, user id); if records need no order, declare the topic with ordering: 'none' and leave the key out.",
+        "Every record sent here has the key {{key}}, so all of them hash to one partition of {{topic}}: that partition takes the whole load and one consumer does all the work while the others idle. Key by the entity the record is about (order id, user id); if records need no order, declare the topic with ordering: 'none' and leave the key out. If one key is the design (a single latest record on a compacted topic), declare the key as a literal (key: z.literal('current')).",
+      kafkajsConstantKey:
+        'Every message sent here has the key {{key}}, so all of them hash to one partition of {{topic}}: that partition takes the whole load and one consumer does all the work while the others idle. Key by the entity the message is about (order id, user id); if the messages need no order, leave the key out and kafkajs spreads them over the partitions.',
     },
   },
   defaultOptions: [{ checkSingleSends: false }],
@@ -61,7 +63,8 @@ export default createRule<Options, MessageIds>({
       const first = keys[0]
       if (!first || keys.some((k) => k.value !== first.value)) return
       if (keys.length >= 2 || mapped || checkSingleSends || isRepeated(site.call)) {
-        context.report({ node: keys.length === 1 ? first.node : site.recordsNode, messageId: 'constantKey', data: { key: first.value, topic: site.topicLabel } })
+        const messageId = site.api === 'keyed' ? 'constantKey' : 'kafkajsConstantKey'
+        context.report({ node: keys.length === 1 ? first.node : site.recordsNode, messageId, data: { key: first.value, topic: site.topicLabel } })
       }
     }
     return {

@@ -2,6 +2,7 @@ import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint
 import ts from 'typescript'
 import { findProperty, memberName, unwrap } from '../ast.js'
 import { createRule } from '../create-rule.js'
+import { isKafkajsSender } from '../kafkajs.js'
 import { fieldOf, sendSites, services, type SendSite } from '../send-calls.js'
 import { orderedTopicsSchema, topicMatcher } from '../topic-patterns.js'
 import { mayBeOrdered } from '../topic-type.js'
@@ -29,13 +30,55 @@ function setting(context: Context, options: TSESTree.ObjectExpression | undefine
 
 type Api = 'keyed' | 'kafkajs'
 
-/** keyed's producer has tombstone(); kafkajs's has sendBatch() and transaction(). */
+/** keyed's producer has tombstone(); kafkajs's is the Producer its types declare. */
 function producerApi(context: Context, call: TSESTree.CallExpression): Api | undefined {
   if (memberName(call.callee) !== 'producer') return undefined
   const type = services(context).getTypeAtLocation(call)
   if (type.getProperty('tombstone') && type.getProperty('send')) return 'keyed'
-  if (type.getProperty('sendBatch') && type.getProperty('transaction')) return 'kafkajs'
+  if (isKafkajsSender(type, 'sendBatch') && type.getProperty('transaction')) return 'kafkajs'
   return undefined
+}
+
+/** `this.producer` / `this.#producer`: the name of a member of `this`, if that is what the node is. */
+function thisMember(node: TSESTree.Node | undefined): string | undefined {
+  if (node?.type !== AST_NODE_TYPES.MemberExpression || node.object.type !== AST_NODE_TYPES.ThisExpression || node.computed) return undefined
+  return node.property.type === AST_NODE_TYPES.PrivateIdentifier ? `#${node.property.name}` : node.property.name
+}
+
+/** The class field a producer is kept in: `this.producer = kafka.producer()` or `producer = kafka.producer()` in a class body. */
+function classField(call: TSESTree.CallExpression): { body: TSESTree.ClassBody; name: string } | undefined {
+  const parent = call.parent
+  let name: string | undefined
+  if (parent?.type === AST_NODE_TYPES.AssignmentExpression && parent.right === call) name = thisMember(parent.left)
+  else if (parent?.type === AST_NODE_TYPES.PropertyDefinition && parent.value === call && !parent.computed && !parent.static) {
+    name = parent.key.type === AST_NODE_TYPES.PrivateIdentifier ? `#${parent.key.name}` : parent.key.type === AST_NODE_TYPES.Identifier ? parent.key.name : undefined
+  }
+  if (name === undefined) return undefined
+  for (let node: TSESTree.Node | undefined = parent; node; node = node.parent) {
+    if (node.type === AST_NODE_TYPES.ClassBody) return { body: node, name }
+  }
+  return undefined
+}
+
+/** The calls in a class body where `this` is the instance: methods, field initializers and arrow functions in them. */
+function callsOnThis(body: TSESTree.ClassBody): TSESTree.CallExpression[] {
+  const out: TSESTree.CallExpression[] = []
+  const visit = (node: TSESTree.Node, inMember: boolean): void => {
+    if (node.type === AST_NODE_TYPES.ClassBody && node !== body) return
+    // A function that is not a method's own body rebinds `this`.
+    if ((node.type === AST_NODE_TYPES.FunctionExpression || node.type === AST_NODE_TYPES.FunctionDeclaration) && !inMember) return
+    if (node.type === AST_NODE_TYPES.CallExpression) out.push(node)
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'parent') continue
+      for (const child of Array.isArray(value) ? value : [value]) {
+        if (child && typeof child === 'object' && typeof (child as TSESTree.Node).type === 'string') {
+          visit(child as TSESTree.Node, node.type === AST_NODE_TYPES.MethodDefinition && key === 'value')
+        }
+      }
+    }
+  }
+  visit(body, false)
+  return out
 }
 
 /** Why this configuration can reorder one key's records, or undefined when it cannot (or it cannot be told). */
@@ -92,8 +135,17 @@ export default createRule<Options, MessageIds>({
       return site.records.some((r) => fieldOf(context, r, 'key').kind !== 'missing')
     }
 
-    /** The first send to an ordered topic through the variable the producer is assigned to. */
+    /** The first send to an ordered topic through the variable or class field the producer is assigned to. */
     const orderedSend = (call: TSESTree.CallExpression): SendSite | undefined => {
+      const field = classField(call)
+      if (field) {
+        for (const send of callsOnThis(field.body)) {
+          if (send.callee.type !== AST_NODE_TYPES.MemberExpression || thisMember(send.callee.object) !== field.name) continue
+          const site = sendSites(context, send).find(sendsOrdered)
+          if (site) return site
+        }
+        return undefined
+      }
       const declarator = call.parent
       if (declarator?.type !== AST_NODE_TYPES.VariableDeclarator || declarator.init !== call) return undefined
       for (const variable of context.sourceCode.getDeclaredVariables(declarator)) {
