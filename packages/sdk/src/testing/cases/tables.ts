@@ -5,20 +5,12 @@ import { serdes } from '../../serdes.js'
 import type { TableChange } from '../../table.js'
 import { defineTopic } from '../../topic.js'
 import type { ConformanceCase } from '../case.js'
+import { numberFieldSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
 import { waitFor } from '../wait.js'
 
 type Setting = { v: number }
-const settingSchema: StandardSchemaV1<Setting> = {
-  '~standard': {
-    version: 1,
-    vendor: 'keyed-conformance',
-    validate: (v: unknown) =>
-      typeof v === 'object' && v !== null && typeof (v as { v?: unknown }).v === 'number'
-        ? { value: v as Setting }
-        : { issues: [{ message: 'expected { v: number }', path: ['v'] }] },
-  },
-}
+const settingSchema: StandardSchemaV1<Setting> = numberFieldSchema('v')
 
 /** Compaction waits a long minCompactionLagMs unless a case asks for it: a superseded record compacted before a reader reached it is, rightly, never seen. */
 const settingsTopic = (name: string, partitions: number, extra: { deleteRetentionMs?: number; minCompactionLagMs?: number; config?: Record<string, string> } = {}) =>
