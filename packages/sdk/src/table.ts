@@ -34,8 +34,6 @@ export interface TableOptions {
 /** loading → ready → (stopped: no longer following) → closed; failed: loading did not finish. */
 type State = 'loading' | 'ready' | 'stopped' | 'failed' | 'closed'
 
-const then = <A, B>(x: A | Promise<A>, f: (a: A) => B | Promise<B>): B | Promise<B> => (x instanceof Promise ? x.then(f) : f(x))
-
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 1) throw new ConfigError(`Table ${name} must be an integer >= 1, got ${String(value)}.`)
@@ -266,34 +264,40 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
       return this.reject(record, new Rejected(`its key does not decode with the ${this.topic.keySerde.name} serde (${String(cause)})`, cause))
     }
     const keySchema = this.topic.keySchema
-    const key = keySchema ? schemaCheck('key', keySchema, decoded) : decoded
-    return then(key, (k) => {
-      if (k instanceof Rejected) return this.reject(record, k)
-      if (record.value === null) return this.set(record, k, null)
-      let value: unknown
-      try {
-        value = this.topic.valueSerde.deserialize(record.value)
-      } catch (cause) {
-        return this.reject(record, new Rejected(`its value does not decode with the ${this.topic.valueSerde.name} serde (${String(cause)})`, cause))
-      }
-      const valueSchema = this.topic.valueSchema
-      const checked = valueSchema ? schemaCheck('value', valueSchema, value) : value
-      return then(checked, (v) => (v instanceof Rejected ? this.reject(record, v) : this.set(record, k, v)))
-    })
+    if (!keySchema) return this.applyValue(record, decoded)
+    const key = schemaCheck('key', keySchema, decoded)
+    return key instanceof Promise ? key.then((k) => this.applyValue(record, k)) : this.applyValue(record, key)
+  }
+
+  /** The rest of apply() once the key is known; no closure on the synchronous path, which every record takes. */
+  private applyValue(record: IncomingRecord, key: unknown): void | Promise<void> {
+    if (key instanceof Rejected) return this.reject(record, key)
+    if (record.value === null) return this.set(record, key, null)
+    let value: unknown
+    try {
+      value = this.topic.valueSerde.deserialize(record.value)
+    } catch (cause) {
+      return this.reject(record, new Rejected(`its value does not decode with the ${this.topic.valueSerde.name} serde (${String(cause)})`, cause))
+    }
+    const valueSchema = this.topic.valueSchema
+    const checked = valueSchema ? schemaCheck('value', valueSchema, value) : value
+    if (checked instanceof Promise) return checked.then((v) => (v instanceof Rejected ? this.reject(record, v) : this.set(record, key, v)))
+    return checked instanceof Rejected ? this.reject(record, checked) : this.set(record, key, checked)
   }
 
   private set(record: IncomingRecord, key: unknown, value: unknown): void {
     const id = this.idOf(key)
-    const previous = this.byId.get(id)
+    // While loading nobody hears changes, so one map operation per record is enough.
+    const notify = this.state === 'ready' && this.listeners.size > 0
+    const previous = notify ? this.byId.get(id) : undefined
     if (value === null) {
-      if (previous === undefined) return
-      this.byId.delete(id)
+      if (!this.byId.delete(id)) return
       this.decodedKeys?.delete(id)
     } else {
       this.byId.set(id, value as ValueOf<T>)
       this.decodedKeys?.set(id, key as KeyOf<T>)
     }
-    if (this.state !== 'ready' || this.listeners.size === 0) return
+    if (!notify) return
     const change: TableChange<T> = {
       key: key as KeyOf<T>,
       value: value as ValueOf<T> | null,
