@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -67,11 +67,19 @@ export interface PrivateServer {
 export async function privateServer(extra: readonly string[] = []): Promise<PrivateServer> {
   for (let attempt = 0; ; attempt++) {
     const port = 6500 + Math.floor(Math.random() * 400)
-    // Its own directory: a replica writes the primary's snapshot there.
-    const dir = mkdtempSync(join(tmpdir(), 'keyed-redis-'))
+    // Its own directory (a replica writes the primary's snapshot there), with its pid for the global teardown: a test
+    // that timed out never reaches its finally.
+    const dir = mkdtempSync(join(process.env.KEYED_REDIS_SERVERS ?? tmpdir(), 'server-'))
     const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' })
+    if (child.pid !== undefined) writeFileSync(join(dir, 'pid'), String(child.pid))
     let exited = false
-    const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), rmSync(dir, { recursive: true, force: true }), resolve())))
+    const gone = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        exited = true
+        rmSync(dir, { recursive: true, force: true })
+        resolve()
+      }),
+    )
     const url = `redis://127.0.0.1:${port}`
     // Any reply, even NOAUTH, means this server is up (answers() would say false with a password set).
     const up = async () => exited || (await replies(port))
