@@ -1,4 +1,6 @@
 import type { Backend, BackendReader, IncomingRecord, ReaderBatch } from './backend/contract.js'
+import { toBuffer } from './bytes.js'
+import { integerOption } from './options.js'
 import { ClosedError, ConfigError, InvalidRecordError, isKeyedError, NotReadyError, TimeoutError, BackendUnavailableError, type KeyedError } from './errors.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
 import { serdes } from './serdes.js'
@@ -33,16 +35,6 @@ export interface TableOptions {
 
 /** loading → ready → (stopped: no longer following) → closed; failed: loading did not finish. */
 type State = 'loading' | 'ready' | 'stopped' | 'failed' | 'closed'
-
-function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`Table ${name} must be an integer >= 1, got ${String(value)}.`)
-  return value
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
 
 /** Why a record cannot be applied; carried to InvalidRecordError with the original error as its cause. */
 class Rejected {
@@ -104,8 +96,8 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
       throw new ConfigError(`The ${backend.name} backend cannot serve tables: it implements neither endOffsets() nor reader() of the Backend contract.`)
     }
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('Table onError must be a function.')
-    this.maxBatchSize = positiveInt('maxBatchSize', options.maxBatchSize, 1000)
-    this.closeTimeoutMs = positiveInt('closeTimeoutMs', options.closeTimeoutMs, 10_000)
+    this.maxBatchSize = integerOption('Table maxBatchSize', options.maxBatchSize, 1000, 1)
+    this.closeTimeoutMs = integerOption('Table closeTimeoutMs', options.closeTimeoutMs, 10_000, 1)
     this.stringKeys = topic.keySerde === serdes.string()
     this.decodedKeys = this.stringKeys ? undefined : new Map()
     this.loaded = new Promise<void>((resolve, reject) => (this.settleLoad = (error) => (error === undefined ? resolve() : reject(error))))
