@@ -272,22 +272,34 @@ export class Consumer {
   private async runBatch(route: Route, run: Running): Promise<void> {
     const { batch } = run
     const { decode, handler } = route
+    let last: IncomingRecord | undefined
     for (const record of batch.records) {
       if (!batch.isActive() || this.failure || this.abandoned) break
-      run.current = record
       // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
+      // A close can only give up while this waits, so where it stands is written down only before an await.
       try {
         let message = decode(record)
-        if (message instanceof Promise) message = await message
+        if (message instanceof Promise) {
+          run.last = last
+          run.current = record
+          message = await message
+        }
         const result = handler(message)
-        if (result instanceof Promise) await result
+        if (result instanceof Promise) {
+          run.last = last
+          run.current = record
+          await result
+        }
       } catch (error) {
+        run.last = last
+        run.current = record
         if (!(await this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
       }
-      run.last = record
+      last = record
     }
+    run.last = last
     run.current = undefined
-    if (run.last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, run.last)
+    if (last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
   }
 
   /**
