@@ -19,6 +19,7 @@ export type KeyedErrorCode =
   | 'CLOSED'
   | 'INVALID_RECORD'
   | 'NOT_READY'
+  | 'SEND_ABORTED'
 
 /** Codes whose cause is usually passing (a server down, a timeout): the same call may succeed later. */
 const RETRIABLE_BY_DEFAULT: ReadonlySet<KeyedErrorCode> = new Set(['BACKEND_UNAVAILABLE', 'TIMEOUT'])
@@ -335,5 +336,21 @@ export class InvalidRecordError extends KeyedError {
 export class NotReadyError extends KeyedError {
   constructor(what: string, hint: string) {
     super('NOT_READY', `${what} is still loading: ${hint}`, { retriable: true })
+  }
+}
+
+/**
+ * A send that was queued behind a request that failed, and was therefore not sent: a producer sends nothing issued
+ * after a failed record before its caller has seen that failure, so per-key order cannot skip over a lost record.
+ */
+export class SendAbortedError extends KeyedError {
+  constructor(cause: unknown) {
+    super(
+      'SEND_ABORTED',
+      `Not sent: an earlier send of this producer failed (${cause instanceof Error ? cause.message : String(cause)}), and nothing ` +
+        `queued behind a failed request is sent, so no record lands after one that was lost. Nothing of this call was sent: ` +
+        `handle the earlier failure, then send this again.`,
+      { cause, retriable: true },
+    )
   }
 }

@@ -1,15 +1,13 @@
-import type { Acks, Backend, Compression, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from './backend/contract.js'
-import { ClosedError, ConfigError, MissingKeyError, PartitionerError, ReorderingProducerError, SchemaError, SerdeError, type SchemaField } from './errors.js'
-import { checkPartition, NullKeyPlacer, type NullKeyStrategy, type Partitioner } from './partitioners.js'
-import { partitionFor } from './murmur2.js'
+import { Accumulator, type AccumulatorLimits } from './accumulator.js'
+import type { Acks, Backend, Compression, BackendProducer, ProducerSettings, RecordMetadata } from './backend/contract.js'
+import { ClosedError, ConfigError, ReorderingProducerError, TimeoutError } from './errors.js'
+import type { NullKeyStrategy, Partitioner } from './partitioners.js'
 import { integerOption } from './options.js'
-import { validate, type ValidationOutcome } from './schema.js'
-import { describe } from './serdes.js'
+import { RecordPreparer, type SendRecordShape } from './prepare.js'
 import {
   checkTopic,
   isCompacted,
   isTopic,
-  keyRequirement,
   type AnyTopic,
   type Compacted,
   type CompactedTopic,
@@ -48,12 +46,31 @@ export interface ProducerOptions {
   nullKeyStrategy?: NullKeyStrategy
   /** Record batch compression on Kafka ('none' by default); memory and Redis ignore it. */
   compression?: Compression
+  /**
+   * How long a request waits for more calls before it leaves, in ms. Default 0: a request leaves as soon as the
+   * previous one settled, carrying every call that arrived meanwhile, so batches grow with the load by themselves
+   * and an idle producer adds no delay. Raise it only when many small sends arrive while nothing is in flight.
+   */
+  lingerMs?: number
+  /** Bounds of one backend request. The records of one call always go in one request; a larger call goes alone. */
+  batch?: {
+    /** Default 10,000. */
+    maxRecords?: number
+    /** Estimated bytes (keys, values, headers, framing). Default 1 MiB, Kafka's default max.request.size and message.max.bytes. */
+    maxBytes?: number
+  }
+  /** Bytes of records queued or in flight, not yet acknowledged; default 32 MiB (Java's buffer.memory). */
+  maxQueuedBytes?: number
+  /** How long send() waits for room when maxQueuedBytes is reached, then rejects with a TimeoutError. Default 60,000 (Java's max.block.ms). */
+  maxBlockMs?: number
+  /** How long close() waits for queued records to be acknowledged. Default 30,000. */
+  closeTimeoutMs?: number
 }
 
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 const DEFAULT_RETRIES = 5
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+const MiB = 1024 * 1024
 
 export function resolveProducerSettings(options: ProducerOptions, clientId: string | undefined): ProducerSettings {
   if (options.ordering !== undefined && options.ordering !== 'strict') {
@@ -90,39 +107,77 @@ export function resolveProducerSettings(options: ProducerOptions, clientId: stri
   return { idempotent, acks, maxInFlight, retries, clientId, compression }
 }
 
-function schemaIssues(topic: string, field: SchemaField, outcome: ValidationOutcome, index: number | undefined): unknown {
-  if (!outcome.ok) throw new SchemaError(topic, field, outcome.issues, index)
-  return outcome.value
+
+export function resolveAccumulatorLimits(options: ProducerOptions, maxInFlight: number): AccumulatorLimits {
+  const batch = options.batch ?? {}
+  if (typeof batch !== 'object' || batch === null) throw new ConfigError('Producer batch must be an object { maxRecords?, maxBytes? }.')
+  return {
+    lingerMs: integerOption('Producer lingerMs', options.lingerMs, 0, 0),
+    maxRecords: integerOption('Producer batch.maxRecords', batch.maxRecords, 10_000, 1),
+    maxBytes: integerOption('Producer batch.maxBytes', batch.maxBytes, MiB, 1),
+    maxQueuedBytes: integerOption('Producer maxQueuedBytes', options.maxQueuedBytes, 32 * MiB, 1),
+    maxBlockMs: integerOption('Producer maxBlockMs', options.maxBlockMs, 60_000, 0),
+    maxInFlight,
+  }
 }
 
+/**
+ * Sends records through a record accumulator: send() validates and serializes its records at once (a bad call fails
+ * alone, and nothing of it is queued), then the call joins one FIFO line; requests carry every call that is ready,
+ * in call order, one request in flight by default. See the Accumulator for batching and failure rules.
+ */
 export class Producer {
   private backendProducer: BackendProducer | undefined
-  private readonly placers = new Map<string, NullKeyPlacer>()
-  private tail: Promise<unknown> = Promise.resolve()
-  private closed = false
+  private readonly preparer: RecordPreparer
+  private readonly accumulator: Accumulator
+  private readonly closeTimeoutMs: number
+  private closing: Promise<void> | undefined
   readonly settings: ProducerSettings
 
   /** @internal Created by client.producer(). */
   constructor(
     private readonly backend: Backend,
-    private readonly topics: TopicResolver,
-    private readonly options: ProducerOptions,
+    topics: TopicResolver,
+    options: ProducerOptions,
     clientId: string | undefined,
   ) {
     this.settings = resolveProducerSettings(options, clientId)
     if (options.partitioner !== undefined && typeof options.partitioner !== 'function') {
       throw new ConfigError('Producer partitioner must be a function (ctx) => partition.')
     }
+    const strategy = options.nullKeyStrategy ?? 'sticky'
+    if (strategy !== 'sticky' && strategy !== 'round-robin') {
+      throw new ConfigError(`Producer nullKeyStrategy must be 'sticky' or 'round-robin', got '${String(strategy)}'.`)
+    }
+    this.closeTimeoutMs = integerOption('Producer closeTimeoutMs', options.closeTimeoutMs, 30_000, 1)
+    this.preparer = new RecordPreparer(topics, options.partitioner, strategy)
+    this.accumulator = new Accumulator(
+      resolveAccumulatorLimits(options, this.settings.maxInFlight),
+      () => (this.backendProducer ??= this.backend.producer(this.settings)),
+      () => this.preparer.requestLeft(),
+    )
   }
 
-  /** Validates and serializes every record, then sends them; one bad record fails the call and nothing is sent. */
+  /**
+   * Validates and serializes every record now, then queues the call; one bad record fails the call and nothing of it
+   * is sent. Resolves with the records' metadata once the backend acknowledged them. The records of one call always
+   * travel in one request. If a request fails, its calls reject with that error and every call queued behind it with
+   * a SendAbortedError, so nothing sent after a failed record lands before the caller has seen the failure.
+   */
   send<T extends AnyTopic>(topic: T, record: SendRecord<T>): Promise<RecordMetadata>
   send<T extends AnyTopic>(topic: T, records: readonly SendRecord<T>[]): Promise<RecordMetadata[]>
-  async send<T extends AnyTopic>(topic: T, input: SendRecord<T> | readonly SendRecord<T>[]): Promise<RecordMetadata | RecordMetadata[]> {
-    const many = Array.isArray(input)
-    const records = many ? (input as readonly SendRecord<T>[]) : [input as SendRecord<T>]
-    const metadata = await this.dispatch(this.prepare(topic, records as readonly SendRecordShape[], many))
-    return many ? metadata : metadata[0]!
+  send<T extends AnyTopic>(topic: T, input: SendRecord<T> | readonly SendRecord<T>[]): Promise<RecordMetadata | RecordMetadata[]> {
+    return new Promise((resolve, reject) => {
+      if (this.closing) throw new ClosedError('producer')
+      checkTopic(topic, 'send()')
+      if (topic.ordering === 'per-key' && !this.settings.idempotent && this.settings.retries > 0 && this.settings.maxInFlight > 1) {
+        throw new ReorderingProducerError(topic.name, this.settings)
+      }
+      const many = Array.isArray(input)
+      const records = (many ? input : [input]) as readonly SendRecordShape[]
+      // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
+      this.accumulator.add(this.preparer.prepare(topic, records, many), !many, resolve, reject)
+    })
   }
 
   /** Writes a tombstone: compaction later removes every record of this key. Only compacted topics have tombstones. */
@@ -134,139 +189,41 @@ export class Producer {
     return this.send(topic, record)
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return
-    await this.tail
-    this.closed = true
-    await this.backendProducer?.close()
-  }
-
-  private async prepare(topic: AnyTopic, records: readonly SendRecordShape[], many: boolean): Promise<OutgoingRecord[]> {
-    if (this.closed) throw new ClosedError('producer')
-    checkTopic(topic, 'send()')
-    const needsKey = keyRequirement(topic)
-    if (topic.ordering === 'per-key' && !this.settings.idempotent && this.settings.retries > 0 && this.settings.maxInFlight > 1) {
-      throw new ReorderingProducerError(topic.name, this.settings)
-    }
-    const { partitions } = await this.topics.resolve(topic)
-    const compacted = isCompacted(topic)
-    const placer = this.placer(topic.name)
-    const now = Date.now()
-    const out: OutgoingRecord[] = new Array(records.length)
-    for (let i = 0; i < records.length; i++) {
-      const index = many ? i : undefined
-      const record = records[i]
-      if (typeof record !== 'object' || record === null) {
-        throw new SchemaError(topic.name, 'record', [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }], index)
-      }
-      let key = record.key
-      if (key === null || key === undefined) {
-        if (needsKey) throw new MissingKeyError(topic.name, needsKey, index)
-        key = null
-      } else if (topic.keySchema) {
-        let v = validate(topic.keySchema, key)
-        if (v instanceof Promise) v = await v
-        key = schemaIssues(topic.name, 'key', v, index)
-      }
-      let value = record.value
-      if (value === null || value === undefined) {
-        if (value === undefined || !compacted) {
-          const message = value === undefined
-            ? 'the record has no value; send null only as a tombstone on a compacted topic'
-            : `null is a tombstone, and this topic is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'); send a value, or declare cleanupPolicy: 'compact'`
-          throw new SchemaError(topic.name, 'value', [{ message, path: [] }], index)
-        }
-        value = null
-      } else if (topic.valueSchema) {
-        let v = validate(topic.valueSchema, value)
-        if (v instanceof Promise) v = await v
-        value = schemaIssues(topic.name, 'value', v, index)
-      }
-      if (record.headers !== undefined && record.headers !== null && (typeof record.headers !== 'object' || Array.isArray(record.headers))) {
-        const message = `headers are an object of string values ({ name: 'value' }), got ${describe(record.headers)}`
-        throw new SchemaError(topic.name, 'headers', [{ message, path: [] }], index)
-      }
-      let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
-      if (topic.headersSchema) {
-        let v = validate(topic.headersSchema, headers)
-        if (v instanceof Promise) v = await v
-        headers = schemaIssues(topic.name, 'headers', v, index) as Record<string, string>
-      } else if (headers !== NO_HEADERS) {
-        for (const [name, h] of Object.entries(headers)) {
-          if (typeof h !== 'string') {
-            throw new SchemaError(topic.name, 'headers', [{ message: `header values are strings, got ${describe(h)}`, path: [name] }], index)
-          }
-        }
-      }
-      const keyBytes = key === null ? null : this.serialize(topic, 'key', key, index)
-      const valueBytes = value === null ? null : this.serialize(topic, 'value', value, index)
-      let partition: number
-      if (record.partition !== undefined) {
-        partition = checkPartition(topic.name, record.partition, partitions, `Record ${i}`)
-      } else if (this.options.partitioner) {
-        partition = checkPartition(topic.name, this.customPartition(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i), partitions, 'The custom partitioner')
-      } else if (keyBytes !== null) {
-        partition = partitionFor(keyBytes, partitions)
-      } else {
-        partition = placer.place(partitions, valueBytes?.length ?? 0)
-      }
-      const timestamp = record.timestamp ?? now
-      if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-        const message = `must be a non-negative integer of milliseconds since the epoch (Date.now()), got ${typeof timestamp === 'number' ? timestamp : describe(timestamp)}`
-        throw new SchemaError(topic.name, 'timestamp', [{ message, path: [] }], index)
-      }
-      out[i] = { topic: topic.name, partition, key: keyBytes, value: valueBytes, headers, timestamp }
-    }
-    placer.endBatch()
-    return out
-  }
-
-  private customPartition(topic: string, ctx: Parameters<Partitioner>[0], index: number): unknown {
-    try {
-      return this.options.partitioner!(ctx)
-    } catch (cause) {
-      const why = cause instanceof Error ? cause.message : String(cause)
-      throw new PartitionerError(`The custom partitioner threw for record ${index} of topic '${topic}': ${why}. Nothing of this call was sent.`, { cause })
-    }
-  }
-
-  private serialize(topic: AnyTopic, field: 'key' | 'value', data: unknown, index: number | undefined): Uint8Array {
-    const serde = field === 'key' ? topic.keySerde : topic.valueSerde
-    try {
-      return serde.serialize(data)
-    } catch (cause) {
-      throw new SerdeError(topic.name, field, `the ${serde.name} serde failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, index })
-    }
+  /** Resolves when every call made before it has settled: acknowledged, or rejected (each call's own promise says which). */
+  flush(): Promise<void> {
+    return this.accumulator.flush()
   }
 
   /**
-   * With one request in flight, send calls go out in the order they were made, one after another, so concurrent
-   * sends of one key keep their order on every backend (kafkajs's idempotent producer reorders otherwise).
-   * The place in line is taken when send is called, before validation, which may be asynchronous.
+   * Refuses new sends, waits up to closeTimeoutMs for the queued ones (a flush), then closes the backend's producer.
+   * Past the bound, calls not yet sent reject and close() rejects with a TimeoutError. Every close() call shares one outcome.
    */
-  private dispatch(prepared: Promise<OutgoingRecord[]>): Promise<RecordMetadata[]> {
-    const send = (records: OutgoingRecord[]): Promise<RecordMetadata[]> => {
-      if (this.closed) throw new ClosedError('producer')
-      this.backendProducer ??= this.backend.producer(this.settings)
-      return this.backendProducer.send(records)
-    }
-    const run = this.settings.maxInFlight > 1 ? prepared.then(send) : this.tail.then(() => prepared).then(send)
-    const settled = run.catch(() => undefined)
-    this.tail = this.settings.maxInFlight > 1 ? Promise.all([this.tail, settled]) : settled
-    return run
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown())
   }
 
-  private placer(topic: string): NullKeyPlacer {
-    let placer = this.placers.get(topic)
-    if (!placer) this.placers.set(topic, (placer = new NullKeyPlacer(this.options.nullKeyStrategy ?? 'sticky')))
-    return placer
+  private async shutDown(): Promise<void> {
+    const deadline = Date.now() + this.closeTimeoutMs
+    if ((await within(this.accumulator.flush(), this.closeTimeoutMs)) === 'timeout') {
+      const error = new TimeoutError('Closing the producer', this.closeTimeoutMs, 'Calls still queued were not sent (they rejected with this error); send them again on a new producer.', { retriable: false })
+      this.accumulator.abandon(error)
+      await within(this.backendProducer?.close(), 1000).catch(() => undefined)
+      throw error
+    }
+    if ((await within(this.backendProducer?.close(), Math.max(1, deadline - Date.now()))) === 'timeout') {
+      throw new TimeoutError("Closing the backend's producer", this.closeTimeoutMs, `The ${this.backend.name} backend did not close its producer in time; its connections close with the client.`, { retriable: false })
+    }
   }
 }
 
-interface SendRecordShape {
-  key?: unknown
-  value?: unknown
-  headers?: unknown
-  partition?: number
-  timestamp?: number
+/** 'timeout' when `promise` did not settle within `ms`; its rejection is passed on. */
+async function within(promise: Promise<unknown> | undefined, ms: number): Promise<'done' | 'timeout'> {
+  if (promise === undefined) return 'done'
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
 }

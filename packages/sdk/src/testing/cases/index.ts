@@ -1,4 +1,5 @@
 import type { ConformanceCase } from '../case.js'
+import { accumulatorCases } from './accumulator.js'
 import { concurrencyCases } from './concurrency.js'
 import { consumeCases } from './consume.js'
 import { groupCases } from './groups.js'
@@ -7,4 +8,4 @@ import { retentionCases } from './retention.js'
 import { tableCases } from './tables.js'
 
 /** The conformance suite: every case, by area. A new case goes into the module of its area. */
-export const conformanceCases: readonly ConformanceCase[] = [...produceCases, ...consumeCases, ...concurrencyCases, ...groupCases, ...retentionCases, ...tableCases]
+export const conformanceCases: readonly ConformanceCase[] = [...produceCases, ...accumulatorCases, ...consumeCases, ...concurrencyCases, ...groupCases, ...retentionCases, ...tableCases]

@@ -1,0 +1,333 @@
+import type { BackendProducer, OutgoingRecord, RecordMetadata } from './backend/contract.js'
+import { RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
+
+/** The records of one send() call, validated and serialized, with what the accumulator needs to batch them. */
+export interface PreparedCall {
+  readonly records: OutgoingRecord[]
+  /** Estimated size on the wire, for maxQueuedBytes and batch.maxBytes. */
+  readonly bytes: number
+  /** The most bytes a request holding this call may carry (the topic's declared max.message.bytes), if lower than batch.maxBytes. */
+  readonly maxRequestBytes: number | undefined
+}
+
+export interface AccumulatorLimits {
+  readonly lingerMs: number
+  readonly maxRecords: number
+  readonly maxBytes: number
+  readonly maxQueuedBytes: number
+  readonly maxBlockMs: number
+  readonly maxInFlight: number
+}
+
+const enum State {
+  Preparing,
+  WaitingForRoom,
+  Ready,
+  Sent,
+  Done,
+}
+
+interface Call {
+  /** Position in call order. */
+  readonly seq: number
+  state: State
+  /** Dropped once sent: the request holds them then. */
+  records: OutgoingRecord[] | undefined
+  count: number
+  bytes: number
+  maxRequestBytes: number | undefined
+  readonly single: boolean
+  readonly resolve: (metadata: RecordMetadata | RecordMetadata[]) => void
+  readonly reject: (error: unknown) => void
+  /** When it became ready, for lingerMs. */
+  readyAt: number
+  timer: NodeJS.Timeout | undefined
+}
+
+/** Stands in the line for a call that left it, so the line keeps no reference to it. */
+const SENT_OR_DONE: Call = Object.freeze({
+  seq: 0, state: State.Done, records: undefined, count: 0, bytes: 0, maxRequestBytes: undefined, single: true,
+  resolve: () => {}, reject: () => {}, readyAt: 0, timer: undefined,
+}) as Call
+
+/**
+ * The producer's record accumulator: calls join one FIFO line in the order send() was called; one sender drains
+ * every ready call from the head (bounded by batch.maxRecords / batch.maxBytes, never splitting a call) into one
+ * backend request as soon as a request slot is free (one slot under the default maxInFlight 1).
+ * A failed request rejects its calls, and every call still in line behind it, so no record issued after a failed one
+ * can land before its caller saw the failure.
+ */
+export class Accumulator {
+  private line: Call[] = []
+  private head = 0
+  /** Bytes of calls admitted and not yet settled (queued or in flight), bounded by maxQueuedBytes. */
+  private queuedBytes = 0
+  /** Prepared calls waiting for room, in line order. */
+  private waitingForRoom: Call[] = []
+  private inFlight = 0
+  private drainScheduled = false
+  private lingerTimer: NodeJS.Timeout | undefined
+  /** Requests in flight, each the calls it carries in call order. */
+  private readonly requests = new Set<Call[]>()
+  /** Calls made and not settled yet. */
+  private unsettled = 0
+  private seq = 0
+  private flushWaiters: { lastSeq: number; resolve: () => void }[] = []
+  /** Set by flush() and close(): ready calls go out without lingering. */
+  private urgent = false
+
+  constructor(
+    private readonly limits: AccumulatorLimits,
+    private readonly backend: () => BackendProducer,
+    /** Called each time a request leaves, before it is sent (sticky keyless placement moves on per request). */
+    private readonly onRequest: () => void,
+  ) {}
+
+  /** Takes a place in line now; the call is sent once prepared (in line order), or rejected alone if preparing fails. */
+  add(prepared: PreparedCall | Promise<PreparedCall>, single: boolean, resolve: Call['resolve'], reject: Call['reject']): void {
+    const call: Call = { seq: ++this.seq, state: State.Preparing, records: undefined, count: 0, bytes: 0, maxRequestBytes: undefined, single, resolve, reject, readyAt: 0, timer: undefined }
+    this.line.push(call)
+    this.unsettled++
+    if (prepared instanceof Promise) {
+      prepared.then(
+        (p) => this.admit(call, p),
+        (error: unknown) => this.failAlone(call, error),
+      )
+    } else {
+      this.admit(call, prepared)
+    }
+  }
+
+  /** Resolves once every call made before it has settled (sent and acknowledged, or failed). */
+  flush(): Promise<void> {
+    if (this.unsettled === 0) return Promise.resolve()
+    this.urgent = true
+    this.schedule()
+    return new Promise((resolve) => this.flushWaiters.push({ lastSeq: this.seq, resolve }))
+  }
+
+  /** Rejects every call not yet handed to the backend (close gave up waiting for them). */
+  abandon(error: unknown): void {
+    this.failQueued(error)
+  }
+
+  private admit(call: Call, prepared: PreparedCall): void {
+    if (call.state === State.Done) return // an earlier request failed while this call was being prepared
+    call.records = prepared.records
+    call.count = prepared.records.length
+    call.bytes = prepared.bytes
+    call.maxRequestBytes = prepared.maxRequestBytes
+    if (prepared.bytes > this.limits.maxQueuedBytes) {
+      const topic = prepared.records[0]?.topic ?? '?'
+      this.failAlone(call, new RecordTooLargeError(topic, `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`))
+      return
+    }
+    // First come, first served: nothing jumps ahead of a call already waiting for room.
+    if (this.waitingForRoom.length === 0 && this.queuedBytes + prepared.bytes <= this.limits.maxQueuedBytes) {
+      this.ready(call)
+      return
+    }
+    call.state = State.WaitingForRoom
+    this.waitingForRoom.push(call)
+    call.timer = setTimeout(() => {
+      this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
+      this.failAlone(
+        call,
+        new TimeoutError(
+          'A send waiting for room in the producer queue',
+          this.limits.maxBlockMs,
+          `The queue held maxQueuedBytes (${this.limits.maxQueuedBytes}) of records the backend had not acknowledged yet: the backend is slower than the sends. Nothing of this call was sent; send it again later, or raise maxQueuedBytes / maxBlockMs.`,
+        ),
+      )
+      this.admitWaiting()
+    }, this.limits.maxBlockMs)
+  }
+
+  private ready(call: Call): void {
+    this.queuedBytes += call.bytes
+    call.state = State.Ready
+    call.readyAt = this.limits.lingerMs > 0 ? Date.now() : 0
+    this.schedule()
+  }
+
+  private admitWaiting(): void {
+    while (this.waitingForRoom.length > 0) {
+      const call = this.waitingForRoom[0]!
+      if (this.queuedBytes + call.bytes > this.limits.maxQueuedBytes) break
+      this.waitingForRoom.shift()
+      clearTimeout(call.timer)
+      this.ready(call)
+    }
+  }
+
+  private schedule(): void {
+    if (this.drainScheduled) return
+    this.drainScheduled = true
+    // A microtask, not now: every call made in the same turn joins the first request.
+    queueMicrotask(() => {
+      this.drainScheduled = false
+      this.drain()
+    })
+  }
+
+  private drain(): void {
+    while (this.inFlight < this.limits.maxInFlight) {
+      while (this.head < this.line.length && this.line[this.head]!.state === State.Done) this.head++
+      const first = this.line[this.head]
+      if (first === undefined || first.state !== State.Ready) break
+      const batch: Call[] = []
+      let records = 0
+      let bytes = 0
+      let maxBytes = this.limits.maxBytes
+      let i = this.head
+      for (; i < this.line.length; i++) {
+        const call = this.line[i]!
+        if (call.state === State.Done) continue
+        if (call.state !== State.Ready) break
+        const limit = Math.min(maxBytes, call.maxRequestBytes ?? maxBytes)
+        // A call is never split; one larger than the limits goes alone.
+        if (batch.length > 0 && (records + call.count > this.limits.maxRecords || bytes + call.bytes > limit)) break
+        batch.push(call)
+        records += call.count
+        bytes += call.bytes
+        maxBytes = limit
+      }
+      const full = i < this.line.length && this.line[i]!.state === State.Ready
+      if (!this.urgent && !full && this.limits.lingerMs > 0) {
+        const wait = first.readyAt + this.limits.lingerMs - Date.now()
+        if (wait > 0) {
+          this.lingerTimer ??= setTimeout(() => {
+            this.lingerTimer = undefined
+            this.drain()
+          }, wait)
+          return
+        }
+      }
+      // Sent calls leave the line now, so it holds no reference to them or their records.
+      for (let k = this.head; k < i; k++) this.line[k] = SENT_OR_DONE
+      this.head = i
+      this.compact()
+      this.send(batch, records)
+    }
+  }
+
+  private send(batch: Call[], count: number): void {
+    let records: OutgoingRecord[]
+    if (batch.length === 1) {
+      records = batch[0]!.records!
+    } else {
+      records = new Array<OutgoingRecord>(count)
+      let n = 0
+      for (const call of batch) for (const r of call.records!) records[n++] = r
+    }
+    for (const call of batch) {
+      call.state = State.Sent
+      call.records = undefined
+    }
+    this.requests.add(batch)
+    this.inFlight++
+    this.onRequest()
+    let request: Promise<RecordMetadata[]>
+    try {
+      request = this.backend().send(records)
+    } catch (error) {
+      // A backend that throws instead of rejecting fails this request like any other failure, a turn later.
+      queueMicrotask(() => this.failed(batch, error))
+      return
+    }
+    request.then(
+      (metadata) => this.succeeded(batch, metadata),
+      (error: unknown) => this.failed(batch, error),
+    )
+  }
+
+  private succeeded(batch: Call[], metadata: RecordMetadata[]): void {
+    this.inFlight--
+    this.requests.delete(batch)
+    let offset = 0
+    for (const call of batch) {
+      const n = call.count
+      this.release(call)
+      call.state = State.Done
+      this.unsettled--
+      call.resolve(call.single ? metadata[offset]! : metadata.slice(offset, offset + n))
+      offset += n
+    }
+    this.afterSettle()
+  }
+
+  private failed(batch: Call[], error: unknown): void {
+    this.inFlight--
+    this.requests.delete(batch)
+    for (const call of batch) this.settleFailed(call, error)
+    // Everything still in line was issued after the failed records: none of it may land before its caller knows.
+    const aborted = new SendAbortedError(error)
+    this.failQueued(aborted)
+    this.afterSettle()
+  }
+
+  private failAlone(call: Call, error: unknown): void {
+    this.settleFailed(call, error)
+    this.afterSettle()
+  }
+
+  private settleFailed(call: Call, error: unknown): void {
+    if (call.state === State.Done) return
+    if (call.state === State.WaitingForRoom) {
+      clearTimeout(call.timer)
+      this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
+    } else if (call.state === State.Ready || call.state === State.Sent) {
+      this.release(call)
+    }
+    call.state = State.Done
+    call.records = undefined
+    this.unsettled--
+    call.reject(error)
+  }
+
+  private release(call: Call): void {
+    this.queuedBytes -= call.bytes
+  }
+
+  private afterSettle(): void {
+    this.admitWaiting()
+    if (this.flushWaiters.length > 0) {
+      const oldest = this.oldestUnsettled()
+      this.flushWaiters = this.flushWaiters.filter((w) => {
+        if (oldest <= w.lastSeq) return true
+        w.resolve()
+        return false
+      })
+    }
+    if (this.flushWaiters.length === 0) this.urgent = false
+    this.schedule()
+  }
+
+  /** Rejects every call still in line: all unsettled calls are there except those of requests in flight. */
+  private failQueued(error: unknown): void {
+    for (const call of this.waitingForRoom) clearTimeout(call.timer)
+    this.waitingForRoom = []
+    for (let i = this.head; i < this.line.length; i++) this.settleFailed(this.line[i]!, error)
+    this.head = this.line.length
+    this.compact()
+  }
+
+  /** The seq of the oldest call not settled, Infinity when none. */
+  private oldestUnsettled(): number {
+    let oldest = Infinity
+    for (const batch of this.requests) oldest = Math.min(oldest, batch[0]!.seq)
+    for (let i = this.head; i < this.line.length; i++) {
+      const call = this.line[i]!
+      if (call.state !== State.Done) return Math.min(oldest, call.seq)
+    }
+    return oldest
+  }
+
+  /** Drops the settled prefix of the line once it is large, so the array does not grow without bound. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.line.length) {
+      this.line = this.line.slice(this.head)
+      this.head = 0
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import {
+  ClosedError,
+  createClient,
+  defineTopic,
+  isKeyedError,
+  partitionFor,
+  RecordTooLargeError,
+  SchemaError,
+  SendAbortedError,
+  serdes,
+  TimeoutError,
+  type ProducerOptions,
+  type RecordMetadata,
+} from '../src/index.js'
+import { gatedBackend } from './gated-backend.js'
+
+const events = defineTopic('events', { value: serdes.json<{ key: string; seq: number }>(), partitions: 8 })
+const loose = defineTopic('loose', { value: serdes.json<number>(), partitions: 4, ordering: 'none' })
+
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5))
+const seqOf = (r: { value: Uint8Array | null }) => (JSON.parse(Buffer.from(r.value!).toString()) as { seq: number }).seq
+const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
+
+function setup(options: ProducerOptions = {}, backendOptions: Parameters<typeof gatedBackend>[0] = { auto: true }) {
+  const backend = gatedBackend(backendOptions)
+  const client = createClient({ backend })
+  return { backend, client, producer: client.producer(options) }
+}
+
+describe('record accumulator', () => {
+  it('batches concurrent single-record sends, keeps per-key order across keys and partitions, and gives each call its own metadata', async () => {
+    const { backend, producer } = setup()
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
+    const calls: { key: string; seq: number; meta: Promise<RecordMetadata> }[] = []
+    for (let round = 0; round < 3; round++) {
+      // Callers arrive over several turns, as requests to a server do.
+      for (let seq = 0; seq < 40; seq++) {
+        const key = keys[(seq * 7 + round) % keys.length]!
+        const n = calls.filter((c) => c.key === key).length
+        calls.push({ key, seq: n, meta: producer.send(events, { key, value: { key, seq: n } }) })
+      }
+      await tick()
+    }
+    const metadata = await Promise.all(calls.map((c) => c.meta))
+    expect(backend.log).toHaveLength(calls.length)
+    // Fewer requests than calls: calls that arrived while one was in flight went together.
+    expect(backend.requests.length).toBeLessThan(calls.length / 4)
+    expect(backend.maxConcurrent).toBe(1)
+    for (const [i, m] of metadata.entries()) {
+      expect(m.partition).toBe(partitionFor(calls[i]!.key, 8))
+      const stored = backend.log.filter((r) => r.partition === m.partition)[Number(m.offset)]!
+      expect(Buffer.from(stored.key!).toString()).toBe(calls[i]!.key)
+      expect(seqOf(stored)).toBe(calls[i]!.seq)
+    }
+    for (const key of keys) {
+      const seqs = backend.log.filter((r) => Buffer.from(r.key!).toString() === key).map(seqOf)
+      expect(seqs).toEqual(seqs.map((_, i) => i))
+    }
+  })
+
+  it('rejects the calls of a failed request with its error and every call queued behind it with SendAbortedError; nothing behind it is sent', async () => {
+    const { backend, producer } = setup({ batch: { maxRecords: 2 } }, { auto: true, failing: [2] })
+    const first = producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } })
+    await tick() // request 1 leaves alone
+    const calls = Array.from({ length: 6 }, (_, seq) => settle(producer.send(events, { key: 'a', value: { key: 'a', seq: seq + 1 } })))
+    const outcomes = await Promise.all(calls)
+    await expect(first).resolves.toMatchObject({ offset: '0' })
+    // Request 2 held the first two calls (batch.maxRecords 2): they carry its error.
+    expect(outcomes.slice(0, 2).map((o) => !o.ok && (o.error as Error).message)).toEqual(['request 2 failed', 'request 2 failed'])
+    for (const o of outcomes.slice(2)) {
+      expect(o.ok).toBe(false)
+      const error = (o as { error: unknown }).error
+      expect(error).toBeInstanceOf(SendAbortedError)
+      expect(error).toMatchObject({ code: 'SEND_ABORTED', retriable: true })
+      expect((error as Error).message).toMatch(/an earlier send of this producer failed \(request 2 failed\)/)
+      expect(((error as Error).cause as Error).message).toBe('request 2 failed')
+    }
+    expect(backend.requests).toHaveLength(2)
+    expect(backend.log.map(seqOf)).toEqual([0])
+    // The producer goes on: a call made after the failure is sent.
+    await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 9 } })).resolves.toMatchObject({ offset: '1' })
+  })
+
+  it('rejects calls still being validated when an earlier request fails, and never sends them', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const slow = defineTopic('slow', {
+      value: { '~standard': { version: 1, vendor: 't', validate: async (v: unknown) => (await gate, { value: v }) } },
+    })
+    const { backend, producer } = setup({}, { auto: true, failing: [1] })
+    const failed = settle(producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } }))
+    const behind = settle(producer.send(slow, { key: 'a', value: 1 }))
+    expect((await failed).ok).toBe(false)
+    release()
+    expect(await behind).toMatchObject({ ok: false, error: expect.any(SendAbortedError) })
+    await tick()
+    expect(backend.requests).toHaveLength(1)
+  })
+
+  it('fails a bad call alone: nothing of it is queued, and the calls around it are sent in order', async () => {
+    const strict = defineTopic('strict', { value: z.object({ seq: z.number() }), partitions: 2 })
+    const { backend, producer } = setup()
+    const outcomes = await Promise.all([
+      settle(producer.send(strict, { key: 'k', value: { seq: 0 } })),
+      settle(producer.send(strict, [{ key: 'k', value: { seq: 1 } }, { key: 'k', value: { seq: 'two' } as unknown as { seq: number } }])),
+      settle(producer.send(strict, { key: 'k', value: { seq: 3 } })),
+    ])
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true])
+    expect((outcomes[1] as { error: unknown }).error).toBeInstanceOf(SchemaError)
+    expect(backend.log.map(seqOf)).toEqual([0, 3])
+  })
+
+  it('keeps call order when validation is asynchronous and finishes out of order', async () => {
+    const delayed = defineTopic('delayed', {
+      value: {
+        '~standard': {
+          version: 1,
+          vendor: 't',
+          // Earlier calls take longer to validate than later ones.
+          validate: async (v: unknown) => (await new Promise((r) => setTimeout(r, 30 - (v as { seq: number }).seq)), { value: v }),
+        },
+      },
+    })
+    const { backend, producer } = setup()
+    await Promise.all(Array.from({ length: 20 }, (_, seq) => producer.send(delayed, { key: 'k', value: { seq } })))
+    expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('never splits a call over two requests; a call above batch.maxRecords goes alone', async () => {
+    const { backend, producer } = setup({ batch: { maxRecords: 3 } }, {})
+    const sizes = [2, 2, 5, 1, 1, 1, 3]
+    let next = 0
+    const calls = sizes.map((n, c) => producer.send(events, Array.from({ length: n }, () => ({ key: `c${c}`, value: { key: `c${c}`, seq: next++ } }))))
+    while (backend.log.length < next) {
+      await tick()
+      for (const r of [...backend.pending]) r.succeed()
+    }
+    await Promise.all(calls)
+    const shapes = backend.requests.map((r) => r.records.map((x) => Buffer.from(x.key!).toString()))
+    for (const [c, n] of sizes.entries()) {
+      const holding = shapes.filter((s) => s.includes(`c${c}`))
+      expect(holding, `call ${c}`).toHaveLength(1)
+      expect(holding[0]!.filter((k) => k === `c${c}`)).toHaveLength(n)
+    }
+    for (const s of shapes) expect(s.length <= 3 || new Set(s).size === 1).toBe(true)
+    expect(backend.log.map(seqOf)).toEqual(Array.from({ length: next }, (_, i) => i))
+  })
+
+  it('bounds the queue: a send waits up to maxBlockMs for room, then rejects with a retriable TimeoutError; a call larger than the queue is refused', async () => {
+    const value = 'x'.repeat(1000)
+    const big = defineTopic('big', { value: serdes.string(), partitions: 1 })
+    const { backend, producer } = setup({ maxQueuedBytes: 5000, maxBlockMs: 80 }, {})
+    const held = [0, 1, 2, 3].map(() => producer.send(big, { key: 'k', value }))
+    const started = Date.now()
+    const blocked = await settle(producer.send(big, { key: 'k', value }))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70)
+    expect(blocked).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
+    expect((blocked as { error: TimeoutError }).error).toMatchObject({ code: 'TIMEOUT', retriable: true })
+    expect((blocked as { error: Error }).error.message).toMatch(/maxQueuedBytes \(5000\)/)
+    await expect(producer.send(big, { key: 'k', value: 'y'.repeat(6000) })).rejects.toBeInstanceOf(RecordTooLargeError)
+    // Room comes back as requests are acknowledged: a waiting send then goes out.
+    const waiting = producer.send(big, { key: 'k', value })
+    await tick()
+    while (backend.pending.length) {
+      for (const r of [...backend.pending]) r.succeed()
+      await tick()
+    }
+    await expect(Promise.all([...held, waiting])).resolves.toHaveLength(5)
+  })
+
+  it('flush() waits for everything sent so far and does not wait for lingerMs', async () => {
+    const { backend, producer } = setup({ lingerMs: 60_000 })
+    const sent = [producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } }), producer.send(events, { key: 'b', value: { key: 'b', seq: 0 } })]
+    await tick()
+    expect(backend.requests).toHaveLength(0)
+    const started = Date.now()
+    await producer.flush()
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(backend.log).toHaveLength(2)
+    await expect(Promise.all(sent)).resolves.toHaveLength(2)
+    await producer.flush()
+  })
+
+  it('lingerMs gathers calls that arrive while nothing is in flight into one request', async () => {
+    const { backend, producer } = setup({ lingerMs: 100 })
+    const a = producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } })
+    await tick()
+    const b = producer.send(events, { key: 'b', value: { key: 'b', seq: 0 } })
+    await Promise.all([a, b])
+    expect(backend.requests.map((r) => r.records.length)).toEqual([2])
+  })
+
+  it('close() sends what is queued first, refuses later sends, and every close() gets the same outcome', async () => {
+    const { backend, producer } = setup()
+    const queued = Array.from({ length: 10 }, (_, seq) => producer.send(events, { key: 'k', value: { key: 'k', seq } }))
+    const [one, two] = [producer.close(), producer.close()]
+    expect(one).toBe(two)
+    await one
+    await expect(Promise.all(queued)).resolves.toHaveLength(10)
+    expect(backend.log).toHaveLength(10)
+    await expect(producer.send(events, { key: 'k', value: { key: 'k', seq: 10 } })).rejects.toBeInstanceOf(ClosedError)
+  })
+
+  it('close() is bounded by closeTimeoutMs when the backend never answers: queued calls reject, close rejects with a TimeoutError', async () => {
+    const { producer } = setup({ closeTimeoutMs: 100 }, {})
+    const inFlight = settle(producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } }))
+    await tick()
+    const queued = settle(producer.send(events, { key: 'k', value: { key: 'k', seq: 1 } }))
+    const started = Date.now()
+    const closed = await settle(producer.close())
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(closed).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
+    expect(await queued).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
+    // The request handed to the backend is the backend's to settle; it is still pending here.
+    expect(await Promise.race([inFlight, tick().then(() => 'pending')])).toBe('pending')
+  })
+
+  it('keeps several requests in flight with maxInFlight > 1 on a non-idempotent producer', async () => {
+    const { backend, producer } = setup({ idempotent: false, acks: 'leader', maxInFlight: 3, batch: { maxRecords: 1 } }, {})
+    const calls = Array.from({ length: 9 }, (_, i) => producer.send(loose, { value: i }))
+    await tick()
+    expect(backend.pending).toHaveLength(3)
+    while (backend.log.length < 9) {
+      for (const r of [...backend.pending]) r.succeed()
+      await tick()
+    }
+    await expect(Promise.all(calls)).resolves.toHaveLength(9)
+    expect(backend.maxConcurrent).toBe(3)
+  })
+
+  it('checks its options with one message style', () => {
+    const { client } = setup()
+    expect(() => client.producer({ lingerMs: -1 })).toThrow(/Producer lingerMs must be an integer >= 0, got -1/)
+    expect(() => client.producer({ batch: { maxRecords: 0 } })).toThrow(/Producer batch.maxRecords must be an integer >= 1/)
+    expect(() => client.producer({ maxQueuedBytes: 1.5 })).toThrow(/Producer maxQueuedBytes must be an integer >= 1/)
+    expect(() => client.producer({ maxBlockMs: '5' as unknown as number })).toThrow(/got '5'/)
+    expect(isKeyedError(new SendAbortedError(new Error('x')), 'SEND_ABORTED')).toBe(true)
+  })
+})
