@@ -1,5 +1,5 @@
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from './backend/contract.js'
-import { RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
+import { isKeyedError, RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
 
 /** The records of one send() call, validated and serialized, with what the accumulator needs to batch them. */
 export interface PreparedCall {
@@ -31,8 +31,10 @@ interface Call {
   /** Position in call order. */
   readonly seq: number
   state: State
-  /** Dropped once sent: the request holds them then. */
+  /** Kept until settled: a request refused as too large is sent again call by call. */
   records: OutgoingRecord[] | undefined
+  /** Goes in a request of its own (its merged request was too large). */
+  alone: boolean
   count: number
   bytes: number
   maxRequestBytes: number | undefined
@@ -46,7 +48,7 @@ interface Call {
 
 /** Stands in the line for a call that left it, so the line keeps no reference to it. */
 const SENT_OR_DONE: Call = Object.freeze({
-  seq: 0, state: State.Done, records: undefined, count: 0, bytes: 0, maxRequestBytes: undefined, single: true,
+  seq: 0, state: State.Done, records: undefined, alone: false, count: 0, bytes: 0, maxRequestBytes: undefined, single: true,
   resolve: () => {}, reject: () => {}, readyAt: 0, timer: undefined,
 }) as Call
 
@@ -85,7 +87,7 @@ export class Accumulator {
 
   /** Takes a place in line now; the call is sent once prepared (in line order), or rejected alone if preparing fails. */
   add(prepared: PreparedCall | Promise<PreparedCall>, single: boolean, resolve: Call['resolve'], reject: Call['reject']): void {
-    const call: Call = { seq: ++this.seq, state: State.Preparing, records: undefined, count: 0, bytes: 0, maxRequestBytes: undefined, single, resolve, reject, readyAt: 0, timer: undefined }
+    const call: Call = { seq: ++this.seq, state: State.Preparing, records: undefined, alone: false, count: 0, bytes: 0, maxRequestBytes: undefined, single, resolve, reject, readyAt: 0, timer: undefined }
     this.line.push(call)
     this.unsettled++
     if (prepared instanceof Promise) {
@@ -186,7 +188,7 @@ export class Accumulator {
         if (call.state !== State.Ready) break
         const limit = Math.min(maxBytes, call.maxRequestBytes ?? maxBytes)
         // A call is never split; one larger than the limits goes alone.
-        if (batch.length > 0 && (records + call.count > this.limits.maxRecords || bytes + call.bytes > limit)) break
+        if (batch.length > 0 && (call.alone || batch[0]!.alone || records + call.count > this.limits.maxRecords || bytes + call.bytes > limit)) break
         batch.push(call)
         records += call.count
         bytes += call.bytes
@@ -220,10 +222,7 @@ export class Accumulator {
       let n = 0
       for (const call of batch) for (const r of call.records!) records[n++] = r
     }
-    for (const call of batch) {
-      call.state = State.Sent
-      call.records = undefined
-    }
+    for (const call of batch) call.state = State.Sent
     this.requests.add(batch)
     this.inFlight++
     this.onRequest()
@@ -249,6 +248,7 @@ export class Accumulator {
       const n = call.count
       this.release(call)
       call.state = State.Done
+      call.records = undefined
       this.unsettled--
       call.resolve(call.single ? metadata[offset]! : metadata.slice(offset, offset + n))
       offset += n
@@ -259,6 +259,18 @@ export class Accumulator {
   private failed(batch: Call[], error: unknown): void {
     this.inFlight--
     this.requests.delete(batch)
+    if (batch.length > 1 && isKeyedError(error, 'RECORD_TOO_LARGE')) {
+      // Calls merged into one request made it too large for the backend, which then wrote none of it (what
+      // RecordTooLargeError means): each call goes again alone, ahead of everything queued, so order holds.
+      for (const call of batch) {
+        call.state = State.Ready
+        call.alone = true
+      }
+      this.line = [...batch, ...this.line.slice(this.head)]
+      this.head = 0
+      this.schedule()
+      return
+    }
     for (const call of batch) this.settleFailed(call, error)
     // Everything still in line was issued after the failed records: none of it may land before its caller knows.
     const aborted = new SendAbortedError(error)

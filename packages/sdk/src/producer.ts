@@ -56,7 +56,11 @@ export interface ProducerOptions {
   batch?: {
     /** Default 10,000. */
     maxRecords?: number
-    /** Estimated bytes (keys, values, headers, framing). Default 1 MiB, Kafka's default max.request.size and message.max.bytes. */
+    /**
+     * Estimated bytes (keys, values, headers, framing). Default 1,000,000, under Kafka's default message.max.bytes; a topic
+     * declared with a smaller max.message.bytes caps requests holding its records. If the backend still refuses a merged
+     * request as too large (RecordTooLargeError: nothing written), its calls are sent again one per request.
+     */
     maxBytes?: number
   }
   /** Bytes of records queued or in flight, not yet acknowledged; default 32 MiB (Java's buffer.memory). */
@@ -114,7 +118,8 @@ export function resolveAccumulatorLimits(options: ProducerOptions, maxInFlight: 
   return {
     lingerMs: integerOption('Producer lingerMs', options.lingerMs, 0, 0),
     maxRecords: integerOption('Producer batch.maxRecords', batch.maxRecords, 10_000, 1),
-    maxBytes: integerOption('Producer batch.maxBytes', batch.maxBytes, MiB, 1),
+    // Below Kafka's default message.max.bytes (1 MiB + 12) with room for batch headers, so merged calls never exceed it.
+    maxBytes: integerOption('Producer batch.maxBytes', batch.maxBytes, 1_000_000, 1),
     maxQueuedBytes: integerOption('Producer maxQueuedBytes', options.maxQueuedBytes, 32 * MiB, 1),
     maxBlockMs: integerOption('Producer maxBlockMs', options.maxBlockMs, 60_000, 0),
     maxInFlight,

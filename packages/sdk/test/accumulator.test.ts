@@ -99,6 +99,24 @@ describe('record accumulator', () => {
     expect(backend.requests).toHaveLength(1)
   })
 
+  it('sends the calls of a merged request refused as too large again one per request, in order', async () => {
+    const refuse = (records: readonly { topic: string }[]) => (records.length > 3 ? new RecordTooLargeError(records[0]!.topic, 'over the limit') : undefined)
+    const { backend, producer } = setup({}, { auto: true, refuse })
+    const first = producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } })
+    await tick()
+    const calls = [
+      producer.send(events, [1, 2].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))),
+      producer.send(events, [3, 4].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))),
+      producer.send(events, { key: 'k', value: { key: 'k', seq: 5 } }),
+    ]
+    const alone = settle(producer.send(events, [6, 7, 8, 9].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))))
+    await expect(Promise.all([first, ...calls])).resolves.toHaveLength(4)
+    // A call that is too large by itself fails alone like any failed request.
+    expect(await alone).toMatchObject({ ok: false, error: expect.any(RecordTooLargeError) })
+    expect(backend.log.map(seqOf)).toEqual([0, 1, 2, 3, 4, 5])
+    expect(backend.requests.map((r) => r.records.length)).toEqual([1, 9, 2, 2, 1, 4])
+  })
+
   it('fails a bad call alone: nothing of it is queued, and the calls around it are sent in order', async () => {
     const strict = defineTopic('strict', { value: z.object({ seq: z.number() }), partitions: 2 })
     const { backend, producer } = setup()

@@ -11,7 +11,9 @@ export interface GatedRequest {
  * A backend whose producer requests wait until the test answers them (or answer by themselves with `auto`), and which
  * fails the requests whose 1-based numbers are in `failing`. It keeps every request, and the records it appended.
  */
-export function gatedBackend(options: { auto?: boolean; failing?: readonly number[]; error?: () => unknown } = {}): Backend & {
+export function gatedBackend(
+  options: { auto?: boolean; failing?: readonly number[]; error?: () => unknown; refuse?: (records: readonly OutgoingRecord[]) => unknown } = {},
+): Backend & {
   requests: GatedRequest[]
   log: OutgoingRecord[]
   pending: GatedRequest[]
@@ -70,7 +72,9 @@ export function gatedBackend(options: { auto?: boolean; failing?: readonly numbe
           }
           requests.push(request)
           pending.push(request)
-          if (options.failing?.includes(n)) setTimeout(() => request.fail(options.error?.() ?? new Error(`request ${n} failed`)), 1)
+          const refusal = options.refuse?.(records)
+          if (refusal !== undefined) setTimeout(() => request.fail(refusal), 1)
+          else if (options.failing?.includes(n)) setTimeout(() => request.fail(options.error?.() ?? new Error(`request ${n} failed`)), 1)
           else if (options.auto) setTimeout(() => request.succeed(), 1)
         })
       },
