@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import type { Backend, BackendReader, IncomingRecord, PartitionReaderOptions } from '../src/backend/index.js'
-import { BackendUnavailableError, ConfigError, createClient, defineTopic, serdes, TimeoutError, type Client, type StandardSchemaV1 } from '../src/index.js'
+import { BackendUnavailableError, ClosedError, ConfigError, createClient, defineTopic, serdes, TimeoutError, type Client, type StandardSchemaV1 } from '../src/index.js'
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8')
 
@@ -116,6 +116,18 @@ describe('client.table', () => {
     const table = createClient({ backend: fakeBackend([], { endOffsets: () => Promise.reject(down) }) }).table(settings)
     await expect(table.ready()).rejects.toBe(down)
     expect(() => table.get('u')).toThrow(down)
+  })
+
+  it('rejects ready() with ClosedError when closed while loading, and reads fail the same way', async () => {
+    let release!: () => void
+    const slow = fakeBackend([], { endOffsets: () => new Promise<never>((_, reject) => (release = () => reject(new Error('late')))) })
+    const table = createClient({ backend: slow }).table(settings)
+    await new Promise((r) => setTimeout(r, 10))
+    const closing = table.close()
+    await expect(table.ready()).rejects.toBeInstanceOf(ClosedError)
+    release()
+    await closing
+    expect(() => table.get('u')).toThrow(ClosedError)
   })
 
   it('bounds close() by closeTimeoutMs when the reader does not stop', async () => {
