@@ -1,6 +1,10 @@
 // Throughput of keyed on Kafka against raw kafkajs with the same settings, on the same broker, in one run.
 // Usage: npm run bench:kafka (starts nothing: run `npm run services` or bash scripts/kafka-start.sh first).
-// Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 3, best kept).
+// Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 3, best kept),
+// SINGLES (keyed's concurrent single sends, default 20000), RAW_SINGLES (kafkajs's, default 5000: it manages ~4k/s),
+// JAVA=0 skips Kafka's own ProducerPerformance (run through scripts/kafka-tools.sh, which resolves kafka-tools once).
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { kafka } from '@keyed/adapter-kafka'
@@ -13,6 +17,9 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const PARTITIONS = 6
 const CONCURRENCY = 4
 const MAX_WAIT_MS = 500
+const SINGLES = Number(process.env.SINGLES ?? 20_000)
+const RAW_SINGLES = Number(process.env.RAW_SINGLES ?? 5_000)
+const JAVA = process.env.JAVA !== '0'
 
 type Value = { id: number; customer: string; amount: number; currency: string; note: string }
 const keyOf = (i: number) => `customer-${i % 1000}`
@@ -60,6 +67,45 @@ async function keyedProduce(topic: string): Promise<number> {
   const rate = RECORDS / ((performance.now() - start) / 1000)
   await client.close()
   return rate
+}
+
+/** Concurrent single-record sends, one per caller, as a server does per incoming request: raw kafkajs, same strict settings. */
+async function rawSingles(topic: string): Promise<number> {
+  const producer = raw.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: RAW_SINGLES }, (_, i) => producer.send({ topic, acks: -1, messages: [{ key: keyOf(i), value: JSON.stringify(valueOf(i)), timestamp: String(Date.now()) }] })),
+  )
+  const rate = RAW_SINGLES / ((performance.now() - start) / 1000)
+  await producer.disconnect()
+  return rate
+}
+
+async function keyedSingles(topic: string): Promise<number> {
+  const client = createClient({ backend: kafka({ brokers, logLevel: 'nothing' }) })
+  const t = defineTopic(topic, { partitions: PARTITIONS, value: serdes.json<Value>() })
+  await client.admin().ensureTopics([t])
+  const producer = client.producer({ ordering: 'strict' })
+  await producer.send(t, { key: keyOf(0), value: valueOf(0) })
+  const start = performance.now()
+  await Promise.all(Array.from({ length: SINGLES }, (_, i) => producer.send(t, { key: keyOf(i), value: valueOf(i) })))
+  const rate = SINGLES / ((performance.now() - start) / 1000)
+  await client.close()
+  return rate
+}
+
+/** Kafka's Java producer on the same broker: idempotent, acks=all, one request in flight, linger.ms=5, one send() per record. */
+function javaSingles(topic: string): number | undefined {
+  const script = fileURLToPath(new URL('../scripts/kafka-tools.sh', import.meta.url))
+  const props = [`bootstrap.servers=${brokers.join(',')}`, 'enable.idempotence=true', 'acks=all', 'max.in.flight.requests.per.connection=1', 'linger.ms=5']
+  const run = spawnSync('bash', [script, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(Math.max(SINGLES, 200_000)), '--record-size', String(bytesPerValue), '--throughput', '-1', '--producer-props', ...props], { encoding: 'utf8', timeout: 300_000 })
+  const perSec = /records sent, ([\d.]+) records\/sec/.exec(run.stdout.split('\n').filter(Boolean).at(-1) ?? '')?.[1]
+  if (perSec === undefined) {
+    console.error(`ProducerPerformance did not run (exit ${String(run.status)}): ${run.stderr.trim().split('\n').slice(-3).join(' / ')}`)
+    return undefined
+  }
+  return Number(perSec)
 }
 
 /** Records per second from the first record to the last: decode every value, commit after every batch. */
@@ -117,7 +163,7 @@ async function keyedConsume(topic: string): Promise<number> {
 }
 
 const best = (xs: number[]) => Math.max(...xs)
-const results = { rawProduce: [] as number[], keyedProduce: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
+const results = { rawProduce: [] as number[], keyedProduce: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[], rawSingles: [] as number[], keyedSingles: [] as number[], java: [] as number[] }
 console.log(`keyed vs kafkajs 2.2.4 on ${brokers.join(',')}: ${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ${ROUNDS} rounds (best kept)`)
 for (let r = 0; r < ROUNDS; r++) {
   // Alternate who goes first so neither always gets the warmer JIT or broker.
@@ -133,6 +179,16 @@ for (let r = 0; r < ROUNDS; r++) {
       results.keyedConsume.push(await keyedConsume(topic))
     }
   }
+  const singles = topicName('singles-raw')
+  await createTopic(singles)
+  results.rawSingles.push(await rawSingles(singles))
+  results.keyedSingles.push(await keyedSingles(topicName('singles-keyed')))
+  if (JAVA) {
+    const javaTopic = topicName('singles-java')
+    await createTopic(javaTopic)
+    const perSec = javaSingles(javaTopic)
+    if (perSec !== undefined) results.java.push(perSec)
+  }
 }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
 const row = (name: string, kafkajsRate: number, keyedRate: number) =>
@@ -142,3 +198,11 @@ console.log('records/s|   kafkajs |     keyed | ratio')
 console.log('---------|-----------|-----------|------')
 row('produce', best(results.rawProduce), best(results.keyedProduce))
 row('consume', best(results.rawConsume), best(results.keyedConsume))
+row('singles', best(results.rawSingles), best(results.keyedSingles))
+console.log('')
+console.log(`concurrent single-record sends (keyed ${SINGLES}, kafkajs ${RAW_SINGLES} calls, all at once; strict: idempotent, acks all, 1 in flight):`)
+console.log(`  keyed singles vs keyed batches of ${BATCH}: ${(best(results.keyedSingles) / best(results.keyedProduce)).toFixed(2)}`)
+console.log(`  keyed singles vs kafkajs singles:        ${(best(results.keyedSingles) / best(results.rawSingles)).toFixed(1)}x`)
+if (results.java.length) {
+  console.log(`  Java ProducerPerformance (idempotent, acks=all, max.in.flight=1, linger.ms=5, ${bytesPerValue}-byte values): ${fmt(best(results.java)).trim()} records/s; keyed singles / Java: ${(best(results.keyedSingles) / best(results.java)).toFixed(2)}`)
+}

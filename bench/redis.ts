@@ -15,6 +15,7 @@ const arg = (name: string, fallback: number) => {
 const RECORDS = arg('records', 100_000)
 const PARTITIONS = arg('partitions', 4)
 const BATCH = arg('batch', 500)
+const SINGLES = arg('singles', 20_000)
 const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const prefix = `keyed-bench:${randomBytes(4).toString('hex')}:`
 const value = randomBytes(100)
@@ -39,6 +40,28 @@ async function rawProduce(streamOf: (p: number) => string): Promise<number> {
     await pipe.exec()
   }
   return rate(RECORDS, performance.now() - t0)
+}
+
+/** One XADD per call, all calls at once (ioredis writes them back to back on one connection), as one send per request does. */
+async function rawSingles(streamOf: (p: number) => string): Promise<number> {
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: SINGLES }, (_, j) => {
+      const key = keys[j % keys.length]!
+      return raw.xadd(streamOf(partitionFor(key, PARTITIONS)), '*', 'k', key, 'v', value, 't', String(Date.now()))
+    }),
+  )
+  return rate(SINGLES, performance.now() - t0)
+}
+
+async function keyedSingles(round: number): Promise<number> {
+  const topic = defineTopic(`bench-singles-${round}`, { partitions: PARTITIONS, value: serdes.bytes() })
+  const producer = client.producer()
+  await client.admin().ensureTopics([topic])
+  await producer.send(topic, { key: keys[0]!, value })
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: SINGLES }, (_, j) => producer.send(topic, { key: keys[j % keys.length]!, value })))
+  return rate(SINGLES, performance.now() - t0)
 }
 
 async function rawConsume(streamOf: (p: number) => string): Promise<number> {
@@ -98,7 +121,7 @@ const ROUNDS = arg('rounds', 3)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 try {
   // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
-  const runs = { rawProduce: [] as number[], plain: [] as number[], compact: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
+  const runs = { rawSingles: [] as number[], keyedSingles: [] as number[], rawProduce: [] as number[], plain: [] as number[], compact: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
   for (let round = 0; round < ROUNDS; round++) {
     const rawStream = (p: number) => `${prefix}raw${round}:{${p}}`
     runs.rawProduce.push(await rawProduce(rawStream))
@@ -106,6 +129,8 @@ try {
     runs.compact.push((await keyedProduce(true, round)).perSec)
     runs.rawConsume.push(await rawConsume(rawStream))
     runs.keyedConsume.push(await keyedConsume(round))
+    runs.rawSingles.push(await rawSingles((p) => `${prefix}singles${round}:{${p}}`))
+    runs.keyedSingles.push(await keyedSingles(round))
   }
   const [rawProducePs, plain, compact, rawConsumePs, keyedConsumePs] = [runs.rawProduce, runs.plain, runs.compact, runs.rawConsume, runs.keyedConsume].map(median) as [number, number, number, number, number]
   const rows: Array<[string, number, number, string]> = [
@@ -114,6 +139,9 @@ try {
     ['produce: keyed, compacted topic', compact, compact / plain, 'vs keyed plain (index cost)'],
     ['consume: raw XREADGROUP + XACK', rawConsumePs, 1, 'baseline'],
     ['consume: keyed consumer group', keyedConsumePs, keyedConsumePs / rawConsumePs, 'vs raw loop'],
+    [`concurrent single sends: raw XADD per call (${SINGLES})`, median(runs.rawSingles), 1, 'baseline'],
+    [`concurrent single sends: keyed producer.send (${SINGLES})`, median(runs.keyedSingles), median(runs.keyedSingles) / median(runs.rawSingles), 'vs raw XADD per call'],
+    ['concurrent single sends: keyed', median(runs.keyedSingles), median(runs.keyedSingles) / plain, `vs keyed batches of ${BATCH}`],
   ]
   console.log(`\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, median of ${ROUNDS} rounds\n`)
   console.log('| case | records/s | ratio | against |')

@@ -271,3 +271,47 @@ kafka_lock_busy() { [[ -e "$1" ]] && ! flock -n "$1" true; }
 
 # kafka_probe ARGS...: dependency-free readiness check (Metadata request).
 kafka_probe() { node "$KAFKA_SCRIPTS_DIR/kafka-probe.mjs" "$@"; }
+
+# Kafka's own tools (ProducerPerformance, ConsoleConsumer…) live in
+# org.apache.kafka:kafka-tools, which the broker does not depend on. Resolve it
+# with its runtime dependencies into $KAFKA_TOOLS_LIBS; run with both
+# directories on the classpath (kafka_tools_java). Marker and lock as above.
+KAFKA_TOOLS_LIBS="$KAFKA_HOME_DIR/tools-libs"
+kafka_tools_resolve() {
+  if [[ -f "$KAFKA_TOOLS_LIBS/.complete" ]]; then return 0; fi
+  kafka_resolve
+  exec {toolsfd}>"$KAFKA_HOME_DIR/.tools.lock"
+  flock "$toolsfd"
+  if [[ -f "$KAFKA_TOOLS_LIBS/.complete" ]]; then exec {toolsfd}>&-; return 0; fi
+  local t0 tmp
+  t0=$(know_ms)
+  klog "resolving org.apache.kafka:kafka-tools:$KAFKA_VERSION from Maven Central into $KAFKA_TOOLS_LIBS"
+  tmp="$KAFKA_TOOLS_LIBS.tmp"
+  rm -rf "$tmp"
+  sed "s#<artifactId>kafka_2.13</artifactId>#<artifactId>kafka-tools</artifactId>#; s#<artifactId>kafka-runtime</artifactId>#<artifactId>kafka-tools-runtime</artifactId>#" \
+    "$KAFKA_HOME_DIR/pom.xml" >"$KAFKA_HOME_DIR/tools-pom.xml"
+  mvn -q -B -f "$KAFKA_HOME_DIR/tools-pom.xml" "$KAFKA_DEP_PLUGIN:copy-dependencies" \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$KAFKA_HOME_DIR/tools-mvn.log" 2>&1 \
+    || { tail -n 30 "$KAFKA_HOME_DIR/tools-mvn.log" >&2; kdie "mvn could not resolve kafka-tools $KAFKA_VERSION"; }
+  # The broker's jars come first on the classpath: keep only what they lack (and no second slf4j binding).
+  local jar
+  for jar in "$tmp"/*.jar; do
+    [[ -e "$KAFKA_LIBS/$(basename "$jar")" || "$(basename "$jar")" == slf4j-* || "$(basename "$jar")" == log4j-slf4j* ]] && rm -f "$jar"
+  done
+  rm -rf "$KAFKA_TOOLS_LIBS"
+  mv "$tmp" "$KAFKA_TOOLS_LIBS"
+  touch "$KAFKA_TOOLS_LIBS/.complete"
+  klog "resolved $(compgen -G "$KAFKA_TOOLS_LIBS/*.jar" | wc -l) tool jars in $(kelapsed "$t0")"
+  exec {toolsfd}>&-
+}
+
+# kafka_tools_java MAIN_CLASS ARGS...: like kafka_java, with the tools on the classpath.
+kafka_tools_java() {
+  local cmd
+  mapfile -d '' cmd < <(kafka_java "$@")
+  local i
+  for i in "${!cmd[@]}"; do
+    [[ "${cmd[$i]}" == "$KAFKA_LIBS/*" ]] && cmd[i]="$KAFKA_LIBS/*:$KAFKA_TOOLS_LIBS/*"
+  done
+  printf '%s\0' "${cmd[@]}"
+}
