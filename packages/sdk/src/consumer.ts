@@ -1,66 +1,37 @@
-import type { Backend, BackendConsumer, GroupMemberOptions, IncomingRecord, PartitionBatch } from './backend/contract.js'
-import { BackendUnavailableError, ClosedError, ConfigError, DeadLetterError, HandlerError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
-import { integerOption } from './options.js'
+import type { Backend, BackendConsumer, IncomingRecord } from './backend/contract.js'
+import { ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
-import { decoderFor, RecordFailure, type Decoder } from './consumer/decode.js'
+import { BatchRunner, type Route } from './consumer/batches.js'
 import { DeadLetters } from './consumer/dead-letter.js'
-import { retry, type RetryPolicy } from './consumer/retry.js'
-import { KeyScheduler, type ScheduledBatch } from './consumer/scheduler.js'
+import { decoderFor } from './consumer/decode.js'
+import { resolveConsumerSettings, type ConsumerSettings } from './consumer/settings.js'
 import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
 
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
 export type { ConsumerOptions, DeadLetterOptions, Handler, Message, RetryOptions, SubscribeOptions } from './consumer/types.js'
 
-interface Route {
-  readonly topic: AnyTopic
-  readonly handler: Handler<AnyTopic>
-  readonly decode: Decoder
-  readonly fromBeginning: boolean
-}
-
-/** One onBatch call in flight: what a close that gives up commits, and names in its error. */
-interface Running {
-  readonly member: BackendConsumer
-  readonly batch: PartitionBatch
-  /** The last record of the batch whose handling finished. */
-  last: IncomingRecord | undefined
-  /** The record being handled. */
-  current: IncomingRecord | undefined
-  /** With concurrency: the batch in the scheduler, which knows both of the above. */
-  scheduled: ScheduledBatch | undefined
-  /** Lets the backend's onBatch return although a handler has not settled (close timed out). */
-  readonly release: () => void
-}
-
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  return integerOption(`Consumer ${name}`, value, fallback, min)
-}
-
 const describeRecord = (r: IncomingRecord) => `${r.topic}[${r.partition}]@${r.offset}`
 
+/**
+ * A group member's lifecycle: subscriptions, joining, commits on request, and a stop (close or fatal error) bounded
+ * by closeTimeoutMs. How records are handled lives in consumer/: decode, retry, dead-letter, scheduler, batches.
+ */
 export class Consumer {
   private readonly routes = new Map<string, Route>()
   private readonly clientId: string | undefined
+  private readonly settings: ConsumerSettings
+  private readonly batches: BatchRunner
   private member: BackendConsumer | undefined
   private readonly deadLetters: DeadLetters | undefined
   private failure: KeyedError | undefined
   private closed = false
   /** The one stop in progress (close() or a fatal error); every close() returns it. */
   private closing: Promise<void> | undefined
-  /** Set once the stop gave up waiting for handlers: nothing more starts or commits. */
-  private abandoned = false
   /** The records whose handlers had not settled when the stop gave up waiting. */
   private unfinished: IncomingRecord[] = []
   private outcome: { error: KeyedError | undefined } | undefined
   private restart: Promise<void> = Promise.resolve()
-  private readonly retryPolicy: RetryPolicy
-  private readonly autoCommit: boolean
-  private readonly closeTimeoutMs: number
-  private readonly membership: Pick<GroupMemberOptions, 'sessionTimeoutMs' | 'heartbeatIntervalMs' | 'maxBatchSize'>
-  private readonly running = new Set<Running>()
-  /** Set with concurrency > 1 and ordering 'key'; otherwise each partition's records run one at a time. */
-  private readonly scheduler: KeyScheduler | undefined
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
 
   /** @internal Created by client.consumer(). */
@@ -70,34 +41,20 @@ export class Consumer {
     private readonly options: ConsumerOptions,
     clientId: string | undefined,
   ) {
-    if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
-      throw new ConfigError('A consumer needs a groupId: members with the same groupId share the partitions of the topics they read.')
-    }
-    this.retryPolicy = {
-      attempts: positiveInt('retry.attempts', options.retry?.attempts, 3),
-      initialBackoffMs: positiveInt('retry.initialBackoffMs', options.retry?.initialBackoffMs, 100, 0),
-      maxBackoffMs: positiveInt('retry.maxBackoffMs', options.retry?.maxBackoffMs, 5000, 0),
-    }
-    this.autoCommit = options.autoCommit ?? true
-    this.membership = {
-      sessionTimeoutMs: positiveInt('sessionTimeoutMs', options.sessionTimeoutMs, 10000),
-      heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 1000),
-      maxBatchSize: positiveInt('maxBatchSize', options.maxBatchSize, 500),
-    }
-    this.closeTimeoutMs = positiveInt('closeTimeoutMs', options.closeTimeoutMs, this.membership.sessionTimeoutMs)
-    const concurrency = positiveInt('concurrency', options.concurrency, 1)
-    const ordering = options.ordering ?? (concurrency > 1 ? 'key' : 'partition')
-    if (ordering !== 'key' && ordering !== 'partition') throw new ConfigError(`Consumer ordering must be 'key' or 'partition', got '${String(ordering)}'.`)
-    const maxBuffered = positiveInt('maxBufferedRecords', options.maxBufferedRecords, Math.max(this.membership.maxBatchSize, 8 * concurrency))
-    if (ordering === 'key' && concurrency > 1) {
-      this.scheduler = new KeyScheduler(concurrency, maxBuffered, {
-        run: (record, batch, pause) => this.handle(this.routes.get(record.topic)!, record, batch, pause),
-        open: () => this.failure === undefined && !this.abandoned,
-      })
-    }
+    this.settings = resolveConsumerSettings(options)
     const deadLetter = options.deadLetter
     this.deadLetters = deadLetter ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId) : undefined
     this.clientId = clientId
+    this.batches = new BatchRunner(
+      {
+        route: (topic) => this.routes.get(topic),
+        failed: () => this.failure !== undefined,
+        fail: (error) => this.fail(error),
+        backendName: backend.name,
+        deadLetters: this.deadLetters,
+      },
+      this.settings,
+    )
   }
 
   get groupId(): string {
@@ -155,12 +112,12 @@ export class Consumer {
       groupId: this.options.groupId,
       clientId: this.clientId,
       subscriptions: [...this.routes.values()].map((r) => ({ topic: r.topic.name, fromBeginning: r.fromBeginning })),
-      onBatch: (batch) => this.onBatch(member, batch),
+      onBatch: (batch) => this.batches.onBatch(member, batch),
       // A member that dies after joining stops this consumer like any other fatal error (unless it was replaced).
       onFatal: (error) => {
         if (this.member === member) this.fail(error)
       },
-      ...this.membership,
+      ...this.settings.membership,
     })
     this.member = member
     await member.start()
@@ -168,7 +125,7 @@ export class Consumer {
 
   /** Closes the member and the dead-letter producer, bounded by closeTimeoutMs; settles stopped() with the outcome. */
   private async stop(): Promise<void> {
-    const timeoutMs = this.closeTimeoutMs
+    const timeoutMs = this.settings.closeTimeoutMs
     // Handlers get all but a short reserve, in which what finished is committed and the member leaves the group.
     const reserve = Math.min(1000, Math.floor(timeoutMs / 5))
     let abandonTimer: NodeJS.Timeout | undefined
@@ -183,7 +140,7 @@ export class Consumer {
       (error: unknown) => error,
     )
     const late = new Promise<true>((resolve) => {
-      abandonTimer = setTimeout(() => void this.abandon(), timeoutMs - reserve)
+      abandonTimer = setTimeout(() => (this.unfinished = this.batches.giveUp()), timeoutMs - reserve)
       giveUpTimer = setTimeout(() => resolve(true), timeoutMs)
     })
     try {
@@ -220,19 +177,6 @@ export class Consumer {
     for (const w of waiters) (error ? w.reject(error) : w.resolve())
   }
 
-  /** Stops waiting for handlers that did not settle: commits what finished before them and lets their batches return. */
-  private async abandon(): Promise<void> {
-    this.abandoned = true
-    this.unfinished = [...this.running].flatMap((run) => (run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : []))
-    await Promise.all(
-      [...this.running].map(async (run) => {
-        const last = run.scheduled ? run.scheduled.prefixEnd() : run.last
-        if (last && this.autoCommit) await run.member.commit([{ topic: last.topic, partition: last.partition, offset: last.offset }]).catch(() => undefined)
-        run.release()
-      }),
-    )
-  }
-
   private timeoutError(timeoutMs: number): TimeoutError {
     const unfinished = this.unfinished.map(describeRecord)
     const what = `Closing the consumer of group '${this.options.groupId}'`
@@ -255,106 +199,5 @@ export class Consumer {
     this.closing ??= this.stop()
     // Its outcome reaches stopped() and any close() caller.
     this.closing.catch(() => undefined)
-  }
-
-  /** Handles one partition's batch. Never rejects: every failure becomes a retry, a dead letter or a stop. */
-  private onBatch(member: BackendConsumer, batch: PartitionBatch): Promise<void> {
-    const route = this.routes.get(batch.topic)
-    if (!route || this.failure || this.abandoned) return Promise.resolve()
-    let release!: () => void
-    const released = new Promise<void>((resolve) => (release = resolve))
-    const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
-    this.running.add(run)
-    const work = (this.scheduler ? this.schedule(this.scheduler, route, run) : this.runBatch(route, run)).finally(() => this.running.delete(run))
-    return Promise.race([work, released])
-  }
-
-  private async runBatch(route: Route, run: Running): Promise<void> {
-    const { batch } = run
-    const { decode, handler } = route
-    let last: IncomingRecord | undefined
-    for (const record of batch.records) {
-      if (!batch.isActive() || this.failure || this.abandoned) break
-      // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
-      // A close can only give up while this waits, so where it stands is written down only before an await.
-      try {
-        let message = decode(record)
-        if (message instanceof Promise) {
-          run.last = last
-          run.current = record
-          message = await message
-        }
-        const result = handler(message)
-        if (result instanceof Promise) {
-          run.last = last
-          run.current = record
-          await result
-        }
-      } catch (error) {
-        run.last = last
-        run.current = record
-        if (!(await this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
-      }
-      last = record
-    }
-    run.last = last
-    run.current = undefined
-    if (last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
-  }
-
-  /**
-   * With per-key concurrency the batch goes to the scheduler, and this onBatch call settles only once none of its records
-   * runs any more: settling is what lets the backend fetch further and also what lets it revoke the partition and hand
-   * it to another member (memory and Redis release it, kafkajs rejoins, after the calls in flight returned). Settling
-   * as soon as the records were accepted would let a rebalance move a partition while its records still run here, so
-   * one key would run on two members at once, and a late commit could overwrite the new owner's. So concurrency spans
-   * the keys of a batch and the partitions in flight, and the batch's finished prefix is committed once, at its end.
-   */
-  private async schedule(scheduler: KeyScheduler, route: Route, run: Running): Promise<void> {
-    const scheduled = scheduler.submit(run.batch, route.topic.ordering === 'none')
-    run.scheduled = scheduled
-    const last = await scheduled.done
-    if (last && this.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
-  }
-
-  /** One record with concurrency: decode, handler, then retries (pausing off its slot), dead letter or stop. Never rejects. */
-  private async handle(route: Route, record: IncomingRecord, batch: PartitionBatch, pause: (ms: number) => Promise<void>): Promise<boolean> {
-    try {
-      const message = route.decode(record)
-      await route.handler(message instanceof Promise ? await message : message)
-      return true
-    } catch (error) {
-      return this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error), pause)
-    }
-  }
-
-  private async commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void> {
-    try {
-      await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
-    } catch (error) {
-      // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
-      if (!isKeyedError(error, 'FENCED')) this.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.backend.name, `the commit failed: ${String(error)}`, { cause: error }))
-    }
-  }
-
-  /** After a failed first try: the remaining tries, then the dead letter or a stop. True when the record is done. */
-  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure, pause?: (ms: number) => Promise<void>): Promise<boolean> {
-    const stopping = () => this.failure !== undefined || this.abandoned
-    const outcome = await retry(this.retryPolicy, first, async () => route.handler(await route.decode(record)), batch, stopping, pause)
-    if (outcome.ok) return true
-    const { failure, attempts } = outcome
-    if (!failure) return false
-    const cause = failure.error
-    if (this.deadLetters) {
-      try {
-        await this.deadLetters.write(route.topic, record, failure.stage, cause, attempts)
-        return true
-      } catch (error) {
-        this.fail(new DeadLetterError(record.topic, this.deadLetters.topicFor(record.topic), error))
-        return false
-      }
-    }
-    this.fail(isKeyedError(cause) && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
-    return false
   }
 }

@@ -1,0 +1,184 @@
+import type { BackendConsumer, IncomingRecord, PartitionBatch } from '../backend/contract.js'
+import { BackendUnavailableError, DeadLetterError, HandlerError, isKeyedError, type KeyedError } from '../errors.js'
+import type { AnyTopic } from '../topic.js'
+import type { DeadLetters } from './dead-letter.js'
+import { RecordFailure, type Decoder } from './decode.js'
+import { retry } from './retry.js'
+import { KeyScheduler, type ScheduledBatch } from './scheduler.js'
+import type { ConsumerSettings } from './settings.js'
+import type { Handler } from './types.js'
+
+export interface Route {
+  readonly topic: AnyTopic
+  readonly handler: Handler<AnyTopic>
+  readonly decode: Decoder
+  readonly fromBeginning: boolean
+}
+
+/** What the batch runner needs from its consumer. */
+export interface BatchHost {
+  route(topic: string): Route | undefined
+  /** Set once the consumer stops on an error: nothing more starts. */
+  failed(): boolean
+  /** Stops the consumer with this error (the first one wins). */
+  fail(error: KeyedError): void
+  readonly backendName: string
+  readonly deadLetters: DeadLetters | undefined
+}
+
+/** One onBatch call in flight: what a close that gives up commits, and names in its error. */
+interface Running {
+  readonly member: BackendConsumer
+  readonly batch: PartitionBatch
+  /** One at a time: the last record of the batch whose handling finished, and the one being handled. */
+  last: IncomingRecord | undefined
+  current: IncomingRecord | undefined
+  /** With concurrency: the batch in the scheduler, which knows both. */
+  scheduled: ScheduledBatch | undefined
+  /** Lets the backend's onBatch return although a handler has not settled (close timed out). */
+  readonly release: () => void
+}
+
+/**
+ * Handles the batches a backend hands over: one record at a time per partition, or through the key scheduler; each
+ * record decoded, handled, retried, dead-lettered or stopping the consumer; the finished prefix committed.
+ */
+export class BatchRunner {
+  private readonly running = new Set<Running>()
+  private readonly scheduler: KeyScheduler | undefined
+  /** Set once the consumer's stop gave up waiting for handlers: nothing more starts or commits. */
+  private abandoned = false
+
+  constructor(
+    private readonly host: BatchHost,
+    private readonly settings: ConsumerSettings,
+  ) {
+    if (settings.ordering === 'key' && settings.concurrency > 1) {
+      this.scheduler = new KeyScheduler(settings.concurrency, settings.maxBufferedRecords, {
+        run: (record, batch, pause) => this.handle(host.route(record.topic)!, record, batch, pause),
+        open: () => !this.stopping(),
+      })
+    }
+  }
+
+  /** Handles one partition's batch. Never rejects: every failure becomes a retry, a dead letter or a stop. */
+  onBatch(member: BackendConsumer, batch: PartitionBatch): Promise<void> {
+    const route = this.host.route(batch.topic)
+    if (!route || this.stopping()) return Promise.resolve()
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
+    this.running.add(run)
+    const work = (this.scheduler ? this.schedule(this.scheduler, route, run) : this.oneAtATime(route, run)).finally(() => this.running.delete(run))
+    return Promise.race([work, released])
+  }
+
+  /**
+   * Stops waiting for handlers that did not settle: returns the records left unfinished at once, then commits each
+   * batch's finished prefix and lets the batches return.
+   */
+  giveUp(): IncomingRecord[] {
+    this.abandoned = true
+    const runs = [...this.running]
+    const unfinished = runs.flatMap((run) => (run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : []))
+    for (const run of runs) {
+      const last = run.scheduled ? run.scheduled.prefixEnd() : run.last
+      if (!last || !this.settings.autoCommit) run.release()
+      else void run.member.commit([{ topic: last.topic, partition: last.partition, offset: last.offset }]).catch(() => undefined).finally(run.release)
+    }
+    return unfinished
+  }
+
+  private stopping(): boolean {
+    return this.abandoned || this.host.failed()
+  }
+
+  private async oneAtATime(route: Route, run: Running): Promise<void> {
+    const { batch } = run
+    const { decode, handler } = route
+    let last: IncomingRecord | undefined
+    for (const record of batch.records) {
+      if (!batch.isActive() || this.stopping()) break
+      // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
+      // A close can only give up while this waits, so where it stands is written down only before an await.
+      try {
+        let message = decode(record)
+        if (message instanceof Promise) {
+          run.last = last
+          run.current = record
+          message = await message
+        }
+        const result = handler(message)
+        if (result instanceof Promise) {
+          run.last = last
+          run.current = record
+          await result
+        }
+      } catch (error) {
+        run.last = last
+        run.current = record
+        if (!(await this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
+      }
+      last = record
+    }
+    run.last = last
+    run.current = undefined
+    if (last && this.settings.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
+  }
+
+  /**
+   * With per-key concurrency the batch goes to the scheduler, and this onBatch call settles only once none of its records
+   * runs any more: settling is what lets the backend fetch further and also what lets it revoke the partition and hand
+   * it to another member (memory and Redis release it, kafkajs rejoins, after the calls in flight returned). Settling
+   * as soon as the records were accepted would let a rebalance move a partition while its records still run here, so
+   * one key would run on two members at once, and a late commit could overwrite the new owner's. So concurrency spans
+   * the keys of a batch and the partitions in flight, and the batch's finished prefix is committed once, at its end.
+   */
+  private async schedule(scheduler: KeyScheduler, route: Route, run: Running): Promise<void> {
+    const scheduled = scheduler.submit(run.batch, route.topic.ordering === 'none')
+    run.scheduled = scheduled
+    const last = await scheduled.done
+    if (last && this.settings.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
+  }
+
+  /** One record with concurrency: decode, handler, then retries (pausing off its slot), dead letter or stop. Never rejects. */
+  private async handle(route: Route, record: IncomingRecord, batch: PartitionBatch, pause: (ms: number) => Promise<void>): Promise<boolean> {
+    try {
+      const message = route.decode(record)
+      await route.handler(message instanceof Promise ? await message : message)
+      return true
+    } catch (error) {
+      return this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error), pause)
+    }
+  }
+
+  private async commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void> {
+    try {
+      await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
+    } catch (error) {
+      // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
+      if (!isKeyedError(error, 'FENCED')) this.host.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.host.backendName, `the commit failed: ${String(error)}`, { cause: error }))
+    }
+  }
+
+  /** After a failed first try: the remaining tries, then the dead letter or a stop. True when the record is done. */
+  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure, pause?: (ms: number) => Promise<void>): Promise<boolean> {
+    const outcome = await retry(this.settings.retry, first, async () => route.handler(await route.decode(record)), batch, () => this.stopping(), pause)
+    if (outcome.ok) return true
+    const { failure, attempts } = outcome
+    if (!failure) return false
+    const cause = failure.error
+    const { deadLetters } = this.host
+    if (deadLetters) {
+      try {
+        await deadLetters.write(route.topic, record, failure.stage, cause, attempts)
+        return true
+      } catch (error) {
+        this.host.fail(new DeadLetterError(record.topic, deadLetters.topicFor(record.topic), error))
+        return false
+      }
+    }
+    this.host.fail(isKeyedError(cause) && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
+    return false
+  }
+}
