@@ -151,7 +151,10 @@ export class KafkaProducer implements BackendProducer {
             'Batches for other partitions of the call may have been written. Send smaller records or fewer per call, or raise max.message.bytes.',
         )
       }
-      throw toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'`, this.context)
+      // Kafka appends each partition's batch on its own: say so when the call spans several.
+      const partitions = new Set(records.map((r) => `${r.topic}\u0000${r.partition}`)).size
+      const spread = partitions > 1 ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)` : ''
+      throw toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'${spread}`, this.context)
     }
   }
 }

@@ -15,7 +15,7 @@ describe('kafka record headers', () => {
     const errors: unknown[] = []
     try {
       await client.admin().ensureTopics([topic])
-      expect(runJava(javaProducer, [BROKER, topic.name, 'none', '20', 'null-header'], '')).toEqual(['sent 20'])
+      expect(runJava(javaProducer, [BROKER, topic.name, 'none', '20', 'null-header'], '')).toEqual(['sent none 20'])
       await client.consumer({ groupId: unique('null-header'), onError: (e) => void errors.push(e) }).subscribe(topic, (m) => void read.push(m), { fromBeginning: true })
       await waitFor('20 records', 30_000, () => read.length >= 20 || errors.length > 0)
     } finally {
@@ -24,5 +24,5 @@ describe('kafka record headers', () => {
     expect(errors).toEqual([])
     expect(read.map((m) => m.value.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
     for (const m of read) expect(m.headers).toEqual({ seq: String(m.value.seq), empty: '' })
-  })
+  }, 120_000)
 })

@@ -19,7 +19,7 @@ export function runJava(source: string, args: string[], stdin: string): string[]
   const result = spawnSync('java', ['-cp', `${kafkaLibs()}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', source, ...args], {
     input: stdin,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
   })
   if (result.status !== 0) throw new Error(`java ${source} failed (exit ${String(result.status ?? result.signal)}): ${result.error?.message ?? ''}\n${result.stderr}`)
   return result.stdout.trim().split('\n')

@@ -93,4 +93,40 @@ export const groupCases: readonly ConformanceCase[] = [
       expect(events.slice(afterClose).filter((e) => e.member === 'a')).toEqual([])
     },
   },
+  {
+    name: 'a member that wakes up after being expelled handles nothing more',
+    timeoutFactor: 8,
+    async run(h) {
+      const topic = defineTopic(unique('expelled'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const count = 20
+      // Kafka's brokers accept no shorter session; a whole batch reaches the handler in one piece.
+      const membership = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxBatchSize: 100 }
+      await (await h.client()).producer().send(topic, Array.from({ length: count }, (_, seq) => ({ key: `k${seq}`, value: { seq } })))
+      let release = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const byA: number[] = []
+      const byB: number[] = []
+      await (await h.client()).consumer(h.consumerOptions(group, membership)).subscribe(
+        topic,
+        async (m) => {
+          byA.push(m.value.seq)
+          // Stuck like a frozen process: no commit, no progress, past the session timeout.
+          if (m.value.seq === 0) await gate
+        },
+        { fromBeginning: true },
+      )
+      await waitFor('a to start its first record', h.timeoutMs, () => byA.length > 0)
+      await (await h.client()).consumer(h.consumerOptions(group, membership)).subscribe(topic, (m) => void byB.push(m.value.seq), { fromBeginning: true })
+      // A backend that expels the stuck member gives b the partition; one that keeps it (while the process lives) does not.
+      for (const until = Date.now() + 3 * membership.sessionTimeoutMs; byB.length < count && Date.now() < until; ) await sleep(50)
+      release()
+      await waitFor('every record', h.timeoutMs, () => new Set([...byA, ...byB]).size === count)
+      // Time for a woken member to go on with the batch it held.
+      await sleep(2000)
+      // Only the record in flight when it was expelled may have been handled by both (at-least-once).
+      expect(byA.filter((seq) => seq !== 0 && byB.includes(seq))).toEqual([])
+      expect(byA.slice(0, 1)).toEqual([0])
+    },
+  },
 ]
