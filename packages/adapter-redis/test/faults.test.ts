@@ -75,7 +75,8 @@ describe('redis adapter under faults', () => {
     const topic = defineTopic(name, { partitions: 1 })
     await client('admin').admin().ensureTopics([topic])
     // 'a-…' sorts before 'b-…': the assignor gives the only partition to the child while it is alive.
-    const a = child({ MEMBER: 'a', TOPIC: name, GROUP: group, PARTITIONS: '1', DELAY_MS: '20', SESSION_MS: '1000', HEARTBEAT_MS: '100' })
+    // Its 11th record takes a second: the SIGSTOP lands inside it, so its commit is surely the one refused after the resume.
+    const a = child({ MEMBER: 'a', TOPIC: name, GROUP: group, PARTITIONS: '1', DELAY_MS: '20', SLOW_AFTER: '10', SLOW_MS: '1000', SESSION_MS: '1000', HEARTBEAT_MS: '100' })
     await waitFor('the child member', 20_000, () => a.ready)
     const intervals: Array<{ member: string; start: number; end: number; seq: number }> = []
     const mine: Array<Handled & { t: number }> = []
@@ -93,7 +94,7 @@ describe('redis adapter under faults', () => {
     const producer = client('producer').producer()
     const perKey = 150
     await producer.send(topic, Array.from({ length: perKey }, (_, seq) => ({ key: 'k', value: { key: 'k', seq } })))
-    await waitFor('the child to handle records', 20_000, () => a.events.filter((e) => e.ev === 'done').length >= 10)
+    await waitFor('the child to start its slow record', 20_000, () => a.events.filter((e) => e.ev === 'start').length >= 11)
     a.signal('SIGSTOP')
     const pausedAt = Date.now()
     await waitFor('the takeover', 10_000, () => mine.length > 0)
