@@ -119,5 +119,7 @@ describe('closing', () => {
     expect(() => client.consumer({ groupId: 'g', concurrency: 0 })).toThrow(/concurrency must be an integer >= 1/)
     expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'none' as 'key' })).toThrow(/ordering must be 'key' or 'partition'/)
     expect(() => client.consumer({ groupId: 'g', concurrency: 4, maxBufferedRecords: 1.5 })).toThrow(/maxBufferedRecords must be an integer >= 1/)
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, autoCommit: false })).toThrow(/would pass records of other keys still in flight/)
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'partition', autoCommit: false })).not.toThrow()
   })
 })

@@ -30,6 +30,13 @@ export function resolveConsumerSettings(options: ConsumerOptions): ConsumerSetti
   const concurrency = int('concurrency', options.concurrency, 1)
   const ordering = options.ordering ?? (concurrency > 1 ? 'key' : 'partition')
   if (ordering !== 'key' && ordering !== 'partition') throw new ConfigError(`Consumer ordering must be 'key' or 'partition', got '${String(ordering)}'.`)
+  if (options.autoCommit === false && ordering === 'key' && concurrency > 1) {
+    // A position is one offset per partition: committing after one message would pass other keys' records still running.
+    throw new ConfigError(
+      `Consumer autoCommit: false cannot be combined with concurrency ${concurrency} (ordering 'key'): commit(message) would pass ` +
+        `records of other keys still in flight. Keep autoCommit on (it commits each batch's finished prefix), or use ordering: 'partition'.`,
+    )
+  }
   return {
     retry: {
       attempts: int('retry.attempts', options.retry?.attempts, 3),

@@ -35,7 +35,7 @@ export interface DeadLetterOptions {
 
 export interface ConsumerOptions {
   groupId: string
-  /** Commit after each handled batch (the default), or only through consumer.commit(message). */
+  /** Commit after each handled batch (the default), or only through consumer.commit(message) (not with concurrency > 1). */
   autoCommit?: boolean
   retry?: RetryOptions
   /** Where records go after their last failed try; without it the consumer stops with a HandlerError. */
