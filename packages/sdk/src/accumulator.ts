@@ -243,15 +243,19 @@ export class Accumulator {
   private succeeded(batch: Call[], metadata: RecordMetadata[]): void {
     this.inFlight--
     this.requests.delete(batch)
-    let offset = 0
     for (const call of batch) {
-      const n = call.count
       this.release(call)
       call.state = State.Done
       call.records = undefined
       this.unsettled--
-      call.resolve(call.single ? metadata[offset]! : metadata.slice(offset, offset + n))
-      offset += n
+    }
+    // The next request leaves before the callers' continuations run, so the backend works while they do.
+    this.admitWaiting()
+    this.drain()
+    let offset = 0
+    for (const call of batch) {
+      call.resolve(call.single ? metadata[offset]! : metadata.slice(offset, offset + call.count))
+      offset += call.count
     }
     this.afterSettle()
   }
