@@ -75,8 +75,8 @@ export class RedisBackend implements Backend {
     return meta
   }
 
-  producer(_settings: ProducerSettings): BackendProducer {
-    return new RedisProducer(this.context)
+  producer(settings: ProducerSettings): BackendProducer {
+    return new RedisProducer(this.context, settings)
   }
 
   consumer(options: GroupMemberOptions): BackendConsumer {

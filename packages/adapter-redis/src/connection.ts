@@ -1,23 +1,46 @@
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { isIP } from 'node:net'
 import { BackendUnavailableError, ClosedError } from '@keyed/sdk/backend'
 import { authenticationError, isAuthFailure, safeCause } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
+/** A server connection or a cluster client: the same commands; a cluster routes each by its key's slot. */
+export type Connection = Redis | Cluster
+
 /** A connection that waits through reconnects instead of failing commands (readers, heartbeats, producers alike). */
-export function createConnection(options: ResolvedOptions, name: string): Redis {
-  const { server } = options
+export function createConnection(options: ResolvedOptions, name: string): Connection {
+  const { server, cluster } = options
+  const tls = server.tls ? { tls: isIP(server.host) ? {} : { servername: server.host } } : {}
+  const retryStrategy = (times: number) => Math.min(50 * times, 1000)
+  if (cluster) {
+    // Each cluster client (one per blocking reader, like duplicate()) keeps its own connection per node it uses.
+    // Primaries only (scaleReads 'master'): a replica may lag behind what was acknowledged. A lost node's commands
+    // are retried after a slots refresh every retryDelayOnFailover, bounded by sendTimeoutMs rather than a count.
+    return new Cluster(
+      cluster.map((n) => ({ host: n.host, port: n.port })),
+      {
+        lazyConnect: true,
+        scaleReads: 'master',
+        maxRedirections: Math.ceil(options.sendTimeoutMs / 100) + 16,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { username: server.username, password: server.password, ...tls, connectionName: name, maxRetriesPerRequest: null },
+      },
+    )
+  }
   return new Redis({
     host: server.host,
     port: server.port,
     username: server.username,
     password: server.password,
     db: server.db,
-    ...(server.tls ? { tls: isIP(server.host) ? {} : { servername: server.host } } : {}),
+    ...tls,
     lazyConnect: true,
     connectionName: name,
     maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(50 * times, 1000),
+    retryStrategy,
   })
 }
 
@@ -25,7 +48,7 @@ export function createConnection(options: ResolvedOptions, name: string): Redis 
  * Connects within connectTimeoutMs or fails with BackendUnavailableError; a server that refuses the credentials fails
  * it at once with AuthenticationError (ioredis would retry them forever). The connection is closed on failure.
  */
-export async function connectOrFail(conn: Redis, options: ResolvedOptions): Promise<void> {
+export async function connectOrFail(conn: Connection, options: ResolvedOptions): Promise<void> {
   const { server, connectTimeoutMs } = options
   let lastError: unknown
   let timer: NodeJS.Timeout | undefined
@@ -37,6 +60,7 @@ export async function connectOrFail(conn: Redis, options: ResolvedOptions): Prom
         if (isAuthFailure(error)) reject(authenticationError(error, server))
       }
       conn.on('error', onError)
+      conn.on('node error', onError) // a cluster reports its nodes' failures (a refused password) here
       timer = setTimeout(() => {
         const cause = lastError === undefined ? undefined : safeCause(lastError, server)
         reject(
@@ -58,21 +82,21 @@ export async function connectOrFail(conn: Redis, options: ResolvedOptions): Prom
     throw error
   } finally {
     clearTimeout(timer)
-    if (onError) conn.off('error', onError)
+    if (onError) conn.off('error', onError).off('node error', onError)
   }
 }
 
 /** The backend's connections: one shared for commands, one per blocking reader, all dropped by close(). */
 export class Connections {
-  private shared: Redis | undefined
-  private connecting: Promise<Redis> | undefined
+  private shared: Connection | undefined
+  private connecting: Promise<Connection> | undefined
   private closed = false
-  private readonly open = new Set<Redis>()
+  private readonly open = new Set<Connection>()
 
   constructor(private readonly options: ResolvedOptions) {}
 
   /** The shared command connection, connected within connectTimeoutMs or a keyed error. */
-  connection(): Promise<Redis> {
+  connection(): Promise<Connection> {
     if (this.closed) return Promise.reject(new ClosedError('redis backend'))
     this.connecting ??= (async () => {
       const conn = await this.dedicated('keyed')
@@ -87,11 +111,12 @@ export class Connections {
   }
 
   /** A connection of its own (a blocking read holds its connection), connected or a keyed error. */
-  async dedicated(name: string): Promise<Redis> {
+  async dedicated(name: string): Promise<Connection> {
     const conn = createConnection(this.options, name)
     this.open.add(conn)
     conn.once('end', () => this.open.delete(conn))
     conn.on('error', () => undefined) // ioredis reconnects by itself; a down server shows as commands that wait
+    conn.on('node error', () => undefined)
     await connectOrFail(conn, this.options)
     return conn
   }

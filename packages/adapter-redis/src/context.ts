@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Connection } from './connection.js'
 import type { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import type { TopicMeta } from './topics.js'
@@ -8,9 +8,9 @@ export interface RedisContext {
   readonly options: ResolvedOptions
   readonly keys: Keys
   /** The shared command connection, connected within connectTimeoutMs, or a keyed error. */
-  connection(): Promise<Redis>
+  connection(): Promise<Connection>
   /** A connection of its own (a blocking read holds its connection); its user disconnects it. */
-  dedicated(name: string): Promise<Redis>
+  dedicated(name: string): Promise<Connection>
   /** A topic's metadata; TopicNotFoundError when it does not exist. */
   topicMeta(topic: string): Promise<TopicMeta>
 }

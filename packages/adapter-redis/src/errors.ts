@@ -78,7 +78,7 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
     case 'MOVED':
     case 'ASK':
     case 'CROSSSLOT':
-      return refused(`${server.display} is a Redis Cluster node (${detail}); this adapter connects to a single server.`, 'url')
+      return refused(`${server.display} is a Redis Cluster node (${detail}); redis({ url }) is for a single server: pass the cluster's nodes as redis({ cluster: [urls] }).`, 'url')
     case 'NOSCRIPT':
     case 'NOTBUSY':
       return refused(`${detail}. The server does not run keyed's Lua scripts; keyed needs Redis 7.0+ with scripting.`)

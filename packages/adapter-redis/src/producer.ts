@@ -1,4 +1,4 @@
-import type { BackendProducer, OutgoingRecord, RecordMetadata } from '@keyed/sdk/backend'
+import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError, TimeoutError } from '@keyed/sdk/backend'
 import { translated } from './errors.js'
 import { deadline } from './within.js'
@@ -6,11 +6,34 @@ import type { RedisContext } from './context.js'
 import { appendArgs } from './records.js'
 import { append, ScriptReplyError, type AppendArgs } from './scripts.js'
 import { isCompacted } from './topics.js'
+import type { Connection } from './connection.js'
+import { detectReplicas } from './replicas.js'
 
 export class RedisProducer implements BackendProducer {
   private closed = false
   private readonly inFlight = new Set<Promise<unknown>>()
-  constructor(private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'topicMeta'>) {}
+  /** With acks 'all': how many replicas each append waits for, and the connection WAIT blocks (not the shared one). */
+  private waiting: Promise<{ replicas: number; conn: Connection | undefined }> | undefined
+  constructor(
+    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'topicMeta'>,
+    private readonly settings: Pick<ProducerSettings, 'acks'>,
+  ) {}
+
+  /** acks 'leader'/'none': no WAIT. acks 'all': redis({ replicas }) or what the server has (replicas.ts). */
+  private replicaWait(): Promise<{ replicas: number; conn: Connection | undefined }> {
+    this.waiting ??= (async () => {
+      if (this.settings.acks !== 'all') return { replicas: 0, conn: undefined }
+      const { options } = this.context
+      const replicas = options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
+      // WAIT blocks its connection until the replicas answer: heartbeats and commits must not queue behind it.
+      return { replicas, conn: replicas > 0 ? await this.context.dedicated('keyed-producer') : undefined }
+    })()
+    const pending = this.waiting
+    pending.catch(() => {
+      if (this.waiting === pending) this.waiting = undefined
+    })
+    return pending
+  }
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
   async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
@@ -37,7 +60,8 @@ export class RedisProducer implements BackendProducer {
   }
 
   private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    const conn = await this.context.connection()
+    const wait = await this.replicaWait()
+    const conn = wait.conn ?? (await this.context.connection())
     const groups = new Map<string, number[]>()
     records.forEach((r, i) => {
       const id = `${r.partition}:${r.topic}`
@@ -54,11 +78,15 @@ export class RedisProducer implements BackendProducer {
         const stream = keys.stream(first.topic, first.partition)
         const args: AppendArgs = []
         for (const i of indexes) appendArgs(records[i]!, args)
-        const ids = await append.run(
-          conn,
-          isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream],
-          args,
-        )
+        const scriptKeys: Parameters<typeof append.run>[1] = isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream]
+        let ids: string[]
+        if (wait.replicas === 0) ids = await append.run(conn, scriptKeys, args)
+        else {
+          const { replicaTimeoutMs, server } = this.context.options
+          let acked: number
+          ;[ids, acked] = await append.runThenWait(conn, scriptKeys, args, wait.replicas, replicaTimeoutMs)
+          if (acked < wait.replicas) throw replicasTimeout(first.topic, first.partition, acked, wait.replicas, replicaTimeoutMs, server.display)
+        }
         if (ids.length !== indexes.length) throw new ScriptReplyError(append.name, `${indexes.length} ids`, ids)
         indexes.forEach((i, n) => {
           const r = records[i]!
@@ -73,5 +101,16 @@ export class RedisProducer implements BackendProducer {
   async close(): Promise<void> {
     this.closed = true
     await Promise.allSettled(this.inFlight)
+    const wait = await this.waiting?.catch(() => undefined)
+    wait?.conn?.disconnect()
   }
+}
+
+function replicasTimeout(topic: string, partition: number, acked: number, wanted: number, ms: number, display: string): TimeoutError {
+  return new TimeoutError(
+    `acks 'all': the append to partition ${partition} of '${topic}' on ${display} reached ${acked} of ${wanted} replica(s) and`,
+    ms,
+    'The records are on the primary but may be lost if it fails before a replica has them (Redis replicates asynchronously); sending again is ' +
+      'at-least-once. A replica is down, lagging or resyncing: start it, raise redis({ replicaTimeoutMs }), or lower redis({ replicas }).',
+  )
 }

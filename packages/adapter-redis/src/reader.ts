@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Connection } from './connection.js'
 import type { BackendReader, IncomingRecord, PartitionEnd, PartitionReaderOptions } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
 import type { RedisContext } from './context.js'
@@ -26,7 +26,7 @@ export async function endOffsets(context: Pick<RedisContext, 'topicMeta' | 'conn
  */
 export class RedisReader implements BackendReader {
   private stopping = false
-  private readonly conns: Redis[] = []
+  private readonly conns: Connection[] = []
   private loops: Promise<void>[] = []
 
   constructor(
@@ -63,7 +63,7 @@ export class RedisReader implements BackendReader {
     await Promise.all(this.loops)
   }
 
-  private async follow(partition: number, conn: Redis): Promise<void> {
+  private async follow(partition: number, conn: Connection): Promise<void> {
     const { topic, maxBatchSize, until } = this.options
     const stream = this.context.keys.stream(topic, partition)
     const end = until.get(partition) ?? '0-0'

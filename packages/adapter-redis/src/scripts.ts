@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import type { Connection } from './connection.js'
 import { replyCode } from './errors.js'
 
 /**
@@ -23,7 +23,7 @@ export class Script<K extends readonly string[], A extends readonly Arg[], R> {
     this.sha = createHash('sha1').update(this.source).digest('hex')
   }
 
-  async run(conn: Redis, keys: K, args: A): Promise<R> {
+  async run(conn: Connection, keys: K, args: A): Promise<R> {
     let reply: unknown
     try {
       reply = await conn.evalsha(this.sha, keys.length, ...keys, ...args)
@@ -32,6 +32,28 @@ export class Script<K extends readonly string[], A extends readonly Arg[], R> {
       reply = await conn.eval(this.source, keys.length, ...keys, ...args)
     }
     return this.decode(reply, this.name)
+  }
+
+  /**
+   * Runs the script, then WAIT for `replicas` replicas, in one pipeline: on a cluster the keyless WAIT goes to the
+   * node of the script's keys, on the same connection, so it counts the replicas that have the script's writes.
+   * Resolves with the reply and how many replicas acknowledged.
+   */
+  async runThenWait(conn: Connection, keys: K, args: A, replicas: number, timeoutMs: number): Promise<[R, number]> {
+    for (const cmd of ['evalsha', 'eval'] as const) {
+      const pipe = conn.pipeline()
+      pipe[cmd](cmd === 'evalsha' ? this.sha : this.source, keys.length, ...keys, ...args)
+      pipe.call('WAIT', replicas, timeoutMs)
+      const results = (await pipe.exec()) ?? []
+      const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, undefined]] = results
+      if (scriptError) {
+        if (cmd === 'evalsha' && replyCode(scriptError) === 'NOSCRIPT') continue
+        throw scriptError
+      }
+      if (waitError) throw waitError
+      return [this.decode(reply, this.name), integer(acked, 'WAIT')]
+    }
+    throw new ScriptReplyError(this.name, 'a reply after loading the script', 'NOSCRIPT')
   }
 }
 

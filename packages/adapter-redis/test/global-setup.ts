@@ -5,12 +5,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Starts the shared redis-server on 6379 unless one answers; a failure here fails the run (tests never skip). Tests'
- * private servers (helpers.privateServer) live under one directory, and the teardown kills any a timed-out test left.
+ * Starts the shared redis-server on 6379 unless one answers, and the test cluster (scripts/redis-cluster.sh, 3
+ * primaries + 3 replicas on 7000-7005); a failure here fails the run (tests never skip). Tests' private servers
+ * (helpers.privateServer) live under one directory, and the teardown kills any a timed-out test left, and the cluster.
  */
 export default function setup(): () => void {
-  const script = fileURLToPath(new URL('../../../scripts/redis-start.sh', import.meta.url))
-  execFileSync('bash', [script], { stdio: 'inherit' })
+  const script = (name: string) => fileURLToPath(new URL(`../../../scripts/${name}`, import.meta.url))
+  execFileSync('bash', [script('redis-start.sh')], { stdio: 'inherit' })
+  execFileSync('bash', [script('redis-cluster.sh'), 'start'], { stdio: 'inherit' })
   const servers = mkdtempSync(join(tmpdir(), 'keyed-redis-servers-'))
   process.env.KEYED_REDIS_SERVERS = servers
   return () => {
@@ -22,5 +24,6 @@ export default function setup(): () => void {
       }
     }
     rmSync(servers, { recursive: true, force: true })
+    execFileSync('bash', [script('redis-cluster.sh'), 'stop'], { stdio: 'inherit' })
   }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { waitFor } from '@keyed/sdk/testing'
 import { redis, type RedisOptions } from '../src/index.js'
 
@@ -12,6 +12,32 @@ export const REDIS_URL = process.env.KEYED_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** A key prefix no other test run uses; the 6379 server is shared by every run on the machine. */
 export function runPrefix(): string {
   return `keyed-test:${process.pid}-${randomBytes(4).toString('hex')}:`
+}
+
+/** The test cluster's nodes (scripts/redis-cluster.sh, started by the global setup). */
+export const CLUSTER_URLS = Array.from({ length: 6 }, (_, i) => `redis://127.0.0.1:${7000 + i}`)
+
+export function clusterBackendFactory(prefix: string, extra: RedisOptions = {}) {
+  return () => redis({ cluster: CLUSTER_URLS, keyPrefix: prefix, blockMs: 200, cleanerIntervalMs: 100, ...extra })
+}
+
+/** Deletes every key under the prefix on every primary of the test cluster. */
+export async function cleanupCluster(prefix: string): Promise<void> {
+  const cluster = new Cluster(CLUSTER_URLS.slice(0, 3).map((u) => ({ host: '127.0.0.1', port: Number(u.split(':')[2]) })), { lazyConnect: true, scaleReads: 'master' })
+  cluster.on('error', () => undefined)
+  await cluster.connect()
+  try {
+    for (const node of cluster.nodes('master')) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+        for (const key of keys) await node.unlink(key)
+        cursor = next
+      } while (cursor !== '0')
+    }
+  } finally {
+    cluster.disconnect()
+  }
 }
 
 export function backendFactory(prefix: string, extra: RedisOptions = {}) {

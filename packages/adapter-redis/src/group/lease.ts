@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Connection } from '../connection.js'
 import { acquire, release, renew } from '../scripts.js'
 
 /**
@@ -19,7 +19,7 @@ export class Lease {
   }
 
   /** The lease, or undefined while another member holds it. */
-  static async acquire(conn: Redis, keys: { lease: string; epoch: string }, member: string, leaseMs: number): Promise<Lease | undefined> {
+  static async acquire(conn: Connection, keys: { lease: string; epoch: string }, member: string, leaseMs: number): Promise<Lease | undefined> {
     const sentAt = Date.now()
     const token = await acquire.run(conn, [keys.lease, keys.epoch], [member, leaseMs])
     return token === undefined ? undefined : new Lease(keys.lease, token, leaseMs, sentAt)
@@ -31,7 +31,7 @@ export class Lease {
   }
 
   /** Extends the lease; false when another member holds it now. */
-  async renew(conn: Redis): Promise<boolean> {
+  async renew(conn: Connection): Promise<boolean> {
     const sentAt = Date.now()
     const held = await renew.run(conn, [this.key], [this.token, this.leaseMs])
     if (held) this.validUntil = this.deadline(sentAt)
@@ -39,7 +39,7 @@ export class Lease {
   }
 
   /** Deletes the lease if this token still holds it; otherwise, or on failure, it expires on its own. */
-  async release(conn: Redis): Promise<void> {
+  async release(conn: Connection): Promise<void> {
     this.validUntil = 0
     await release.run(conn, [this.key], [this.token]).catch(() => undefined)
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Connection } from '../connection.js'
 import type { GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { replyCode } from '../errors.js'
@@ -20,7 +20,7 @@ export class PartitionReader {
   private stopping = false
   /** Ids handed to the application and not acknowledged yet, in order. */
   private readonly delivered: string[] = []
-  private conn: Redis | undefined
+  private conn: Connection | undefined
   private connId: number | undefined
 
   constructor(
@@ -76,11 +76,18 @@ export class PartitionReader {
     this.conn = reader
     if (this.stopping) return
     let readies = 0
-    reader.on('ready', () => {
-      readies++
-      reader.client('ID').then((id) => (this.connId = Number(id)), () => undefined)
-    })
-    this.connId = Number(await reader.client('ID'))
+    if (this.context.options.cluster) {
+      // A cluster client has no single connection id (CLIENT UNBLOCK would hit a random node, where the id may be
+      // someone else's): stop() waits for the read to end within blockMs. A node lost or reconnected counts as a reconnect.
+      reader.on('-node', () => readies++)
+      reader.on('node error', () => readies++)
+    } else {
+      reader.on('ready', () => {
+        readies++
+        reader.client('ID').then((id) => (this.connId = Number(id)), () => undefined)
+      })
+      this.connId = Number(await reader.client('ID'))
+    }
     let seen = readies
     let cursor = '0-0'
     let pending = true
