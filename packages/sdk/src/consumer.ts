@@ -5,7 +5,7 @@ import type { TopicResolver } from './topic-resolver.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
 import { DeadLetters } from './consumer/dead-letter.js'
 import { decoderFor } from './consumer/decode.js'
-import { resolveConsumerSettings, type ConsumerSettings } from './consumer/settings.js'
+import { resolveConsumerSettings, resolveRunSettings, type ConsumerSettings } from './consumer/settings.js'
 import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
 
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
@@ -72,7 +72,9 @@ export class Consumer {
     if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
     if (this.routes.has(topic.name)) throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
     await this.topics.resolve(topic)
-    this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false })
+    const own = options.concurrency !== undefined || options.ordering !== undefined
+    const run = own ? resolveRunSettings(`subscribe('${topic.name}')`, options, this.settings.autoCommit, this.settings.membership.maxBatchSize) : undefined
+    this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false, run })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)

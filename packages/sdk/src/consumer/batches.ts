@@ -5,7 +5,7 @@ import type { DeadLetters } from './dead-letter.js'
 import { RecordFailure, type Decoder } from './decode.js'
 import { retry } from './retry.js'
 import { KeyScheduler, type ScheduledBatch } from './scheduler.js'
-import type { ConsumerSettings } from './settings.js'
+import type { ConsumerSettings, RunSettings } from './settings.js'
 import type { Handler } from './types.js'
 
 export interface Route {
@@ -13,6 +13,8 @@ export interface Route {
   readonly handler: Handler<AnyTopic>
   readonly decode: Decoder
   readonly fromBeginning: boolean
+  /** A subscribe() override of the consumer's concurrency and ordering. */
+  readonly run: RunSettings | undefined
 }
 
 /** What the batch runner needs from its consumer. */
@@ -46,6 +48,8 @@ interface Running {
 export class BatchRunner {
   private readonly running = new Set<Running>()
   private readonly scheduler: KeyScheduler | undefined
+  /** Topics subscribed with their own concurrency: their scheduler, or undefined for one at a time. */
+  private readonly ownSchedulers = new Map<string, KeyScheduler | undefined>()
   /** Set once the consumer's stop gave up waiting for handlers: nothing more starts or commits. */
   private abandoned = false
 
@@ -53,12 +57,22 @@ export class BatchRunner {
     private readonly host: BatchHost,
     private readonly settings: ConsumerSettings,
   ) {
-    if (settings.ordering === 'key' && settings.concurrency > 1) {
-      this.scheduler = new KeyScheduler(settings.concurrency, settings.maxBufferedRecords, {
-        run: (record, batch, pause) => this.handle(host.route(record.topic)!, record, batch, pause),
-        open: () => !this.stopping(),
-      })
-    }
+    this.scheduler = this.schedulerFor(settings)
+  }
+
+  private schedulerFor(run: RunSettings): KeyScheduler | undefined {
+    if (run.ordering !== 'key' || run.concurrency === 1) return undefined
+    return new KeyScheduler(run.concurrency, run.maxBufferedRecords, {
+      run: (record, batch, pause) => this.handle(this.host.route(record.topic)!, record, batch, pause),
+      open: () => !this.stopping(),
+    })
+  }
+
+  private schedulerOf(route: Route): KeyScheduler | undefined {
+    if (!route.run) return this.scheduler
+    const name = route.topic.name
+    if (!this.ownSchedulers.has(name)) this.ownSchedulers.set(name, this.schedulerFor(route.run))
+    return this.ownSchedulers.get(name)
   }
 
   /** Handles one partition's batch. Never rejects: every failure becomes a retry, a dead letter or a stop. */
@@ -69,7 +83,8 @@ export class BatchRunner {
     const released = new Promise<void>((resolve) => (release = resolve))
     const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
     this.running.add(run)
-    const work = (this.scheduler ? this.schedule(this.scheduler, route, run) : this.oneAtATime(route, run)).finally(() => this.running.delete(run))
+    const scheduler = this.schedulerOf(route)
+    const work = (scheduler ? this.schedule(scheduler, route, run) : this.oneAtATime(route, run)).finally(() => this.running.delete(run))
     return Promise.race([work, released])
   }
 

@@ -17,6 +17,13 @@ export type Handler<T extends AnyTopic> = (message: Message<T>) => void | Promis
 export interface SubscribeOptions {
   /** Where to start when the group has no committed position: the oldest record (true) or only new ones (false, the default). */
   fromBeginning?: boolean
+  /**
+   * This topic's own concurrency, instead of the consumer's: its records then have their own budget of records in
+   * flight (1: one at a time per partition). Same rules as the consumer option.
+   */
+  concurrency?: number
+  /** This topic's ordering, instead of the consumer's. */
+  ordering?: 'key' | 'partition'
 }
 
 export interface RetryOptions {
