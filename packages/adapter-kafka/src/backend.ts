@@ -5,6 +5,7 @@ import type {
   BackendConsumer,
   BackendProducer,
   GroupMemberOptions,
+  GroupPartitionOffset,
   PartitionEnd,
   PartitionReaderOptions,
   BackendReader,
@@ -16,6 +17,7 @@ import { BackendRefusedError, ConfigError } from '@keyed/sdk/backend'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { endOffsets, KafkaReader } from './reader.js'
+import { committedOffsets, topicSpec } from './offsets.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
 import { KafkaProducer } from './producer.js'
@@ -181,6 +183,14 @@ class KafkaBackend implements Backend {
   reader(options: PartitionReaderOptions): BackendReader {
     const settings = { admin: () => this.admin(), retry: this.retry(), maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
     return this.track(new KafkaReader(this.client(options.clientId), options, settings, this.context))
+  }
+
+  async committedOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
+    return committedOffsets(await this.admin(), groupId, topics, this.context)
+  }
+
+  async topicSpec(name: string): Promise<TopicSpec | undefined> {
+    return topicSpec(await this.admin(), name, this.context)
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,22 @@ export class MemoryBroker {
     this.topics.set(spec.name, { spec, logs: Array.from({ length: spec.partitions }, (_, p) => new PartitionLog(spec.name, p)) })
   }
 
+  /** The settings the topic was created with. */
+  topicSpec(name: string): TopicSpec | undefined {
+    const topic = this.topics.get(name)
+    return topic && { ...topic.spec, partitions: topic.logs.length }
+  }
+
+  /** Names of the topics, for tools that look at every topic. */
+  topicNames(): string[] {
+    return [...this.topics.keys()]
+  }
+
+  /** The group if it exists; group() creates it. */
+  existingGroup(id: string): Group | undefined {
+    return this.groups.get(id)
+  }
+
   partitionsOf(topic: string): PartitionLog[] {
     return this.topics.get(topic)?.logs ?? []
   }

@@ -3,6 +3,7 @@ import { ClosedError } from '@keyed/sdk/backend'
 import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
 import { Member } from './group.js'
 import { endOffsets, MemoryReader } from './reader.js'
+import { committedOffsets } from './offsets.js'
 
 export { MemoryBroker, type MemoryBrokerOptions }
 
@@ -69,6 +70,8 @@ export function memory(options: MemoryOptions = {}): Backend {
       return endOffsets(broker, topic)
     },
     reader: (readerOptions) => new MemoryReader(broker, readerOptions),
+    committedOffsets: async (groupId, topics) => committedOffsets(broker, groupId, topics),
+    topicSpec: async (name) => broker.topicSpec(name),
     async close() {
       closed = true
     },

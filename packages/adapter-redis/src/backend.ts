@@ -1,4 +1,4 @@
-import type { Backend, BackendCapabilities, BackendConsumer, BackendProducer, BackendReader, GroupMemberOptions, PartitionEnd, PartitionReaderOptions, ProducerSettings, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
+import type { Backend, BackendCapabilities, BackendConsumer, BackendProducer, BackendReader, GroupMemberOptions, GroupPartitionOffset, PartitionEnd, PartitionReaderOptions, ProducerSettings, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
 import { ConfigError, TopicNotFoundError } from '@keyed/sdk/backend'
 import { Cleaner } from './cleaner.js'
 import { Connections } from './connection.js'
@@ -9,6 +9,7 @@ import { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
 import { endOffsets, RedisReader } from './reader.js'
+import { committedOffsets, specOf } from './offsets.js'
 import { createTopic } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
 import { within } from './within.js'
@@ -91,6 +92,15 @@ export class RedisBackend implements Backend {
 
   reader(options: PartitionReaderOptions): BackendReader {
     return new RedisReader(this.context, options, this.users)
+  }
+
+  committedOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
+    return committedOffsets(this.context, groupId, topics)
+  }
+
+  async topicSpec(name: string): Promise<TopicSpec | undefined> {
+    const meta = await this.loadMeta(name)
+    return meta && specOf(meta)
   }
 
   /** Finishes gracefully (batches in flight, commits, QUIT) within sendTimeoutMs; then, the server being gone, drops every connection. */

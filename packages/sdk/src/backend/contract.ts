@@ -23,6 +23,13 @@ export interface Backend {
   endOffsets?(topic: string): Promise<PartitionEnd[]>
   /** Reads partitions from the beginning without a consumer group (nothing is committed), then follows new records. */
   reader?(options: PartitionReaderOptions): BackendReader
+  /**
+   * Where a consumer group stands in each partition of the topics (or, without topics, of every topic it committed
+   * in): its committed position, the partition's end and the records between. Optional; tools (keyed lag) need it.
+   */
+  committedOffsets?(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]>
+  /** The topic's settings as createTopic() takes them (what a copy of it needs), or undefined when it does not exist. Optional. */
+  topicSpec?(name: string): Promise<TopicSpec | undefined>
   /** Releases connections; producers and consumers made from it are closed first by the client. */
   close(): Promise<void>
 }
@@ -203,4 +210,17 @@ export interface BackendReader {
   start(): Promise<void>
   /** Stops reading and waits for the batch in flight; bounded by the backend's own timeouts. */
   close(): Promise<void>
+}
+
+/** A consumer group's position in one partition. */
+export interface GroupPartitionOffset extends TopicPartition {
+  /**
+   * The committed position as this backend writes positions (Kafka and memory: the next offset to read; Redis: the id
+   * of the last entry the group finished), or undefined when the group committed nothing in this partition.
+   */
+  readonly committed: string | undefined
+  /** The partition's end, as endOffsets() gives it. */
+  readonly end: string
+  /** Records after the committed position up to the end; with nothing committed, the records still in the partition (what a group starting from the beginning reads). */
+  readonly lag: number
 }

@@ -1,0 +1,77 @@
+import type { Backend, TopicSpec } from '@keyed/sdk/backend'
+import { ConfigError } from '@keyed/sdk/backend'
+import { CheckFailed, UsageError } from '../errors.js'
+import { compactedSpec, copyTopic } from '../migrate/copy.js'
+import { verifyCopy, type Verification } from '../migrate/verify.js'
+import type { Output } from '../output.js'
+import { progress } from '../progress.js'
+import { num } from '../render.js'
+
+export interface MigrateOptions {
+  from: string
+  to: string
+  partitions: number
+  group?: string
+  batch: number
+  verify: boolean
+}
+
+export async function migrateCommand(backend: Backend, display: string, options: MigrateOptions, out: Output): Promise<void> {
+  const { from, to, partitions } = options
+  for (const method of ['topicSpec', 'committedOffsets', 'endOffsets', 'reader'] as const) {
+    if (typeof backend[method] !== 'function') throw new ConfigError(`The ${backend.name} backend cannot migrate topics (it has no ${method}()).`)
+  }
+  if (from === to) throw new UsageError('The source and the target of a migration must be different topics.')
+  const source = await backend.topicSpec!(from)
+  if (!source) throw new UsageError(`Topic '${from}' does not exist on ${display}. Check the name and --backend.`)
+  const existing = await backend.describeTopic(to)
+  if (existing && (existing.partitions !== partitions || existing.cleanupPolicy !== source.cleanupPolicy)) {
+    throw new UsageError(
+      `Topic '${to}' exists with ${existing.partitions} partitions and cleanup policy '${existing.cleanupPolicy}', not ${partitions} and '${source.cleanupPolicy}'. ` +
+        'Migrate to a new name, or delete it first.',
+    )
+  }
+  const spec: TopicSpec = { ...source, name: to, partitions }
+  if (!existing) await backend.createTopic(spec)
+  const groupId = options.group ?? `keyed-migrate.${from}.${to}`
+  const started = Date.now()
+  const bar = progress(`copying ${from} → ${to}`, 0)
+  let outcome
+  try {
+    outcome = await copyTopic({ backend, source, to, partitions, groupId, batch: options.batch, onProgress: (done, remaining) => bar.update(done, done + remaining) })
+  } finally {
+    bar.stop()
+  }
+  const seconds = (Date.now() - started) / 1000
+  let verification: Verification | undefined
+  if (options.verify) verification = await verifyCopy(backend, from, to, outcome.sourceEnds, compactedSpec(source))
+  const result = {
+    from,
+    to,
+    partitions: { from: source.partitions, to: partitions },
+    groupId,
+    created: !existing,
+    copied: outcome.copied,
+    skipped: outcome.skipped,
+    seconds,
+    recordsPerSecond: Math.round(outcome.copied / Math.max(seconds, 0.001)),
+    settings: spec,
+    verification: verification ?? null,
+  }
+  out.result(result, () => {
+    const lines = [
+      `${existing ? 'resumed' : 'created'} '${to}' (${partitions} partitions, cleanup.policy ${source.cleanupPolicy}) from '${from}' (${source.partitions} partitions)`,
+      `copied ${num(outcome.copied)} records in ${seconds.toFixed(1)} s (${num(result.recordsPerSecond)}/s)${outcome.skipped ? `, skipped ${num(outcome.skipped)} already in the target` : ''}; position kept by group '${groupId}'`,
+    ]
+    if (verification) {
+      const v = verification
+      lines.push(
+        v.ok
+          ? `verified: ${num(v.keys)} keys, ${num(v.sourceRecords)} source records, ${num(v.targetRecords)} target records, every key complete and in source order${v.mode === 'latest-per-key' ? ' (compacted: latest record per key compared)' : ''}`
+          : `verification FAILED: ${v.mismatchedKeys} keys differ, ${v.outOfOrder} records out of order, ${v.foreign} records not from this migration\n  ${v.examples.join('\n  ')}`,
+      )
+    }
+    return lines.join('\n')
+  })
+  if (verification && !verification.ok) throw new CheckFailed(`the copy of '${from}' in '${to}' does not match: ${verification.examples[0] ?? 'see the report'}.`)
+}
