@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
+import type { Connection } from './connection.js'
 import type { GroupPartitionOffset, TopicSpec } from '@keyed/sdk/backend'
 import type { RedisContext } from './context.js'
 import { translated } from './errors.js'
@@ -15,7 +16,7 @@ function fields(reply: unknown): Map<string, string | number | null> {
 }
 
 /** Entries after `after` (exclusive), counted in chunks; only when XINFO's lag is unknown (entries were deleted). */
-async function countAfter(conn: Redis, stream: string, after: string): Promise<number> {
+async function countAfter(conn: Connection, stream: string, after: string): Promise<number> {
   let count = 0
   let cursor = after
   for (;;) {
@@ -31,7 +32,7 @@ async function countAfter(conn: Redis, stream: string, after: string): Promise<n
  * entry before the oldest pending one, or the last delivered id when nothing is pending; lag is the pending entries
  * plus those never delivered (XINFO GROUPS' lag on Redis 7, counted when deletions made it unknown).
  */
-async function position(conn: Redis, stream: string, groupId: string): Promise<{ committed: string; lag: number } | undefined> {
+async function position(conn: Connection, stream: string, groupId: string): Promise<{ committed: string; lag: number } | undefined> {
   let groups: unknown[]
   try {
     groups = (await conn.xinfo('GROUPS', stream)) as unknown[]
@@ -55,16 +56,20 @@ async function position(conn: Redis, stream: string, groupId: string): Promise<{
 }
 
 /** Topic names under the key prefix, for a group asked about without topics. */
-async function topicNames(conn: Redis, context: Context): Promise<string[]> {
+async function topicNames(conn: Connection, context: Context): Promise<string[]> {
   const prefix = context.keys.topic('')
-  const names: string[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await conn.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
-    cursor = next
-    for (const key of keys) names.push(key.slice(prefix.length))
-  } while (cursor !== '0')
-  return names.sort()
+  const names = new Set<string>()
+  // SCAN walks one node; a cluster's keys are spread over its primaries.
+  const nodes: Redis[] = conn instanceof Cluster ? conn.nodes('master') : [conn]
+  for (const node of nodes) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
+      cursor = next
+      for (const key of keys) names.add(key.slice(prefix.length))
+    } while (cursor !== '0')
+  }
+  return [...names].sort()
 }
 
 /** Where the group stands in each partition of the topics; without topics, in every topic where it has a stream group. */
