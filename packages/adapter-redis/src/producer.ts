@@ -60,6 +60,7 @@ export class RedisProducer implements BackendProducer {
   }
 
   private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    const started = Date.now()
     const wait = await this.replicaWait()
     const conn = wait.conn ?? (await this.context.connection())
     const groups = new Map<string, number[]>()
@@ -84,7 +85,7 @@ export class RedisProducer implements BackendProducer {
         else {
           const { replicaTimeoutMs, server } = this.context.options
           let acked: number
-          ;[ids, acked] = await append.runThenWait(conn, scriptKeys, args, wait.replicas, replicaTimeoutMs)
+          ;[ids, acked] = await append.runThenWait(conn, scriptKeys, args, wait.replicas, replicaTimeoutMs, started + this.context.options.sendTimeoutMs)
           if (acked < wait.replicas) throw replicasTimeout(first.topic, first.partition, acked, wait.replicas, replicaTimeoutMs, server.display)
         }
         if (ids.length !== indexes.length) throw new ScriptReplyError(append.name, `${indexes.length} ids`, ids)

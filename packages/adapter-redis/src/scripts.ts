@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { Cluster } from 'ioredis'
 import type { Connection } from './connection.js'
 import { replyCode } from './errors.js'
 
@@ -37,25 +38,35 @@ export class Script<K extends readonly string[], A extends readonly Arg[], R> {
   /**
    * Runs the script, then WAIT for `replicas` replicas, in one pipeline: on a cluster the keyless WAIT goes to the
    * node of the script's keys, on the same connection, so it counts the replicas that have the script's writes.
-   * Resolves with the reply and how many replicas acknowledged.
+   * Resolves with the reply and how many replicas acknowledged. ioredis does not follow a redirection for a pipeline
+   * holding a write that succeeded (the WAIT), so a script redirected or refused during a failover (MOVED, ASK,
+   * TRYAGAIN, CLUSTERDOWN: it did not run) or lost with its node's connection (it may have run: at-least-once) goes
+   * again after a slots refresh, until `retryUntil` (epoch ms).
    */
-  async runThenWait(conn: Connection, keys: K, args: A, replicas: number, timeoutMs: number): Promise<[R, number]> {
-    for (const cmd of ['evalsha', 'eval'] as const) {
+  async runThenWait(conn: Connection, keys: K, args: A, replicas: number, timeoutMs: number, retryUntil: number): Promise<[R, number]> {
+    let cmd: 'evalsha' | 'eval' = 'evalsha'
+    for (;;) {
       const pipe = conn.pipeline()
       pipe[cmd](cmd === 'evalsha' ? this.sha : this.source, keys.length, ...keys, ...args)
       pipe.call('WAIT', replicas, timeoutMs)
       const results = (await pipe.exec()) ?? []
       const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, undefined]] = results
-      if (scriptError) {
-        if (cmd === 'evalsha' && replyCode(scriptError) === 'NOSCRIPT') continue
-        throw scriptError
+      const error = scriptError ?? waitError
+      if (!error) return [this.decode(reply, this.name), integer(acked, 'WAIT')]
+      if (cmd === 'evalsha' && replyCode(scriptError) === 'NOSCRIPT') {
+        cmd = 'eval'
+        continue
       }
-      if (waitError) throw waitError
-      return [this.decode(reply, this.name), integer(acked, 'WAIT')]
+      const passing = REDIRECTED.has(replyCode(error) ?? '') || error.message === 'Connection is closed.'
+      if (!(conn instanceof Cluster) || !passing || Date.now() >= retryUntil) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await new Promise((resolve) => conn.refreshSlotsCache(() => resolve(undefined)))
     }
-    throw new ScriptReplyError(this.name, 'a reply after loading the script', 'NOSCRIPT')
   }
 }
+
+/** Cluster replies after which the same command may succeed once the client knows the new topology. */
+const REDIRECTED = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN'])
 
 /** A reply that is not what the script returns: a server that is not Redis 7, or a script of another version. */
 export class ScriptReplyError extends Error {

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { waitFor } from '@keyed/sdk/testing'
+import { Keys } from '../src/keys.js'
+
+const script = fileURLToPath(new URL('../../../scripts/redis-cluster.sh', import.meta.url))
+
+/** Runs scripts/redis-cluster.sh (kill N, restart N, wait). */
+export function clusterScript(...args: string[]): void {
+  execFileSync('bash', [script, ...args], { stdio: 'inherit' })
+}
+
+/** CLUSTER NODES of the first node that answers: port -> role and the slot ranges it serves. */
+async function nodes(): Promise<Array<{ port: number; primary: boolean; failed: boolean; slots: Array<[number, number]> }>> {
+  for (let port = 7000; port < 7006; port++) {
+    const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    conn.on('error', () => undefined)
+    try {
+      await conn.connect()
+      const text = String(await conn.call('CLUSTER', 'NODES'))
+      return text.trim().split('\n').map((line) => {
+        const [, address, flags, , , , , , ...ranges] = line.split(' ')
+        return {
+          port: Number(address!.split(':')[1]!.split('@')[0]),
+          primary: flags!.includes('master'),
+          failed: flags!.includes('fail'),
+          slots: ranges.filter((r) => !r.startsWith('[')).map((r) => {
+            const [a, b] = r.split('-').map(Number)
+            return [a!, b ?? a!] as [number, number]
+          }),
+        }
+      })
+    } catch {
+      // try the next node
+    } finally {
+      conn.disconnect()
+    }
+  }
+  throw new Error('no node of the test cluster answers on 7000-7005')
+}
+
+/** The node index (0-5, for clusterScript) of the primary serving the partition's stream now. */
+export async function primaryOf(prefix: string, topic: string, partition: number): Promise<number> {
+  const conn = new Redis({ port: 7000, host: '127.0.0.1', maxRetriesPerRequest: 1 })
+  let slot: number
+  try {
+    slot = Number(await conn.call('CLUSTER', 'KEYSLOT', new Keys(prefix).stream(topic, partition)))
+  } finally {
+    conn.disconnect()
+  }
+  const node = (await nodes()).find((n) => n.primary && !n.failed && n.slots.some(([a, b]) => a <= slot && slot <= b))
+  if (!node) throw new Error(`no primary serves slot ${slot}`)
+  return node.port - 7000
+}
+
+/** Until a replica of the killed node's shard was promoted and every live node reports ok. */
+export async function failedOver(killed: number): Promise<void> {
+  await waitFor(`a replica promoted in place of node ${killed}`, 20_000, async () => {
+    const all = await nodes()
+    return all.filter((n) => n.primary && !n.failed && n.slots.length > 0).length === 3 && !all.some((n) => n.port === 7000 + killed && n.primary && !n.failed)
+  })
+  clusterScript('wait')
+}

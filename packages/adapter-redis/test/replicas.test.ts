@@ -1,0 +1,80 @@
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createClient, defineTopic, isKeyedError, type Client, type KeyedError } from '@keyed/sdk'
+import { waitFor } from '@keyed/sdk/testing'
+import { redis } from '../src/index.js'
+import { privateServer, REDIS_URL, runPrefix, uniqueTopic, cleanup, type PrivateServer } from './helpers.js'
+
+// acks 'all' on Redis: WAIT for replicas after the append (the cluster's failover test is in cluster-faults.test.ts).
+const prefix = runPrefix()
+const clients: Client[] = []
+const servers: PrivateServer[] = []
+const client = (url: string, extra: Parameters<typeof redis>[0] = {}) => {
+  const c = createClient({ backend: redis({ url, keyPrefix: prefix, sendTimeoutMs: 5000, ...extra }) })
+  clients.push(c)
+  return c
+}
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()))
+  await cleanup(prefix)
+  for (const s of servers) s.signal('SIGCONT')
+  await Promise.all(servers.map((s) => s.stop()))
+})
+
+/** A primary with one replica in sync. */
+async function primaryWithReplica(): Promise<{ primary: PrivateServer; replica: PrivateServer }> {
+  const primary = await privateServer()
+  servers.push(primary)
+  const replica = await privateServer(['--replicaof', '127.0.0.1', String(primary.port)])
+  servers.push(replica)
+  const conn = new Redis(replica.url, { maxRetriesPerRequest: 1 })
+  try {
+    await waitFor('the replica in sync', 10_000, async () => /master_link_status:up/.test(await conn.info('replication')))
+  } finally {
+    conn.disconnect()
+  }
+  return { primary, replica }
+}
+
+async function failure(work: Promise<unknown>): Promise<KeyedError> {
+  const error = await work.then(() => undefined, (e: unknown) => e)
+  expect(isKeyedError(error), String(error)).toBe(true)
+  return error as KeyedError
+}
+
+describe("redis acks 'all'", () => {
+  it("resolves once a replica has the records, and fails with a retriable TimeoutError when none acknowledges within replicaTimeoutMs; acks 'leader' does not wait", async () => {
+    const { primary, replica } = await primaryWithReplica()
+    const topic = defineTopic(uniqueTopic('acks'), { partitions: 2 })
+    const c = client(primary.url, { replicaTimeoutMs: 300 })
+    await c.admin().ensureTopics([topic])
+    const all = c.producer({ idempotent: false, retries: 0 })
+    const leader = c.producer({ acks: 'leader', idempotent: false, retries: 0 })
+    await all.send(topic, [{ key: 'a', value: 1 }, { key: 'b', value: 2 }])
+
+    replica.signal('SIGSTOP') // connected, in sync until now, and answering nothing
+    const t0 = Date.now()
+    const error = await failure(all.send(topic, { key: 'a', value: 3 }))
+    expect(error.code).toBe('TIMEOUT')
+    expect(error.retriable).toBe(true)
+    expect(error.message).toMatch(/reached 0 of 1 replica/)
+    expect(error.message).toMatch(/replicaTimeoutMs/)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290)
+    // 'leader' is acknowledged by the primary alone.
+    await leader.send(topic, { key: 'a', value: 4 })
+    replica.signal('SIGCONT')
+    await all.send(topic, { key: 'a', value: 5 })
+  })
+
+  it("waits for nobody on a server without replicas, unless redis({ replicas }) asks: then every send times out", async () => {
+    const topic = defineTopic(uniqueTopic('noreplica'), { partitions: 1 })
+    const c = client(REDIS_URL)
+    await c.admin().ensureTopics([topic])
+    await c.producer().send(topic, { key: 'a', value: 1 }) // detects 0 replicas: no WAIT
+    const strict = client(REDIS_URL, { replicas: 1, replicaTimeoutMs: 100 })
+    const error = await failure(strict.producer({ idempotent: false, retries: 0 }).send(topic, { key: 'a', value: 2 }))
+    expect(error.code).toBe('TIMEOUT')
+    expect(() => redis({ replicas: -1 })).toThrow(/replicas/)
+  })
+})
