@@ -1,7 +1,7 @@
 import { readdirSync, existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import kafkaVersion from '../../../../scripts/kafka-version.json' with { type: 'json' }
 
 /** The broker's resolved jars (kafka-clients among them), where scripts/kafka-lib.sh put them. */
@@ -14,9 +14,16 @@ export function kafkaLibs(): string {
   return dir
 }
 
+const javaArgs = (source: string, args: string[]) => ['-cp', `${kafkaLibs()}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', source, ...args]
+
+/** Starts a single-file Java program against the jars, for one that runs beside the test; the caller kills it. */
+export function spawnJava(source: string, args: string[]): ChildProcessWithoutNullStreams {
+  return spawn('java', javaArgs(source, args))
+}
+
 /** Runs a single-file Java program against the jars; returns its stdout lines. */
 export function runJava(source: string, args: string[], stdin: string): string[] {
-  const result = spawnSync('java', ['-cp', `${kafkaLibs()}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', source, ...args], {
+  const result = spawnSync('java', javaArgs(source, args), {
     input: stdin,
     encoding: 'utf8',
     timeout: 120_000,
