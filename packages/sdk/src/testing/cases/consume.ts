@@ -239,7 +239,8 @@ export const consumeCases: readonly ConformanceCase[] = [
       expect(error.message).toContain(`${topic.name}[0]@`)
       // Handlers get all but a reserve (a fifth here) in which the finished prefix is committed and the member leaves.
       expect(elapsed).toBeGreaterThanOrEqual(closeTimeoutMs * 0.8 - 50)
-      expect(elapsed).toBeLessThan(closeTimeoutMs + 500)
+      // Bounded: within the timeout plus scheduling slack on a loaded machine, not the 45 s it once hung.
+      expect(elapsed).toBeLessThan(closeTimeoutMs + 1000)
       await expect(consumer.stopped()).rejects.toBe(error)
 
       // seq 0 was committed before the close gave up; seq 1 was not, so the group hands it out again.
