@@ -53,17 +53,18 @@ all_ok() {
   [[ $up == 1 ]]
 }
 
-# Each primary has a connected replica: redis-cli's create returns before replicas finish their first sync.
+# Each primary has a replica whose link is up (initial sync done): redis-cli's create returns before they finish.
 replicas_synced() {
-  local primaries=0 info
+  local replicas=0 info
   for p in "${PORTS[@]}"; do
     info="$(cli "$p" info replication | tr -d '\r')"
-    if grep -q '^role:master' <<<"$info"; then
-      grep -q '^connected_slaves:[1-9]' <<<"$info" || return 1
-      primaries=$((primaries + 1))
+    if grep -q '^role:slave' <<<"$info"; then
+      grep -q '^master_link_status:up' <<<"$info" || return 1
+      grep -q '^master_sync_in_progress:0' <<<"$info" || return 1
+      replicas=$((replicas + 1))
     fi
   done
-  [[ $primaries == 3 ]]
+  [[ $replicas == 3 ]]
 }
 
 case "${1:-}" in
@@ -86,7 +87,7 @@ case "${1:-}" in
     fi
     wait_until "cluster_state:ok on every node" all_ok
     # Every replica attached: redis-cli's create returns before replicas finish their first sync.
-    wait_until "every primary with a replica in sync" replicas_synced
+    wait_until "every replica in sync with its primary" replicas_synced
     echo "[redis-cluster] ok on 127.0.0.1:${PORTS[0]}-${PORTS[5]}"
     ;;
   stop)

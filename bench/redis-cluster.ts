@@ -1,0 +1,124 @@
+/**
+ * keyed on a Redis Cluster (3 primaries + 3 replicas, scripts/redis-cluster.sh) against the single server, in one run:
+ * produce and consume over 12 partitions, and the cost of acks 'all' (WAIT for 1 replica) against acks 'leader'.
+ * Starts the cluster when none answers on 7000-7005 (and stops it after); the single server must be running.
+ * Usage: npm run -w bench bench:redis-cluster [-- --records 100000 --partitions 12 --batch 500 --producers 4 --rounds 3]
+ */
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { createClient, defineTopic, serdes, type Client } from '@keyed/sdk'
+import { redis } from '@keyed/adapter-redis'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+}
+const RECORDS = arg('records', 100_000)
+const PARTITIONS = arg('partitions', 12)
+const BATCH = arg('batch', 500)
+const PRODUCERS = arg('producers', 4)
+const ROUNDS = arg('rounds', 3)
+const SINGLE = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const CLUSTER = Array.from({ length: 6 }, (_, i) => `redis://127.0.0.1:${7000 + i}`)
+const prefix = `keyed-bench-cluster:${randomBytes(4).toString('hex')}:`
+const value = randomBytes(100)
+const keys = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
+const script = fileURLToPath(new URL('../scripts/redis-cluster.sh', import.meta.url))
+
+async function answers(port: number): Promise<boolean> {
+  const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  conn.on('error', () => undefined)
+  try {
+    await conn.connect()
+    return /cluster_state:ok/.test(String(await conn.call('CLUSTER', 'INFO')))
+  } catch {
+    return false
+  } finally {
+    conn.disconnect()
+  }
+}
+const startedCluster = !(await answers(7000))
+if (startedCluster) execFileSync('bash', [script, 'start'], { stdio: 'inherit' })
+
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
+const single = createClient({ backend: redis({ url: SINGLE, keyPrefix: prefix, cleanerIntervalMs: 0 }) })
+const cluster = createClient({ backend: redis({ cluster: CLUSTER, keyPrefix: prefix, cleanerIntervalMs: 0 }) })
+
+/** PRODUCERS producers at once, each sending its share in batches of BATCH, one send in flight each. */
+async function produce(client: Client, name: string, acks: 'all' | 'leader'): Promise<number> {
+  const topic = defineTopic(name, { partitions: PARTITIONS, value: serdes.bytes() })
+  await client.admin().ensureTopics([topic])
+  const producers = Array.from({ length: PRODUCERS }, () => client.producer({ acks, idempotent: false }))
+  await Promise.all(producers.map((p) => p.send(topic, { key: keys[0]!, value })))
+  const share = Math.ceil(RECORDS / PRODUCERS)
+  const t0 = performance.now()
+  await Promise.all(
+    producers.map(async (producer, n) => {
+      for (let i = n * share; i < Math.min((n + 1) * share, RECORDS); i += BATCH) {
+        const batch = []
+        for (let j = i; j < Math.min(i + BATCH, (n + 1) * share, RECORDS); j++) batch.push({ key: keys[j % keys.length]!, value })
+        await producer.send(topic, batch)
+      }
+    }),
+  )
+  const perSec = rate(RECORDS, performance.now() - t0)
+  await Promise.all(producers.map((p) => p.close()))
+  return perSec
+}
+
+async function consume(client: Client, name: string): Promise<number> {
+  const topic = defineTopic(name, { partitions: PARTITIONS, value: serdes.bytes() })
+  const total = RECORDS + PRODUCERS // the warm-up sends
+  let seen = 0
+  let done!: () => void
+  const finished = new Promise<void>((r) => (done = r))
+  const t0 = performance.now()
+  const consumer = client.consumer({ groupId: 'bench', maxBatchSize: BATCH })
+  await consumer.subscribe(topic, () => {
+    if (++seen === total) done()
+  }, { fromBeginning: true })
+  await finished
+  const perSec = rate(total, performance.now() - t0)
+  await consumer.close()
+  return perSec
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+try {
+  // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
+  const runs = { single: [] as number[], leader: [] as number[], all: [] as number[], singleAll: [] as number[], singleConsume: [] as number[], clusterConsume: [] as number[] }
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.single.push(await produce(single, `single-${round}`, 'leader'))
+    runs.leader.push(await produce(cluster, `leader-${round}`, 'leader'))
+    runs.all.push(await produce(cluster, `all-${round}`, 'all'))
+    runs.singleAll.push(await produce(single, `single-all-${round}`, 'all'))
+    runs.singleConsume.push(await consume(single, `single-${round}`))
+    runs.clusterConsume.push(await consume(cluster, `leader-${round}`))
+  }
+  const [s, l, a, sa, sc, cc] = [runs.single, runs.leader, runs.all, runs.singleAll, runs.singleConsume, runs.clusterConsume].map(median) as [number, number, number, number, number, number]
+  const rows: Array<[string, number, number, string]> = [
+    ["produce: single server, acks 'leader'", s, 1, 'baseline'],
+    ["produce: single server, acks 'all' (no replicas: no WAIT)", sa, sa / s, 'vs single leader'],
+    ["produce: cluster, acks 'leader'", l, l / s, 'vs single server'],
+    ["produce: cluster, acks 'all' (WAIT 1 replica)", a, a / l, "vs cluster acks 'leader'"],
+    ['consume: single server', sc, 1, 'baseline'],
+    ['consume: cluster', cc, cc / sc, 'vs single server'],
+  ]
+  console.log(`\nRedis single ${SINGLE} vs cluster 3+3 on 7000-7005: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, ${PRODUCERS} producers, batches of ${BATCH}, median of ${ROUNDS} rounds\n`)
+  console.log('| case | records/s | ratio | against |')
+  console.log('|---|---:|---:|---|')
+  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${perSec.toLocaleString('en-US')} | ${ratio.toFixed(2)} | ${against} |`)
+} finally {
+  await Promise.all([single.close(), cluster.close()])
+  const raw = new Redis(SINGLE, { maxRetriesPerRequest: 1 })
+  let cursor = '0'
+  do {
+    const [next, found] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    if (found.length) await raw.unlink(...found)
+    cursor = next
+  } while (cursor !== '0')
+  raw.disconnect()
+  if (startedCluster) execFileSync('bash', [script, 'stop'], { stdio: 'inherit' })
+}
