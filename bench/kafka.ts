@@ -183,12 +183,12 @@ for (let r = 0; r < ROUNDS; r++) {
   await createTopic(singles)
   results.rawSingles.push(await rawSingles(singles))
   results.keyedSingles.push(await keyedSingles(topicName('singles-keyed')))
-  if (JAVA) {
-    const javaTopic = topicName('singles-java')
-    await createTopic(javaTopic)
-    const perSec = javaSingles(javaTopic)
-    if (perSec !== undefined) results.java.push(perSec)
-  }
+}
+if (JAVA) {
+  const javaTopic = topicName('singles-java')
+  await createTopic(javaTopic)
+  const perSec = javaSingles(javaTopic)
+  if (perSec !== undefined) results.java.push(perSec)
 }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
 const row = (name: string, kafkajsRate: number, keyedRate: number) =>
