@@ -1,19 +1,20 @@
 // Throughput of keyed on Kafka against raw kafkajs with the same settings, on the same broker, in one run.
 // Usage: npm run bench:kafka (starts nothing: run `npm run services` or bash scripts/kafka-start.sh first).
-// Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 3, best kept),
-// SINGLES (keyed's concurrent single sends, default 20000), RAW_SINGLES (kafkajs's, default 5000: it manages ~4k/s),
+// Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 5; median and min–max),
+// SINGLES (keyed's concurrent single sends, default 20000; 0 skips them), RAW_SINGLES (kafkajs's, default 5000: it manages ~4k/s),
 // JAVA=0 skips Kafka's own ProducerPerformance (run through scripts/kafka-tools.sh, which resolves kafka-tools once).
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { kafka } from '@keyed/adapter-kafka'
+import { median, ratios, spread } from './rounds.js'
 
 const { Kafka, logLevel, Partitioners } = kafkajs
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const RECORDS = Number(process.env.RECORDS ?? 50_000)
 const BATCH = Number(process.env.BATCH ?? 500)
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const PARTITIONS = 6
 const CONCURRENCY = 4
 const MAX_WAIT_MS = 500
@@ -162,9 +163,8 @@ async function keyedConsume(topic: string): Promise<number> {
   return sum >= 0 ? rate : 0
 }
 
-const best = (xs: number[]) => Math.max(...xs)
 const results = { rawProduce: [] as number[], keyedProduce: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[], rawSingles: [] as number[], keyedSingles: [] as number[], java: [] as number[] }
-console.log(`keyed vs kafkajs 2.2.4 on ${brokers.join(',')}: ${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ${ROUNDS} rounds (best kept)`)
+console.log(`keyed vs kafkajs 2.2.4 on ${brokers.join(',')}: ${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ${ROUNDS} rounds, keyed and raw alternating`)
 for (let r = 0; r < ROUNDS; r++) {
   // Alternate who goes first so neither always gets the warmer JIT or broker.
   const order = r % 2 === 0 ? (['raw', 'keyed'] as const) : (['keyed', 'raw'] as const)
@@ -179,10 +179,12 @@ for (let r = 0; r < ROUNDS; r++) {
       results.keyedConsume.push(await keyedConsume(topic))
     }
   }
-  const singles = topicName('singles-raw')
-  await createTopic(singles)
-  results.rawSingles.push(await rawSingles(singles))
-  results.keyedSingles.push(await keyedSingles(topicName('singles-keyed')))
+  if (SINGLES > 0) {
+    const singles = topicName('singles-raw')
+    await createTopic(singles)
+    results.rawSingles.push(await rawSingles(singles))
+    results.keyedSingles.push(await keyedSingles(topicName('singles-keyed')))
+  }
 }
 if (JAVA) {
   const javaTopic = topicName('singles-java')
@@ -190,19 +192,21 @@ if (JAVA) {
   const perSec = javaSingles(javaTopic)
   if (perSec !== undefined) results.java.push(perSec)
 }
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
-const row = (name: string, kafkajsRate: number, keyedRate: number) =>
-  console.log(`${name.padEnd(9)}|${fmt(kafkajsRate)} |${fmt(keyedRate)} | ${(keyedRate / kafkajsRate).toFixed(2).padStart(5)}`)
+const row = (name: string, raw: number[], keyed: number[]) =>
+  console.log(`| ${name} | ${spread(raw)} | ${spread(keyed)} | ${spread(ratios(keyed, raw), 'ratio')} |`)
 console.log('')
-console.log('records/s|   kafkajs |     keyed | ratio')
-console.log('---------|-----------|-----------|------')
-row('produce', best(results.rawProduce), best(results.keyedProduce))
-row('consume', best(results.rawConsume), best(results.keyedConsume))
-row('singles', best(results.rawSingles), best(results.keyedSingles))
-console.log('')
-console.log(`concurrent single-record sends (keyed ${SINGLES}, kafkajs ${RAW_SINGLES} calls, all at once; strict: idempotent, acks all, 1 in flight):`)
-console.log(`  keyed singles vs keyed batches of ${BATCH}: ${(best(results.keyedSingles) / best(results.keyedProduce)).toFixed(2)}`)
-console.log(`  keyed singles vs kafkajs singles:        ${(best(results.keyedSingles) / best(results.rawSingles)).toFixed(1)}x`)
-if (results.java.length) {
-  console.log(`  Java ProducerPerformance (idempotent, acks=all, max.in.flight=1, linger.ms=5, ${bytesPerValue}-byte values): ${fmt(best(results.java)).trim()} records/s; keyed singles / Java: ${(best(results.keyedSingles) / best(results.java)).toFixed(2)}`)
+console.log('median (min–max) of the rounds; the ratio is keyed / kafkajs within each round')
+console.log('| records/s | kafkajs | keyed | ratio |')
+console.log('|---|---:|---:|---:|')
+row('produce', results.rawProduce, results.keyedProduce)
+row('consume', results.rawConsume, results.keyedConsume)
+if (SINGLES > 0) {
+  row('singles', results.rawSingles, results.keyedSingles)
+  console.log('')
+  console.log(`concurrent single-record sends (keyed ${SINGLES}, kafkajs ${RAW_SINGLES} calls, all at once; strict: idempotent, acks all, 1 in flight):`)
+  console.log(`  keyed singles vs keyed batches of ${BATCH}: ${spread(ratios(results.keyedSingles, results.keyedProduce), 'ratio')}`)
+  console.log(`  keyed singles vs kafkajs singles:        ${spread(ratios(results.keyedSingles, results.rawSingles), 'ratio')}`)
+}
+if (results.java.length && results.keyedSingles.length) {
+  console.log(`  Java ProducerPerformance (idempotent, acks=all, max.in.flight=1, linger.ms=5, ${bytesPerValue}-byte values): ${spread(results.java)} records/s; keyed singles / Java (medians): ${(median(results.keyedSingles) / median(results.java)).toFixed(2)}`)
 }

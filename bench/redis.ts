@@ -1,12 +1,13 @@
 /**
  * keyed on Redis against raw ioredis on the same server, in one run: produce (pipelined XADD vs producer.send),
  * consume (XREADGROUP + XACK loop vs a consumer group member), and the compaction index's cost on appends.
- * Usage: npm run bench:redis [-- --records 200000 --partitions 4 --batch 500]; REDIS_URL overrides the server.
+ * Usage: npm run bench:redis [-- --records 200000 --partitions 4 --batch 500 --rounds 5]; REDIS_URL overrides the server.
  */
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { createClient, defineTopic, partitionFor, serdes } from '@keyed/sdk'
 import { redis } from '@keyed/adapter-redis'
+import { ratios, spread } from './rounds.js'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -117,8 +118,7 @@ async function keyedConsume(round: number): Promise<number> {
   return perSec
 }
 
-const ROUNDS = arg('rounds', 3)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const ROUNDS = arg('rounds', 5)
 try {
   // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
   const runs = { rawSingles: [] as number[], keyedSingles: [] as number[], rawProduce: [] as number[], plain: [] as number[], compact: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
@@ -132,21 +132,20 @@ try {
     runs.rawSingles.push(await rawSingles((p) => `${prefix}singles${round}:{${p}}`))
     runs.keyedSingles.push(await keyedSingles(round))
   }
-  const [rawProducePs, plain, compact, rawConsumePs, keyedConsumePs] = [runs.rawProduce, runs.plain, runs.compact, runs.rawConsume, runs.keyedConsume].map(median) as [number, number, number, number, number]
-  const rows: Array<[string, number, number, string]> = [
-    ['produce: raw pipelined XADD', rawProducePs, 1, 'baseline'],
-    ['produce: keyed producer.send', plain, plain / rawProducePs, 'vs raw XADD'],
-    ['produce: keyed, compacted topic', compact, compact / plain, 'vs keyed plain (index cost)'],
-    ['consume: raw XREADGROUP + XACK', rawConsumePs, 1, 'baseline'],
-    ['consume: keyed consumer group', keyedConsumePs, keyedConsumePs / rawConsumePs, 'vs raw loop'],
-    [`concurrent single sends: raw XADD per call (${SINGLES})`, median(runs.rawSingles), 1, 'baseline'],
-    [`concurrent single sends: keyed producer.send (${SINGLES})`, median(runs.keyedSingles), median(runs.keyedSingles) / median(runs.rawSingles), 'vs raw XADD per call'],
-    ['concurrent single sends: keyed', median(runs.keyedSingles), median(runs.keyedSingles) / plain, `vs keyed batches of ${BATCH}`],
+  const rows: Array<[string, number[], number[] | undefined, string]> = [
+    ['produce: raw pipelined XADD', runs.rawProduce, undefined, 'baseline'],
+    ['produce: keyed producer.send', runs.plain, ratios(runs.plain, runs.rawProduce), 'vs raw XADD'],
+    ['produce: keyed, compacted topic', runs.compact, ratios(runs.compact, runs.plain), 'vs keyed plain (index cost)'],
+    ['consume: raw XREADGROUP + XACK', runs.rawConsume, undefined, 'baseline'],
+    ['consume: keyed consumer group', runs.keyedConsume, ratios(runs.keyedConsume, runs.rawConsume), 'vs raw loop'],
+    [`concurrent single sends: raw XADD per call (${SINGLES})`, runs.rawSingles, undefined, 'baseline'],
+    [`concurrent single sends: keyed producer.send (${SINGLES})`, runs.keyedSingles, ratios(runs.keyedSingles, runs.rawSingles), 'vs raw XADD per call'],
+    ['concurrent single sends: keyed', runs.keyedSingles, ratios(runs.keyedSingles, runs.plain), `vs keyed batches of ${BATCH}`],
   ]
-  console.log(`\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, median of ${ROUNDS} rounds\n`)
+  console.log(`\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`)
   console.log('| case | records/s | ratio | against |')
   console.log('|---|---:|---:|---|')
-  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${perSec.toLocaleString('en-US')} | ${ratio.toFixed(2)} | ${against} |`)
+  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
 } finally {
   await client.close()
   let cursor = '0'

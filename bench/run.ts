@@ -3,6 +3,7 @@
 import { createClient, defineTopic, partitionFor } from '@keyed/sdk'
 import { memory, MemoryBroker } from '@keyed/adapter-memory'
 import { Partitioners } from 'kafkajs'
+import { ratios, spread } from './rounds.js'
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
 const fmt = (n: number) => n.toLocaleString('en-US')
@@ -54,10 +55,11 @@ async function memoryProduce(total: number, perCall: number, round: number): Pro
   return perSec
 }
 
-async function memoryConsume(total: number, batch: number): Promise<void> {
+/** Records per second for one group member draining `total` records on the memory backend. */
+async function memoryConsume(total: number, batch: number, round: number): Promise<number> {
   const broker = new MemoryBroker()
   const client = createClient({ backend: memory({ broker }) })
-  const topic = defineTopic('bench-memory', { partitions: 6 })
+  const topic = defineTopic(`bench-memory-consume-${round}`, { partitions: 6 })
   const producer = client.producer()
   const records = Array.from({ length: total }, (_, i) => ({ key: `customer-${i % 5000}`, value: { ...benchValue, id: i } }))
   for (let i = 0; i < total; i += batch) await producer.send(topic, records.slice(i, i + batch))
@@ -69,29 +71,31 @@ async function memoryConsume(total: number, batch: number): Promise<void> {
     if (++seen === total) done()
   }, { fromBeginning: true })
   await finished
-  const consumeMs = performance.now() - t1
-  console.log(`memory consume  ${fmt(rate(total, consumeMs)).padStart(10)} records/s  (one group member, 6 partitions, commit per batch)`)
+  const perSec = rate(total, performance.now() - t1)
   await client.close()
   broker.close()
+  return perSec
 }
 
-/** Batched and concurrent single sends alternate over rounds, so background load hits both alike; the best of each is kept. */
-async function memoryProduceCases(total: number, batch: number, rounds: number): Promise<void> {
+/** Batched sends, concurrent single sends and consuming alternate over rounds, so background load hits each alike. */
+async function memoryCases(total: number, consumeTotal: number, batch: number, rounds: number): Promise<void> {
   const batched: number[] = []
   const singles: number[] = []
+  const consumed: number[] = []
   for (let r = 0; r < rounds; r++) {
     batched.push(await memoryProduce(total, batch, r))
     singles.push(await memoryProduce(total, 1, r))
+    consumed.push(await memoryConsume(consumeTotal, batch, r))
   }
   const bytes = Buffer.byteLength(JSON.stringify({ ...benchValue, id: 123456 }))
-  const [b, s] = [Math.max(...batched), Math.max(...singles)]
-  console.log(`memory produce  ${fmt(b).padStart(10)} records/s  (${total} records of ${bytes}-byte JSON, batches of ${batch})`)
-  console.log(`memory produce  ${fmt(s).padStart(10)} records/s  (${total} concurrent single-record sends)   ratio ${(s / b).toFixed(2)} of batched`)
+  console.log(`memory, ${rounds} rounds, records/s as median (min–max):`)
+  console.log(`memory produce  ${spread(batched)}  (${total} records of ${bytes}-byte JSON, batches of ${batch})`)
+  console.log(`memory produce  ${spread(singles)}  (${total} concurrent single-record sends)   ratio ${spread(ratios(singles, batched), 'ratio')} of batched`)
+  console.log(`memory consume  ${spread(consumed)}  (${consumeTotal} records, one group member, 6 partitions, commit per batch)`)
 }
 
 const ascii = Array.from({ length: 1_000_000 }, (_, i) => `customer-${i}`)
 const unicode = Array.from({ length: 1_000_000 }, (_, i) => `klíč-日本-${i}`)
 partitioning('ASCII', ascii)
 partitioning('non-ASCII', unicode)
-await memoryProduceCases(Number(process.env.RECORDS ?? 20_000), 1000, Number(process.env.ROUNDS ?? 5))
-await memoryConsume(200_000, 1000)
+await memoryCases(Number(process.env.RECORDS ?? 20_000), 200_000, 1000, Number(process.env.ROUNDS ?? 5))
