@@ -36,13 +36,13 @@ interface GlobalOptions {
 export async function run(argv: readonly string[]): Promise<number> {
   let opened: OpenedBackend | undefined
   let json = argv.includes('--json')
-  const backend = (patient = false): OpenedBackend => {
-    if (!opened) opened = openBackend(program.opts<GlobalOptions>().backend, patient)
+  const backend = async (patient = false): Promise<OpenedBackend> => {
+    opened ??= await openBackend(program.opts<GlobalOptions>().backend, patient)
     return opened
   }
   /** The backend with the test-only seed loaded (memory backends live in one process). */
   const seeded = async (patient = false): Promise<OpenedBackend> => {
-    const b = backend(patient)
+    const b = await backend(patient)
     const seed = program.opts<GlobalOptions>().seed
     if (seed !== undefined) {
       if (b.backend.name !== 'memory') throw new UsageError('--seed is for the memory backend only (its state lives in this process).')

@@ -1,6 +1,6 @@
 import type { Backend } from '@keyed/sdk/backend'
 import { UsageError } from '../errors.js'
-import type { KeyCounts } from '../keys/counts.js'
+import type { KeySet } from '../keys/counts.js'
 import { checkFormat, keysFromLines, keysFromTopic } from '../keys/sources.js'
 import { progress } from '../progress.js'
 import { describeTopic } from './topics.js'
@@ -13,7 +13,7 @@ export interface KeySourceOptions {
 }
 
 export interface KeySource {
-  readonly counts: KeyCounts
+  readonly counts: KeySet
   readonly partitions: number
   readonly source: { readonly kind: 'file' | 'stdin' | 'topic'; readonly name: string; readonly sample: number | undefined }
   readonly misplaced: number

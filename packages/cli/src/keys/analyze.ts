@@ -1,4 +1,4 @@
-import type { KeyCounts, KeyEntry } from './counts.js'
+import type { KeySet } from './counts.js'
 
 export interface PartitionLoad {
   readonly partition: number
@@ -29,40 +29,37 @@ export interface KeyAnalysis {
   readonly verdict: { readonly level: VerdictLevel; readonly summary: string; readonly suggestion: string }
 }
 
-/** The `top` entries with the most records, in descending order, in one pass (a small sorted window, not a full sort). */
-export function topEntries(entries: Iterable<KeyEntry>, top: number): KeyEntry[] {
-  const best: KeyEntry[] = []
-  for (const e of entries) {
-    if (best.length === top && e.records <= best[top - 1]!.records) continue
+/** Ids of the `top` keys with the most records, most first, in one pass (a small sorted window, not a full sort). */
+export function topKeys(keys: KeySet, top: number): Array<{ id: number; records: number; hash: number }> {
+  const best: Array<{ id: number; records: number; hash: number }> = []
+  keys.forEach((records, hash, id) => {
+    if (best.length === top && records <= best[top - 1]!.records) return
     let i = best.length
-    while (i > 0 && best[i - 1]!.records < e.records) i--
-    best.splice(i, 0, e)
+    while (i > 0 && best[i - 1]!.records < records) i--
+    best.splice(i, 0, { id, records, hash })
     if (best.length > top) best.pop()
-  }
+  })
   return best
 }
 
 /** Records and distinct keys per partition under keyed's (Kafka's Java) partitioning, skew, hot keys and a verdict. */
-export function analyzeKeys(counts: KeyCounts, partitions: number, top = 10): KeyAnalysis {
+export function analyzeKeys(counts: KeySet, partitions: number, top = 10): KeyAnalysis {
   const records = new Array<number>(partitions).fill(0)
   const distinct = new Array<number>(partitions).fill(0)
   for (const [partition, n] of counts.keylessByPartition) if (partition < partitions) records[partition]! += n
-  let distinctKeys = 0
-  const all: KeyEntry[] = []
-  for (const e of counts.entries()) {
-    const p = e.hash % partitions
-    records[p]! += e.records
+  counts.forEach((n, hash) => {
+    const p = hash % partitions
+    records[p]! += n
     distinct[p]!++
-    distinctKeys++
-    all.push(e)
-  }
+  })
+  const distinctKeys = counts.distinct
   const total = counts.records
   const mean = total / partitions
   const max = Math.max(...records)
   const variance = records.reduce((sum, r) => sum + (r - mean) ** 2, 0) / partitions
   const maxOverMean = mean > 0 ? max / mean : 0
   const cv = mean > 0 ? Math.sqrt(variance) / mean : 0
-  const hotKeys = topEntries(all, top).map((e) => ({ key: e.key, records: e.records, share: total ? e.records / total : 0, partition: e.hash % partitions }))
+  const hotKeys = topKeys(counts, top).map((e) => ({ key: counts.keyOf(e.id), records: e.records, share: total ? e.records / total : 0, partition: e.hash % partitions }))
   const keylessShare = total ? counts.keyless / total : 0
   return {
     partitions,

@@ -1,4 +1,4 @@
-import type { KeyCounts } from './counts.js'
+import type { KeySet } from './counts.js'
 
 export interface MovedKey {
   readonly key: string
@@ -37,29 +37,28 @@ function candidates(from: number, to: number): number[] {
 }
 
 /** What changing the partition count from `from` to `to` does to keyed records: which keys would go elsewhere. */
-export function planPartitions(counts: KeyCounts, from: number, to: number, sampleSize = 10): PartitionPlan {
+export function planPartitions(counts: KeySet, from: number, to: number, sampleSize = 10): PartitionPlan {
   const alts = candidates(from, to)
   const altMoved = alts.map(() => ({ keys: 0, records: 0 }))
   let movedKeys = 0
   let movedRecords = 0
-  let distinctKeys = 0
+  const distinctKeys = counts.distinct
   const sample: MovedKey[] = []
-  for (const e of counts.entries()) {
-    distinctKeys++
-    const old = e.hash % from
-    const now = e.hash % to
+  counts.forEach((records, hash, id) => {
+    const old = hash % from
+    const now = hash % to
     if (old !== now) {
       movedKeys++
-      movedRecords += e.records
-      if (sample.length < sampleSize) sample.push({ key: e.key, records: e.records, from: old, to: now })
+      movedRecords += records
+      if (sample.length < sampleSize) sample.push({ key: counts.keyOf(id), records, from: old, to: now })
     }
     for (let i = 0; i < alts.length; i++) {
-      if (e.hash % alts[i]! !== old) {
+      if (hash % alts[i]! !== old) {
         altMoved[i]!.keys++
-        altMoved[i]!.records += e.records
+        altMoved[i]!.records += records
       }
     }
-  }
+  })
   const keyed = counts.keyed
   const share = (n: number, of: number) => (of ? n / of : 0)
   const movedKeyShare = share(movedKeys, distinctKeys)

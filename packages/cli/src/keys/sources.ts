@@ -3,28 +3,27 @@ import type { Backend } from '@keyed/sdk/backend'
 import { toBuffer } from '@keyed/sdk/backend'
 import { UsageError } from '../errors.js'
 import { readAll } from '../read-topic.js'
-import { KeyCounts } from './counts.js'
+import { KeyCounts, type KeySet } from './counts.js'
+import { LineKeys } from './lines.js'
 
 export type KeyFormat = 'utf8' | 'hex' | 'base64'
 
 /** Keys from a file ('-' is stdin), one per line. An empty line is the empty key, which Kafka hashes like any other. */
-export async function keysFromLines(file: string): Promise<KeyCounts> {
-  let text: string
+export async function keysFromLines(file: string): Promise<KeySet> {
+  let text: Buffer
   if (file === '-') {
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-    text = Buffer.concat(chunks).toString('utf8')
+    text = Buffer.concat(chunks)
   } else {
     try {
-      text = await readFile(file, 'utf8')
+      text = await readFile(file)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       throw new UsageError(`--keys ${file}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))}).`)
     }
   }
-  const counts = new KeyCounts()
-  counts.addLines(text)
-  return counts
+  return new LineKeys(text)
 }
 
 export interface TopicKeysOptions {
@@ -58,7 +57,7 @@ export async function keysFromTopic(options: TopicKeysOptions): Promise<TopicKey
           counts.addKeyless(r.partition)
           continue
         }
-        if (counts.addHashed(toBuffer(r.key).toString(format), r.key) % partitions !== r.partition) misplaced++
+        if (counts.add(toBuffer(r.key).toString(format), r.key) % partitions !== r.partition) misplaced++
       }
     },
   })
