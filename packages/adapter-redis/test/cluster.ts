@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { waitFor } from '@keyed/sdk/testing'
@@ -12,7 +12,7 @@ export function clusterScript(...args: string[]): void {
 }
 
 /** CLUSTER NODES of the first node that answers: port -> role and the slot ranges it serves. */
-async function nodes(): Promise<Array<{ port: number; primary: boolean; failed: boolean; slots: Array<[number, number]> }>> {
+async function nodes(): Promise<Array<{ id: string; port: number; primary: boolean; failed: boolean; slots: Array<[number, number]> }>> {
   for (let port = 7000; port < 7006; port++) {
     const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     conn.on('error', () => undefined)
@@ -20,8 +20,9 @@ async function nodes(): Promise<Array<{ port: number; primary: boolean; failed: 
       await conn.connect()
       const text = String(await conn.call('CLUSTER', 'NODES'))
       return text.trim().split('\n').map((line) => {
-        const [, address, flags, , , , , , ...ranges] = line.split(' ')
+        const [id, address, flags, , , , , , ...ranges] = line.split(' ')
         return {
+          id: id!,
           port: Number(address!.split(':')[1]!.split('@')[0]),
           primary: flags!.includes('master'),
           failed: flags!.includes('fail'),
@@ -61,4 +62,48 @@ export async function failedOver(killed: number): Promise<void> {
     return all.filter((n) => n.primary && !n.failed && n.slots.length > 0).length === 3 && !all.some((n) => n.port === 7000 + killed && n.primary && !n.failed)
   })
   clusterScript('wait')
+}
+
+/**
+ * For the topic's 12 partitions: the primary holding the one nearest the start of its slot range, another primary,
+ * and how many slots a reshard from the first to the second must move to carry that partition along.
+ */
+export async function slotsToMove(topic: string): Promise<{ from: string; to: string; count: number }> {
+  const conn = new Redis({ port: 7000, host: '127.0.0.1', maxRetriesPerRequest: 1 })
+  const all = (await nodes()).filter((n) => n.primary && !n.failed && n.slots.length > 0)
+  let best = { from: '', to: '', count: Infinity }
+  try {
+    for (let p = 0; p < 12; p++) {
+      // The slot is the hash tag's: the same for every key of the partition, whatever the prefix.
+      const slot = Number(await conn.call('CLUSTER', 'KEYSLOT', `{${topic}:${p}}`))
+      const owner = all.find((n) => n.slots.some(([a, b]) => a <= slot && slot <= b))!
+      const [start] = owner.slots.find(([a, b]) => a <= slot && slot <= b)!
+      const count = slot - start + 1
+      if (count < best.count) best = { from: owner.id, to: all.find((n) => n !== owner)!.id, count }
+    }
+  } finally {
+    conn.disconnect()
+  }
+  return best
+}
+
+/** The node ids of the primaries serving the topic's 12 partitions now. */
+export async function ownersOf(topic: string): Promise<string[]> {
+  const conn = new Redis({ port: 7000, host: '127.0.0.1', maxRetriesPerRequest: 1 })
+  const all = (await nodes()).filter((n) => n.primary && !n.failed)
+  try {
+    const slots = await Promise.all(Array.from({ length: 12 }, async (_, p) => Number(await conn.call('CLUSTER', 'KEYSLOT', `{${topic}:${p}}`))))
+    return slots.map((slot) => all.find((n) => n.slots.some(([a, b]) => a <= slot && slot <= b))?.id ?? 'none')
+  } finally {
+    conn.disconnect()
+  }
+}
+
+/** redis-cli --cluster reshard: moves `count` slots (the first of the source's) with their keys. */
+export function reshard(from: string, to: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('redis-cli', ['--cluster', 'reshard', '127.0.0.1:7000', '--cluster-from', from, '--cluster-to', to, '--cluster-slots', String(count), '--cluster-yes'], { maxBuffer: 1 << 24 }, (error) =>
+      error ? reject(new Error(`redis-cli --cluster reshard failed: ${error.message}`)) : resolve(),
+    ),
+  )
 }
