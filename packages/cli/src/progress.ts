@@ -34,7 +34,7 @@ export function progress(label: string, total: number | undefined, unit = 'recor
       if (!shown) {
         // A read that finishes at once shows nothing.
         if (Date.now() - started < 500) return
-        bar.start(total ?? 0, done, { speed: speed(done) })
+        bar.start(newTotal ?? total ?? 0, done, { speed: speed(done) })
         shown = true
       }
       if (newTotal !== undefined) bar.setTotal(newTotal)
