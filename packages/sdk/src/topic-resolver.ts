@@ -1,4 +1,4 @@
-import type { Backend, TopicSpec } from './backend/contract.js'
+import type { Backend, TopicDescription, TopicSpec } from './backend/contract.js'
 import { TopicMismatchError, TopicNotFoundError } from './errors.js'
 import type { AnyTopic } from './topic.js'
 
@@ -26,36 +26,51 @@ export function topicSpec(topic: AnyTopic): TopicSpec {
   }
 }
 
-/** Checks each declared topic against the backend once per client, creating it where allowed. */
+/**
+ * Checks each declaration against the backend's topic, creating it where allowed. The backend is asked once per
+ * topic name; every declaration is checked against that answer, so two declarations of one name that disagree
+ * (4 partitions here, 8 there) cannot both be used by one client.
+ */
 export class TopicResolver {
-  private readonly cache = new Map<string, Promise<ResolvedTopic>>()
+  private readonly described = new Map<string, Promise<TopicDescription>>()
+  private readonly checked = new WeakMap<AnyTopic, Promise<ResolvedTopic>>()
   constructor(
     private readonly backend: Backend,
     private readonly options: TopicResolverOptions,
   ) {}
 
   resolve(topic: AnyTopic, create = this.options.autoCreateTopics): Promise<ResolvedTopic> {
-    return this.resolveSpec(topicSpec(topic), create)
-  }
-
-  resolveSpec(spec: TopicSpec, create = this.options.autoCreateTopics): Promise<ResolvedTopic> {
-    let resolved = this.cache.get(spec.name)
+    // Per declaration object: send() calls this for every record batch, so the check runs once per topic object.
+    let resolved = this.checked.get(topic)
     if (!resolved) {
-      resolved = this.load(spec, create)
-      this.cache.set(spec.name, resolved)
-      // A failure is not remembered: the next call asks the backend again.
-      resolved.catch(() => this.cache.delete(spec.name))
+      const spec = topicSpec(topic)
+      resolved = this.describe(spec, create).then((actual) => this.check(spec, actual))
+      this.checked.set(topic, resolved)
+      // A failure is not remembered: the next call asks again.
+      resolved.catch(() => this.checked.delete(topic))
     }
     return resolved
   }
 
-  private async load(spec: TopicSpec, create: boolean): Promise<ResolvedTopic> {
-    let actual = await this.backend.describeTopic(spec.name)
-    if (!actual) {
-      if (!create) throw new TopicNotFoundError(spec.name)
-      await this.backend.createTopic(spec)
-      actual = (await this.backend.describeTopic(spec.name)) ?? { name: spec.name, partitions: spec.partitions, cleanupPolicy: spec.cleanupPolicy }
+  private describe(spec: TopicSpec, create: boolean): Promise<TopicDescription> {
+    let described = this.described.get(spec.name)
+    if (!described) {
+      described = this.load(spec, create)
+      this.described.set(spec.name, described)
+      described.catch(() => this.described.delete(spec.name))
     }
+    return described
+  }
+
+  private async load(spec: TopicSpec, create: boolean): Promise<TopicDescription> {
+    const actual = await this.backend.describeTopic(spec.name)
+    if (actual) return actual
+    if (!create) throw new TopicNotFoundError(spec.name)
+    await this.backend.createTopic(spec)
+    return (await this.backend.describeTopic(spec.name)) ?? { name: spec.name, partitions: spec.partitions, cleanupPolicy: spec.cleanupPolicy }
+  }
+
+  private check(spec: TopicSpec, actual: TopicDescription): ResolvedTopic {
     if (actual.cleanupPolicy !== spec.cleanupPolicy) {
       throw new TopicMismatchError(
         spec.name,

@@ -113,4 +113,22 @@ export const produceCases: readonly ConformanceCase[] = [
       expect(meta.partition).toBe(partitionFor('k', 3))
     },
   },
+  {
+    name: 'checks every declaration of a name, also a second one in the same client after the first was used',
+    async run(h) {
+      const name = unique('redeclared')
+      const client = await h.client()
+      const producer = client.producer()
+      await producer.send(defineTopic(name, { partitions: 4 }), { key: 'k', value: 1 })
+      const wider = await producer.send(defineTopic(name, { partitions: 8 }), { key: 'k', value: 1 }).catch((e: unknown) => e)
+      expect(wider).toBeInstanceOf(TopicMismatchError)
+      expect((wider as Error).message).toMatch(/partitions=8.*partitions=4/)
+      const compacted = defineTopic(name, { partitions: 4, cleanupPolicy: 'compact' })
+      const policy = await producer.send(compacted, { key: 'k', value: 1 }).catch((e: unknown) => e)
+      expect(policy).toBeInstanceOf(TopicMismatchError)
+      expect((policy as Error).message).toMatch(/cleanupPolicy/)
+      const subscribed = await client.consumer({ groupId: unique('g') }).subscribe(compacted, () => {}).catch((e: unknown) => e)
+      expect(subscribed).toBeInstanceOf(TopicMismatchError)
+    },
+  },
 ]
