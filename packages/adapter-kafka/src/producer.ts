@@ -149,6 +149,8 @@ export class KafkaProducer implements BackendProducer {
           topics.join("', '"),
           `the broker refused a record batch of this call as larger than the topic's max.message.bytes (or the broker's message.max.bytes). ` +
             'Batches for other partitions of the call may have been written. Send smaller records or fewer per call, or raise max.message.bytes.',
+          undefined,
+          { nothingSent: false },
         )
       }
       // Kafka appends each partition's batch on its own: say so when the call spans several.

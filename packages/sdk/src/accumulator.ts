@@ -263,9 +263,10 @@ export class Accumulator {
   private failed(batch: Call[], error: unknown): void {
     this.inFlight--
     this.requests.delete(batch)
-    if (batch.length > 1 && isKeyedError(error, 'RECORD_TOO_LARGE')) {
-      // Calls merged into one request made it too large for the backend, which then wrote none of it (what
-      // RecordTooLargeError means): each call goes again alone, ahead of everything queued, so order holds.
+    if (batch.length > 1 && isKeyedError(error, 'RECORD_TOO_LARGE') && (error as RecordTooLargeError).nothingSent) {
+      // Calls merged into one request made it too large, and nothing of it was written (a size check refused it
+      // before it left): each call goes again alone, ahead of everything queued, so order holds. A server's
+      // refusal of part of a request may have written the rest: resending it would duplicate, so it fails below.
       for (const call of batch) {
         call.state = State.Ready
         call.alone = true

@@ -245,15 +245,21 @@ export class AuthenticationError extends KeyedError {
   }
 }
 
-/** A record larger than the backend accepts; nothing of the call was sent. */
+/** A record or batch larger than the backend accepts. */
 export class RecordTooLargeError extends KeyedError {
   readonly topic: string
   readonly index: number | undefined
-  constructor(topic: string, message: string, index?: number) {
+  /**
+   * True when the refusal came before anything left (the SDK's or an adapter's size check): nothing of the
+   * request was written. False when a server refused part of a request whose other parts it may have written.
+   */
+  readonly nothingSent: boolean
+  constructor(topic: string, message: string, index?: number, options?: { nothingSent?: boolean }) {
     const where = index === undefined ? '' : ` (record ${index} of the call)`
     super('RECORD_TOO_LARGE', `A record for topic '${topic}'${where} is too large: ${message}`)
     this.topic = topic
     this.index = index
+    this.nothingSent = options?.nothingSent ?? true
   }
 }
 

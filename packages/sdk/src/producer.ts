@@ -61,8 +61,9 @@ export interface ProducerOptions {
     maxRecords?: number
     /**
      * Estimated bytes (keys, values, headers, framing). Default 1,000,000, under Kafka's default message.max.bytes; a topic
-     * declared with a smaller max.message.bytes caps requests holding its records. If the backend still refuses a merged
-     * request as too large (RecordTooLargeError: nothing written), its calls are sent again one per request.
+     * declared with a smaller max.message.bytes caps requests holding its records. If a size check still refuses a merged
+     * request before it leaves (RecordTooLargeError with nothingSent), its calls are sent again one per request; a
+     * server's refusal of part of a request (nothingSent false) fails its calls, as the rest may be in the log.
      */
     maxBytes?: number
   }

@@ -117,6 +117,23 @@ describe('record accumulator', () => {
     expect(backend.requests.map((r) => r.records.length)).toEqual([1, 9, 2, 2, 1, 4])
   })
 
+  it('does not resend merged calls a server refused as too large in part: the rest of the request may be in the log', async () => {
+    const refuse = (records: readonly { topic: string }[]) =>
+      records.length > 1 ? new RecordTooLargeError(records[0]!.topic, 'a partition batch was refused', undefined, { nothingSent: false }) : undefined
+    const { backend, producer } = setup({}, { auto: true, refuse })
+    const first = producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } })
+    await tick()
+    const merged = [1, 2].map((seq) => settle(producer.send(events, { key: 'k', value: { key: 'k', seq } })))
+    await first
+    const outcomes = await Promise.all(merged)
+    expect(outcomes).toEqual([
+      { ok: false, error: expect.any(RecordTooLargeError) },
+      { ok: false, error: expect.any(RecordTooLargeError) },
+    ])
+    // One request for the first call, one for the merged two, and no resend of them one by one.
+    expect(backend.requests.map((r) => r.records.length)).toEqual([1, 2])
+  })
+
   it('fails a bad call alone: nothing of it is queued, and the calls around it are sent in order', async () => {
     const strict = defineTopic('strict', { value: z.object({ seq: z.number() }), partitions: 2 })
     const { backend, producer } = setup()
