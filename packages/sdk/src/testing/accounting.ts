@@ -31,3 +31,28 @@ export function missing(events: readonly Sequenced[], keys: readonly string[], p
   for (const k of keys) for (let s = 0; s < perKey; s++) if (!seen.has(`${k}#${s}`)) out.push(`${k}#${s}`)
   return out
 }
+
+/** Tracks which keys are being handled right now, across members: a key handled twice at once is an overlap. */
+export function keyWatch() {
+  const busy = new Map<string, string>()
+  const overlaps: string[] = []
+  let inFlight = 0
+  let peak = 0
+  return {
+    overlaps,
+    peak: () => peak,
+    inFlight: () => inFlight,
+    async around(member: string, key: string, work: () => Promise<void>) {
+      const holder = busy.get(key)
+      if (holder !== undefined) overlaps.push(`key ${key}: ${member} while ${holder}`)
+      busy.set(key, member)
+      peak = Math.max(peak, ++inFlight)
+      try {
+        await work()
+      } finally {
+        inFlight--
+        if (busy.get(key) === member) busy.delete(key)
+      }
+    },
+  }
+}

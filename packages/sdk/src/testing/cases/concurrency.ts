@@ -2,36 +2,11 @@ import { expect } from 'vitest'
 import { isKeyedError, type KeyedError } from '../../errors.js'
 import type { Message } from '../../consumer.js'
 import { defineTopic } from '../../topic.js'
-import { missing, orderViolations, type Handled } from '../accounting.js'
+import { keyWatch, missing, orderViolations, type Handled } from '../accounting.js'
 import type { ConformanceCase } from '../case.js'
 import { orderSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
 import { sleep, waitFor } from '../wait.js'
-
-
-/** Tracks which keys are being handled right now, across members: a key handled twice at once is an overlap. */
-function keyWatch() {
-  const busy = new Map<string, string>()
-  const overlaps: string[] = []
-  let inFlight = 0
-  let peak = 0
-  return {
-    overlaps,
-    peak: () => peak,
-    async around(member: string, key: string, work: () => Promise<void>) {
-      const holder = busy.get(key)
-      if (holder !== undefined) overlaps.push(`key ${key}: ${member} while ${holder}`)
-      busy.set(key, member)
-      peak = Math.max(peak, ++inFlight)
-      try {
-        await work()
-      } finally {
-        inFlight--
-        if (busy.get(key) === member) busy.delete(key)
-      }
-    },
-  }
-}
 
 /** Per-key concurrency: order per key, commits at the finished prefix, retries that park one key (issue 11). */
 export const concurrencyCases: readonly ConformanceCase[] = [

@@ -2,7 +2,7 @@ import { expect } from 'vitest'
 import type { Message } from '../../consumer.js'
 import { partitionFor } from '../../murmur2.js'
 import { defineTopic } from '../../topic.js'
-import { missing, orderViolations, type Handled } from '../accounting.js'
+import { keyWatch, missing, orderViolations, type Handled } from '../accounting.js'
 import type { ConformanceCase } from '../case.js'
 import { orderSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
@@ -127,6 +127,52 @@ export const groupCases: readonly ConformanceCase[] = [
       // Only the record in flight when it was expelled may have been handled by both (at-least-once).
       expect(byA.filter((seq) => seq !== 0 && byB.includes(seq))).toEqual([])
       expect(byA.slice(0, 1)).toEqual([0])
+    },
+  },
+  {
+    name: 'a rebalance with records in flight (concurrency > 1) never has one key handled by two members at once',
+    timeoutFactor: 8,
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('inflight-rebalance'), { partitions: 4, value: orderSchema })
+      const group = unique('group')
+      const keys = Array.from({ length: 40 }, (_, i) => `k-${i}`)
+      const events: Handled[] = []
+      const watch = keyWatch()
+      // Slow handlers keep many records of a's partitions running while b joins and takes some of them.
+      const join = async (member: string) => {
+        const client = await h.client()
+        await client.consumer(h.consumerOptions(group, { concurrency: 16 })).subscribe(
+          topic,
+          (m: Message<typeof topic>) =>
+            watch.around(member, m.key, async () => {
+              events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
+              await sleep(10 + (m.value.seq % 4) * 10)
+            }),
+          { fromBeginning: true },
+        )
+      }
+      const producer = (await h.client()).producer()
+      await join('a')
+      let rounds = 0
+      let stop = false
+      const load = (async () => {
+        while (!stop || rounds < 6) {
+          await producer.send(topic, keys.map((key) => ({ key, value: { seq: rounds } })))
+          rounds++
+          await sleep(20)
+        }
+      })()
+      await waitFor('a to have records in flight', t, () => events.length > 40 && watch.inFlight() > 4)
+      await join('b')
+      await waitFor('b to take partitions', t * 2, () => events.some((e) => e.member === 'b'))
+      // The hand-over is done once b handles records; a little more load runs across the new assignment.
+      stop = true
+      await load
+      await waitFor('every record', t * 2, () => missing(events, keys, rounds).length === 0)
+      expect(watch.overlaps).toEqual([])
+      expect(orderViolations(events)).toEqual([])
+      expect(watch.peak()).toBeGreaterThan(4)
     },
   },
 ]
