@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis'
 import { isIP } from 'node:net'
-import { BackendUnavailableError, ClosedError } from '@keyed/sdk/backend'
+import { BackendUnavailableError, ClosedError, ConfigError } from '@keyed/sdk/backend'
 import { authenticationError, isAuthFailure, safeCause } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
@@ -77,12 +77,30 @@ export async function connectOrFail(conn: Connection, options: ResolvedOptions):
       conn.once('ready', () => resolve())
       if (conn.status === 'wait') conn.connect().catch((error: unknown) => (lastError ??= error))
     })
+    if (server.db !== 0 && !options.cluster) await checkDatabase(conn as Redis, options)
   } catch (error) {
     conn.disconnect()
     throw error
   } finally {
     clearTimeout(timer)
     if (onError) conn.off('error', onError).off('node error', onError)
+  }
+}
+
+/**
+ * ioredis reports a refused SELECT (a database number the server does not have) only as an 'error' event and goes
+ * on in database 0, so records would land where no reader of the URL's database looks. CLIENT INFO runs after the
+ * SELECT on the same connection and says which database the connection is in.
+ */
+async function checkDatabase(conn: Redis, options: ResolvedOptions): Promise<void> {
+  const { server } = options
+  const info = String(await conn.call('CLIENT', 'INFO'))
+  const db = /(?:^| )db=(\d+)/.exec(info)?.[1]
+  if (db !== undefined && Number(db) !== server.db) {
+    throw new ConfigError(
+      `${server.display} has no database ${server.db} (the server refused SELECT ${server.db}; see its 'databases' setting). ` +
+        'Name a database the server has in the URL path, or none for database 0.',
+    )
   }
 }
 
