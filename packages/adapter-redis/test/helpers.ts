@@ -14,8 +14,9 @@ export function runPrefix(): string {
   return `keyed-test:${process.pid}-${randomBytes(4).toString('hex')}:`
 }
 
-/** The test cluster's nodes (scripts/redis-cluster.sh, started by the global setup). */
-export const CLUSTER_URLS = Array.from({ length: 6 }, (_, i) => `redis://127.0.0.1:${7000 + i}`)
+/** The first port of this run's test cluster (scripts/redis-cluster.sh, started on ports of its own by the global setup). */
+export const CLUSTER_BASE = Number(process.env.KEYED_REDIS_CLUSTER_PORT ?? 7000)
+export const CLUSTER_URLS = Array.from({ length: 6 }, (_, i) => `redis://127.0.0.1:${CLUSTER_BASE + i}`)
 
 export function clusterBackendFactory(prefix: string, extra: RedisOptions = {}) {
   return () => redis({ cluster: CLUSTER_URLS, keyPrefix: prefix, blockMs: 200, cleanerIntervalMs: 100, ...extra })
@@ -23,7 +24,7 @@ export function clusterBackendFactory(prefix: string, extra: RedisOptions = {}) 
 
 /** Deletes every key under the prefix on every primary of the test cluster. */
 export async function cleanupCluster(prefix: string): Promise<void> {
-  const cluster = new Cluster(CLUSTER_URLS.slice(0, 3).map((u) => ({ host: '127.0.0.1', port: Number(u.split(':')[2]) })), { lazyConnect: true, scaleReads: 'master' })
+  const cluster = new Cluster(CLUSTER_URLS.map((u) => ({ host: '127.0.0.1', port: Number(u.split(':')[2]) })), { lazyConnect: true, scaleReads: 'master' })
   cluster.on('error', () => undefined)
   await cluster.connect()
   try {
