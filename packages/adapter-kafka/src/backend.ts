@@ -14,6 +14,7 @@ import type {
   TopicSpec,
 } from '@keyed/sdk/backend'
 import { BackendRefusedError, ConfigError } from '@keyed/sdk/backend'
+import { DEFAULT_CLOSE_TIMEOUT_MS } from './bounded.js'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { endOffsets, KafkaReader } from './reader.js'
@@ -151,7 +152,8 @@ class KafkaBackend implements Backend {
       allowAutoTopicCreation: false,
       retry: { ...this.retry(), retries: settings.retries },
     })
-    return this.track(new KafkaProducer(producer, settings, this.context, (topic, refresh) => this.messageLimit(topic, refresh)))
+    const limit = (topic: string, refresh: boolean) => this.messageLimit(topic, refresh)
+    return this.track(new KafkaProducer(producer, settings, this.context, limit, this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS))
   }
 
   consumer(options: GroupMemberOptions): BackendConsumer {
@@ -171,7 +173,7 @@ class KafkaBackend implements Backend {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
       joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
       heartbeatIntervalMs: Math.max(1, heartbeatInterval),
-      closeTimeoutMs: this.options.closeTimeoutMs ?? 10_000,
+      closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     }
     return this.track(new KafkaConsumer(consumer, options, tuning, this.context))
   }

@@ -1,6 +1,7 @@
 import type { Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, KafkaMessage, OffsetsByTopicPartition } from 'kafkajs'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
+import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 export interface KafkaConsumerTuning {
@@ -12,9 +13,6 @@ export interface KafkaConsumerTuning {
   /** How long close() waits for batches in flight before it abandons them (uncommitted) and leaves the group. */
   readonly closeTimeoutMs: number
 }
-
-/** After the batches in flight: how long leaving the group and closing connections may take before close() gives up on them. */
-export const LEAVE_TIMEOUT_MS = 5000
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
@@ -45,8 +43,6 @@ export function incoming(topic: string, partition: number, m: KafkaMessage): Inc
     timestamp: Number(m.timestamp),
   }
 }
-
-const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref())
 
 /**
  * A kafkajs consumer-group member. kafkajs fetches, the group's assignor spreads partitions, and the broker fences
@@ -166,9 +162,9 @@ export class KafkaConsumer implements BackendConsumer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const disconnected = this.consumer.disconnect().catch(() => undefined)
-      if ((await Promise.race([disconnected, timeout(this.tuning.closeTimeoutMs)])) !== 'timeout') return
+      if ((await within(disconnected, this.tuning.closeTimeoutMs)) !== 'timeout') return
       this.abandon()
-      await Promise.race([disconnected, timeout(LEAVE_TIMEOUT_MS)])
+      await within(disconnected, LEAVE_TIMEOUT_MS)
     })()
     return this.closing
   }

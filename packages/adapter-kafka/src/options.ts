@@ -55,8 +55,9 @@ export interface KafkaOptions {
   /** How long the group waits for every member to rejoin during a rebalance. Default 30000 ms. */
   readonly rebalanceTimeoutMs?: number
   /**
-   * How long closing a consumer waits for handlers in flight; then their batches are abandoned uncommitted (the next
-   * owner gets them again) and the member leaves the group, which may take 5 s more. Default 10000 ms.
+   * How long closing a consumer waits for handlers in flight (then their batches are abandoned uncommitted: the next
+   * owner gets them again), and closing a producer for its sends in flight. Leaving the group and closing connections
+   * may take 5 s more. Default 10000 ms.
    */
   readonly closeTimeoutMs?: number
   /** kafkajs's own logging, written to stderr with secrets removed. Default 'error'. */

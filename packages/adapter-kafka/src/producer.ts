@@ -2,6 +2,7 @@ import type { Producer as KafkaJsProducer, Message, RecordMetadata as KafkaJsRec
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { BackendUnavailableError, ClosedError, RecordTooLargeError, toBuffer } from '@keyed/sdk/backend'
 import { BATCH_OVERHEAD, recordSize } from './batch-size.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { COMPRESSION_TYPES } from './codecs.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
 
@@ -35,6 +36,7 @@ export class KafkaProducer implements BackendProducer {
     private readonly settings: ProducerSettings,
     private readonly context: ErrorContext,
     private readonly messageLimit: MessageLimit,
+    private readonly closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS,
   ) {}
 
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
@@ -48,8 +50,9 @@ export class KafkaProducer implements BackendProducer {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.tail
-    if (this.connected) await this.producer.disconnect().catch(() => undefined)
+    // Sends in flight get closeTimeoutMs (each is bounded by kafkajs's retries, which can take minutes without a broker).
+    await within(this.tail, this.closeTimeoutMs)
+    if (this.connected) await within(this.producer.disconnect().catch(() => undefined), LEAVE_TIMEOUT_MS)
   }
 
   private connect(): Promise<void> {

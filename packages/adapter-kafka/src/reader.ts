@@ -3,6 +3,7 @@ import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, 
 import type { BackendReader, PartitionEnd, PartitionReaderOptions } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
 import { incoming } from './consumer.js'
+import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
 const { AssignerProtocol } = kafkajs
@@ -126,7 +127,8 @@ export class KafkaReader implements BackendReader {
     if (this.closed) return
     this.closed = true
     this.stopping = true
-    await this.consumer.disconnect().catch(() => undefined)
+    // Bounded: a broker that accepts connections but never answers would hold kafkajs's leave for a minute.
+    await within(this.consumer.disconnect().catch(() => undefined), LEAVE_TIMEOUT_MS)
   }
 
   private watch(): void {

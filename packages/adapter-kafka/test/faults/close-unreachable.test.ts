@@ -38,4 +38,26 @@ describe('kafka faults: close with every broker down', () => {
       if (down) thaw()
     }
   }, 180_000)
+
+  it('a producer with a send in flight closes within closeTimeoutMs plus the leave bound when no broker answers', async () => {
+    const topic = unique('close-down-send')
+    const backend = kafka({ brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 })
+    try {
+      await backend.createTopic({ name: topic, partitions: 3, cleanupPolicy: 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
+      const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: undefined })
+      const record = (partition: number) => ({ topic, partition, key: Buffer.from('k'), value: Buffer.from('v'), headers: {}, timestamp: Date.now() })
+      await producer.send([record(0), record(1), record(2)])
+      down = true
+      for (const node of [1, 2, 3]) runScript('kafka-cluster.sh', 'freeze', String(node))
+      // kafkajs retries this send for minutes against brokers that never answer.
+      const sending = producer.send([record(0), record(1), record(2)]).catch((e: unknown) => e)
+      const started = Date.now()
+      await producer.close()
+      expect(Date.now() - started).toBeLessThan(2000 + 5000 + 1000)
+      void sending
+    } finally {
+      if (down) thaw()
+      await backend.close()
+    }
+  }, 180_000)
 })
