@@ -33,6 +33,10 @@ export class Consumer {
   private outcome: { error: KeyedError | undefined } | undefined
   private restart: Promise<void> = Promise.resolve()
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  private closeCalled = false
+  /** Rejects once close() is called, so a subscribe still waiting on the backend ends with the close, not after it. */
+  private readonly stopping: Promise<never>
+  private signalStopping!: () => void
 
   /** @internal Created by client.consumer(). */
   constructor(
@@ -42,6 +46,8 @@ export class Consumer {
     clientId: string | undefined,
   ) {
     this.settings = resolveConsumerSettings(options)
+    this.stopping = new Promise<never>((_, reject) => (this.signalStopping = () => reject(new ClosedError('consumer'))))
+    this.stopping.catch(() => undefined)
     const deadLetter = options.deadLetter
     this.deadLetters = deadLetter ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId) : undefined
     this.clientId = clientId
@@ -71,14 +77,26 @@ export class Consumer {
     checkTopic(topic, 'subscribe()')
     if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
     if (this.routes.has(topic.name)) throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
-    await this.topics.resolve(topic)
+    const resolving = this.topics.resolve(topic)
+    resolving.catch(() => undefined) // a close that came first answers this call
+    try {
+      await Promise.race([resolving, this.stopping])
+    } catch (error) {
+      throw this.closeCalled ? new ClosedError('consumer') : error
+    }
     const own = options.concurrency !== undefined || options.ordering !== undefined
     const run = own ? resolveRunSettings(`subscribe('${topic.name}')`, options, this.settings.autoCommit, this.settings.membership.maxBatchSize) : undefined
     this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false, run })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)
-    await next
+    try {
+      await Promise.race([next, this.stopping])
+    } catch (error) {
+      throw this.closeCalled ? new ClosedError('consumer') : error
+    }
+    // close() came while joining: this subscription is not being read. (A fatal error reaches stopped() instead.)
+    if (this.closeCalled) throw new ClosedError('consumer')
   }
 
   /** Commits the group's position after this message (use with autoCommit: false). */
@@ -100,6 +118,8 @@ export class Consumer {
    */
   close(): Promise<void> {
     this.closed = true
+    this.closeCalled = true
+    this.signalStopping()
     return (this.closing ??= this.stop())
   }
 

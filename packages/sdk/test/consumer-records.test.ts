@@ -123,3 +123,24 @@ describe('closing', () => {
     expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'partition', autoCommit: false })).not.toThrow()
   })
 })
+
+describe('close() during subscribe()', () => {
+  it('ends a subscribe still waiting on the backend with ClosedError, when close() resolves, not after it', async () => {
+    const backend = scriptedBackend([])
+    let answer: (() => void) | undefined
+    // A backend that does not answer (unreachable, still connecting).
+    backend.describeTopic = () => new Promise((resolve) => (answer = () => resolve(undefined)))
+    const client = createClient({ backend })
+    const consumer = client.consumer({ groupId: 'g-closing' })
+    const subscribed = consumer.subscribe(defineTopic('t', { partitions: 1 }), () => {}).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    )
+    await new Promise((r) => setTimeout(r, 10))
+    await consumer.close()
+    const outcome = await Promise.race([subscribed, new Promise((r) => setTimeout(() => r('still pending'), 50))])
+    expect(isKeyedError(outcome, 'CLOSED')).toBe(true)
+    answer?.()
+    await client.close()
+  })
+})
