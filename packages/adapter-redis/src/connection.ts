@@ -67,7 +67,7 @@ export async function connectOrFail(conn: Connection, options: ResolvedOptions):
           new BackendUnavailableError(
             'redis',
             `cannot reach ${server.display} within ${connectTimeoutMs} ms (connectTimeoutMs; ${cause?.message ?? 'no answer'}). ` +
-              `Start a server (scripts/redis-start.sh, or redis-server --port 6379), or pass redis({ url }) pointing at one.`,
+              `Start a Redis server there (for example redis-server --port ${server.port}), or pass redis({ url }) pointing at one.`,
             { cause },
           ),
         )

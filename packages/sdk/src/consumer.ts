@@ -84,19 +84,16 @@ export class Consumer {
     } catch (error) {
       throw this.closeCalled ? new ClosedError('consumer') : error
     }
+    // Closed while the topic was being checked: nothing joined, nothing will be read.
+    if (this.closed) throw new ClosedError('consumer')
     const own = options.concurrency !== undefined || options.ordering !== undefined
     const run = own ? resolveRunSettings(`subscribe('${topic.name}')`, options, this.settings.autoCommit, this.settings.membership.maxBatchSize) : undefined
     this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false, run })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)
-    try {
-      await Promise.race([next, this.stopping])
-    } catch (error) {
-      throw this.closeCalled ? new ClosedError('consumer') : error
-    }
-    // close() came while joining: this subscription is not being read. (A fatal error reaches stopped() instead.)
-    if (this.closeCalled) throw new ClosedError('consumer')
+    // close() waits for a join in progress, so this settles before close() does.
+    await next
   }
 
   /** Commits the group's position after this message (use with autoCommit: false). */
