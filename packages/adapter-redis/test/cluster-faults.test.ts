@@ -3,12 +3,14 @@ import { createClient, defineTopic, isKeyedError, type Client } from '@keyed/sdk
 import { missing, orderViolations, sleep, waitFor, type Handled } from '@keyed/sdk/testing'
 import { redis } from '../src/index.js'
 import { cleanupCluster, CLUSTER_URLS, runPrefix, uniqueTopic } from './helpers.js'
+import { MemberProcess } from './member-process.js'
 import { clusterScript, failedOver, ownersOf, primaryOf, reshard, slotsToMove } from './cluster.js'
 
 // Faults on the test cluster (3 primaries, 3 replicas, cluster-node-timeout 1000 ms): a primary killed with SIGKILL
 // while records flow; its replica takes over. Every record is counted.
 const prefix = runPrefix()
 const clients: Client[] = []
+const children: MemberProcess[] = []
 const client = (clientId: string) => {
   const c = createClient({ clientId, backend: redis({ cluster: CLUSTER_URLS, keyPrefix: prefix, blockMs: 200, replicaTimeoutMs: 500 }) })
   clients.push(c)
@@ -16,6 +18,7 @@ const client = (clientId: string) => {
 }
 
 afterAll(async () => {
+  await Promise.all(children.map((c) => c.kill()))
   await Promise.all(clients.map((c) => c.close()))
   await cleanupCluster(prefix)
 })
@@ -27,7 +30,7 @@ type Seq = { key: string; seq: number }
  * runs (after a third is sent). Returns what was acknowledged, handled, and any moment two members were inside one
  * partition at once.
  */
-async function flow(name: string, fault: (topic: string) => Promise<void>) {
+async function flow(name: string, fault: (topic: string, child: MemberProcess | undefined) => Promise<void>, withChild = false) {
   const topic = defineTopic(name, { partitions: 12 })
   await client('admin').admin().ensureTopics([topic])
   const handled: Array<Handled & { member: string; t: number }> = []
@@ -49,7 +52,13 @@ async function flow(name: string, fault: (topic: string) => Promise<void>) {
         },
         { fromBeginning: true },
       )
-  await Promise.all([member('m1'), member('m2')])
+  // With a child process as the second member, its handled records count too (its own commits, one per record).
+  const child = withChild
+    ? new MemberProcess({ CLUSTER: CLUSTER_URLS.join(','), PREFIX: prefix, MEMBER: 'child', TOPIC: name, GROUP: name, PARTITIONS: '12', DELAY_MS: '1', SESSION_MS: '3000', HEARTBEAT_MS: '200' })
+    : undefined
+  if (child) children.push(child)
+  await Promise.all([member('m1'), child ? waitFor('the child member', 20_000, () => child.ready) : member('m2')])
+  const all = () => [...handled, ...(child?.events.filter((e) => e.ev === 'start').map((e) => ({ member: 'child', key: e.key!, seq: e.seq!, partition: e.partition!, t: e.t })) ?? [])].sort((a, b) => a.t - b.t)
 
   const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`)
   const perKey = 120
@@ -77,15 +86,16 @@ async function flow(name: string, fault: (topic: string) => Promise<void>) {
   })()
   await waitFor('a third of the records', 30_000, () => sent >= perKey / 3 && handled.length > 0)
   let sentAfterFault = -1
-  const faulted = fault(name).then(() => (sentAfterFault = sent))
+  const faulted = fault(name, child).then(() => (sentAfterFault = sent))
   await Promise.all([sending, faulted])
   // The fault ended while records were still being sent.
   expect(sentAfterFault).toBeLessThan(perKey)
   expect(sent).toBe(perKey)
-  await waitFor('every acknowledged record', 30_000, () => missing(handled, keys, perKey).length === 0).catch(() => undefined)
-  const seen = new Set(handled.map((h) => `${h.key}#${h.seq}`))
-  console.log(`${name}: ${acked.length} acknowledged, ${handled.length} handled (${handled.length - seen.size} again), send failures retried: ${JSON.stringify(Object.fromEntries(failures))}`)
-  return { lost: acked.filter((r) => !seen.has(r)), violations: orderViolations(handled), overlaps }
+  await waitFor('every acknowledged record', 30_000, () => missing(all(), keys, perKey).length === 0).catch(() => undefined)
+  const events = all()
+  const seen = new Set(events.map((h) => `${h.key}#${h.seq}`))
+  console.log(`${name}: ${acked.length} acknowledged, ${events.length} handled (${events.length - seen.size} again), send failures retried: ${JSON.stringify(Object.fromEntries(failures))}`)
+  return { lost: acked.filter((r) => !seen.has(r)), violations: orderViolations(events), overlaps }
 }
 
 describe('redis cluster under faults', () => {
@@ -98,6 +108,22 @@ describe('redis cluster under faults', () => {
       await sleep(1000)
       clusterScript('restart', String(victim))
     })
+    expect(result).toEqual({ lost: [], violations: [], overlaps: [] })
+  })
+
+  it('a member killed with SIGKILL during a failover: the survivor takes its partitions, nothing acknowledged lost, per-key order kept', async () => {
+    const result = await flow(
+      uniqueTopic('failover-member'),
+      async (topic, child) => {
+        const victim = await primaryOf(prefix, topic, 0)
+        clusterScript('kill', String(victim))
+        await child!.kill()
+        await failedOver(victim)
+        await sleep(1000)
+        clusterScript('restart', String(victim))
+      },
+      true,
+    )
     expect(result).toEqual({ lost: [], violations: [], overlaps: [] })
   })
 
