@@ -32,7 +32,7 @@ async function countAfter(conn: Connection, stream: string, after: string): Prom
  * entry before the oldest pending one, or the last delivered id when nothing is pending; lag is the pending entries
  * plus those never delivered (XINFO GROUPS' lag on Redis 7, counted when deletions made it unknown).
  */
-async function position(conn: Connection, stream: string, groupId: string): Promise<{ committed: string; lag: number } | undefined> {
+async function position(conn: Connection, stream: string, groupId: string): Promise<{ committed: string | undefined; lag: number } | undefined> {
   let groups: unknown[]
   try {
     groups = (await conn.xinfo('GROUPS', stream)) as unknown[]
@@ -52,7 +52,8 @@ async function position(conn: Connection, stream: string, groupId: string): Prom
   }
   const undelivered = group.get('lag')
   const lag = pending + (typeof undelivered === 'number' ? undelivered : await countAfter(conn, stream, lastDelivered))
-  return { committed, lag }
+  // '0-0': the group exists (a member joined) but finished nothing.
+  return { committed: committed === '0-0' ? undefined : committed, lag }
 }
 
 /** Topic names under the key prefix, for a group asked about without topics. */

@@ -102,8 +102,6 @@ export const migrateSchema = z.object({
       sourceRecords: z.number().int(),
       targetRecords: z.number().int(),
       mismatchedKeys: z.number().int(),
-      outOfOrder: z.number().int(),
-      foreign: z.number().int(),
       examples: z.array(z.string()),
       mode: z.enum(['every-record', 'latest-per-key']),
     })

@@ -1,7 +1,7 @@
 import type { IncomingRecord } from '@keyed/sdk/backend'
 import { compareOffsets } from '../offsets.js'
 
-/** Header each copied record carries: the source partition and offset it came from ("3/1042"). */
+/** Header of the last record a batch copied into each target partition: the source partition and offset it came from ("3/1042"). */
 export const ORIGIN_HEADER = 'keyed-migrate-origin'
 
 export function originOf(record: IncomingRecord): { partition: number; offset: string } | undefined {
