@@ -1,3 +1,5 @@
+// The global `performance` is a lazy getter on every access in Node; isActive reads the clock once per record.
+import { performance } from 'node:perf_hooks'
 import type { Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, KafkaMessage, OffsetsByTopicPartition } from 'kafkajs'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
@@ -63,9 +65,13 @@ export class KafkaConsumer implements BackendConsumer {
    */
   private alive = 0
   private startFailed: ((error: unknown) => void) | undefined
-  private abandon: () => void = () => {}
-  /** Settles when close() stops waiting for batches in flight: they return to kafkajs without committing. */
-  private readonly abandoned = new Promise<void>((resolve) => (this.abandon = resolve))
+  /** Set when close() stops waiting for batches in flight: they return to kafkajs without committing. */
+  private abandoned = false
+  /**
+   * The chunks waiting for their handlers, told when close() abandons them. A set rather than a race against one
+   * never-settling promise, which would keep a reaction (and its chunk) per chunk for the member's whole life.
+   */
+  private readonly waiting = new Set<() => void>()
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -163,10 +169,21 @@ export class KafkaConsumer implements BackendConsumer {
     this.closing ??= (async () => {
       const disconnected = this.consumer.disconnect().catch(() => undefined)
       if ((await within(disconnected, this.tuning.closeTimeoutMs)) !== 'timeout') return
-      this.abandon()
+      this.abandoned = true
+      for (const stop of this.waiting) stop()
       await within(disconnected, LEAVE_TIMEOUT_MS)
     })()
     return this.closing
+  }
+
+  /** Settles with the handlers' batch, or with 'abandoned' as soon as close() gives up on it. */
+  private unlessAbandoned(handled: Promise<void>): Promise<'handled' | 'abandoned'> {
+    if (this.abandoned) return Promise.resolve('abandoned')
+    return new Promise((resolve, reject) => {
+      const stop = () => resolve('abandoned')
+      this.waiting.add(stop)
+      handled.finally(() => this.waiting.delete(stop)).then(() => resolve('handled'), reject)
+    })
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -201,13 +218,16 @@ export class KafkaConsumer implements BackendConsumer {
     const size = this.options.maxBatchSize
     const messages = batch.messages
     for (let i = 0; i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive(); i += size) {
-      const chunk = messages.slice(i, i + size)
-      const handled = this.options.onBatch({ topic, partition, records: chunk.map((m) => incoming(topic, partition, m)), isActive, heartbeat })
+      const end = Math.min(i + size, messages.length)
+      // One pass from kafkajs's messages to the SDK's records, without an intermediate slice or a closure per record.
+      const records = new Array<IncomingRecord>(end - i)
+      for (let j = i; j < end; j++) records[j - i] = incoming(topic, partition, messages[j]!)
+      const handled = this.options.onBatch({ topic, partition, records, isActive, heartbeat })
       // A closing member stops waiting for a handler that does not settle; what it handled is not committed.
-      if ((await Promise.race([handled, this.abandoned.then(() => 'abandoned' as const)])) === 'abandoned') return
+      if ((await this.unlessAbandoned(handled)) === 'abandoned') return
       if (!isActive()) break
-      payload.resolveOffset(chunk[chunk.length - 1]!.offset)
-      if (i + size < messages.length) await heartbeat().catch(() => undefined)
+      payload.resolveOffset(messages[end - 1]!.offset)
+      if (end < messages.length) await heartbeat().catch(() => undefined)
     }
     // Rethrowing a rebalance error makes kafkajs rejoin now instead of at its next heartbeat.
     const reason = lost ?? (this.epoch !== epoch ? this.rejoin : undefined)

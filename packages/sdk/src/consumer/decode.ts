@@ -3,6 +3,7 @@ import { MissingKeyError, SchemaError, SerdeError, type SchemaField } from '../e
 import { validate, type StandardSchemaV1, type ValidationOutcome } from '../schema.js'
 import { isCompacted, keyRequirement, type AnyTopic } from '../topic.js'
 import type { Message } from './types.js'
+import type { Serde } from '../serdes.js'
 
 /** Where a record failed: its bytes, its data, or the handler. Dead letters carry it in their stage header. */
 export type Stage = 'deserialize' | 'validate' | 'handler'
@@ -32,8 +33,7 @@ function checked(topic: string, field: 'key' | 'value' | 'headers', schema: Stan
   return outcome instanceof Promise ? outcome.then(unwrap) : unwrap(outcome)
 }
 
-function deserialize(topic: AnyTopic, field: 'key' | 'value', record: IncomingRecord, bytes: Uint8Array): unknown {
-  const serde = field === 'key' ? topic.keySerde : topic.valueSerde
+function deserialize(topic: AnyTopic, serde: Serde<unknown>, field: 'key' | 'value', record: IncomingRecord, bytes: Uint8Array): unknown {
   try {
     return serde.deserialize(bytes)
   } catch (cause) {
@@ -51,7 +51,7 @@ export function decoderFor(topic: AnyTopic): Decoder {
   const name = topic.name
   const keyRule = keyRequirement(topic)
   const tombstones = isCompacted(topic)
-  const { keySchema, valueSchema, headersSchema } = topic
+  const { keySchema, valueSchema, headersSchema, keySerde, valueSerde } = topic
   const schemas = keySchema !== undefined || valueSchema !== undefined || headersSchema !== undefined
   const build = (record: IncomingRecord, key: unknown, value: unknown, headers: unknown) =>
     ({ topic: record.topic, partition: record.partition, offset: record.offset, key, value, headers, timestamp: record.timestamp }) as Message<AnyTopic>
@@ -67,8 +67,8 @@ export function decoderFor(topic: AnyTopic): Decoder {
     if (typeof record.timestamp !== 'number' || !Number.isFinite(record.timestamp)) {
       throw invalid(name, 'timestamp', record, `expected milliseconds since the epoch, got ${String(record.timestamp)}`)
     }
-    const key = record.key === null ? null : deserialize(topic, 'key', record, record.key)
-    const value = record.value === null ? null : deserialize(topic, 'value', record, record.value)
+    const key = record.key === null ? null : deserialize(topic, keySerde, 'key', record, record.key)
+    const value = record.value === null ? null : deserialize(topic, valueSerde, 'value', record, record.value)
     if (!schemas) return build(record, key, value, record.headers)
     const k = key !== null && keySchema ? checked(name, 'key', keySchema, key, record) : key
     const v = value !== null && valueSchema ? checked(name, 'value', valueSchema, value, record) : value
