@@ -1,15 +1,18 @@
 // keyed topic migrate of RECORDS records (default 200k) on Kafka, run as the built binary, against the raw
 // consume→produce loop of the adapter in the same run: the Backend contract's group consumer handing each batch to its
 // strict producer (idempotent, acks all, one in flight) with murmur2 partitions over the new count, committing after
-// each send. Target ratio ≥ 0.8. Usage: npm run -w bench bench:migrate (Kafka on 127.0.0.1:9092; KAFKA_BROKERS overrides).
+// each send. Target ratio ≥ 0.8. Rounds alternate raw and keyed (ROUNDS, default 3); the figure is the median of the
+// per-round ratios. Usage: npm run -w bench bench:migrate (Kafka on 127.0.0.1:9092; KAFKA_BROKERS overrides).
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createClient, defineTopic, partitionFor } from '@keyed/sdk'
 import type { BackendConsumer, OutgoingRecord } from '@keyed/sdk/backend'
 import { kafka } from '@keyed/adapter-kafka'
+import { ratios, spread } from './rounds.js'
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const RECORDS = Number(process.env.RECORDS ?? 200_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const BATCH = 1000
 const FROM = 6
 const TO = 12
@@ -27,15 +30,14 @@ async function seed(name: string): Promise<void> {
 }
 
 /** The raw loop: records/s from joining the group to the last commit (the migration's rate spans the same). */
-async function rawLoop(from: string, to: string): Promise<number> {
+async function rawLoop(from: string, to: string, round: number): Promise<number> {
   await backend.createTopic({ name: to, partitions: TO, cleanupPolicy: 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
   const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: 'bench-raw' })
   let copied = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
-  let start: number
   const member: BackendConsumer = backend.consumer({
-    groupId: `bench-raw-${from}`,
+    groupId: `bench-raw-${from}-${round}`,
     clientId: 'bench-raw',
     subscriptions: [{ topic: from, fromBeginning: true }],
     sessionTimeoutMs: 10_000,
@@ -48,7 +50,7 @@ async function rawLoop(from: string, to: string): Promise<number> {
       if ((copied += out.length) >= RECORDS) done()
     },
   })
-  start = performance.now()
+  const start = performance.now()
   await member.start()
   await finished
   const rate = RECORDS / ((performance.now() - start) / 1000)
@@ -70,10 +72,17 @@ function cli(from: string, to: string): { wall: number; inner: number } {
 
 const source = `bench-migrate-${run}`
 await seed(source)
-const raw = await rawLoop(source, `${source}-raw`)
-const keyed = cli(source, `${source}-cli`)
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
-console.log(`topic migrate, ${fmt(RECORDS)} records, ${FROM} → ${TO} partitions on Kafka`)
-console.log(`  raw loop of the adapter  ${fmt(raw).padStart(9)} records/s`)
-console.log(`  keyed topic migrate      ${fmt(keyed.inner).padStart(9)} records/s (ratio ${(keyed.inner / raw).toFixed(2)}); whole command ${fmt(keyed.wall)}/s with start, group join and end check (ratio ${(keyed.wall / raw).toFixed(2)})`)
+const raw: number[] = []
+const inner: number[] = []
+const whole: number[] = []
+for (let round = 0; round < ROUNDS; round++) {
+  raw.push(await rawLoop(source, `${source}-raw-${round}`, round))
+  const keyed = cli(source, `${source}-cli-${round}`)
+  inner.push(keyed.inner)
+  whole.push(keyed.wall)
+}
+console.log(`topic migrate, ${RECORDS.toLocaleString('en-US')} records, ${FROM} → ${TO} partitions on Kafka, ${ROUNDS} rounds (median (min–max))`)
+console.log(`  raw loop of the adapter  ${spread(raw)} records/s`)
+console.log(`  keyed topic migrate      ${spread(inner)} records/s, ratio ${spread(ratios(inner, raw), 'ratio')}`)
+console.log(`  whole command            ${spread(whole)} records/s (Node's start, group join, end check), ratio ${spread(ratios(whole, raw), 'ratio')}`)
 await client.close()

@@ -18,3 +18,8 @@ export function beforeEnd(offset: string, end: string): boolean {
   const c = compareOffsets(offset, end)
   return ID.test(end) ? c <= 0 : c < 0
 }
+
+/** True when, once a record at `offset` is handled, nothing of the partition before `end` is left. */
+export function reachesEnd(offset: string, end: string): boolean {
+  return ID.test(end) ? compareOffsets(offset, end) >= 0 : BigInt(offset) + 1n >= BigInt(end)
+}

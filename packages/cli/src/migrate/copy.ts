@@ -1,6 +1,7 @@
 import { partitionFor } from '@keyed/sdk'
 import type { Backend, BackendConsumer, GroupPartitionOffset, OutgoingRecord, PartitionBatch, ProducerSettings, TopicSpec } from '@keyed/sdk/backend'
 import { isCompacted, isKeyedError, type KeyedError } from '@keyed/sdk/backend'
+import { reachesEnd } from '../offsets.js'
 import { readAll } from '../read-topic.js'
 import { CopiedUpTo, ORIGIN_HEADER, originOf } from './origin.js'
 
@@ -81,6 +82,10 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
   let copied = 0
   let skipped = 0
   let fatal: KeyedError | undefined
+  /** This round's ends, and the partitions whose commits reached them: the round is over when all did. */
+  let ends = new Map<number, string>()
+  const reached = new Set<number>()
+  let wake: (() => void) | undefined
 
   const onBatch = async (batch: PartitionBatch, member: BackendConsumer) => {
     const out: OutgoingRecord[] = []
@@ -107,7 +112,14 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       copied += out.length
     }
     const last = batch.records[batch.records.length - 1]
-    if (last && batch.isActive()) await member.commit([{ topic: source.name, partition: sp, offset: last.offset }])
+    if (last && batch.isActive()) {
+      await member.commit([{ topic: source.name, partition: sp, offset: last.offset }])
+      const end = ends.get(sp)
+      if (end !== undefined && reachesEnd(last.offset, end) && !reached.has(sp)) {
+        reached.add(sp)
+        if (reached.size === ends.size) wake?.()
+      }
+    }
   }
 
   try {
@@ -117,6 +129,9 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
     options.onProgress(0, total)
     for (;;) {
       if (lagOf(rows) === 0) break
+      ends = new Map(rows.map((r) => [r.partition, r.end]))
+      reached.clear()
+      for (const r of rows) if (r.lag === 0) reached.add(r.partition)
       const member: BackendConsumer = backend.consumer({
         groupId,
         clientId: 'keyed-migrate',
@@ -130,7 +145,9 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       await member.start()
       try {
         for (;;) {
-          await sleep(250)
+          // Woken by the commit that reaches the last end, else every second for progress (and for ends a commit
+          // never names, such as a Kafka transaction marker's offset).
+          await Promise.race([sleep(1000), new Promise<void>((resolve) => (wake = resolve))])
           if (fatal) throw fatal
           rows = await positions()
           options.onProgress(copied + skipped, lagOf(rows))
