@@ -2,7 +2,7 @@
  * keyed on a Redis Cluster (3 primaries + 3 replicas, scripts/redis-cluster.sh) against the single server, in one run:
  * produce and consume over 12 partitions, and the cost of acks 'all' (WAIT for 1 replica) against acks 'leader'.
  * Starts the cluster when none answers on 7000-7005 (and stops it after); the single server must be running.
- * Usage: npm run -w bench bench:redis-cluster [-- --records 100000 --partitions 12 --batch 500 --producers 4 --rounds 3]
+ * Usage: npm run -w bench bench:redis-cluster [-- --records 100000 --partitions 12 --batch 500 --producers 4 --rounds 5]
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { createClient, defineTopic, serdes, type Client } from '@keyed/sdk'
 import { redis } from '@keyed/adapter-redis'
+import { ratios, spread } from './rounds.js'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -19,7 +20,7 @@ const RECORDS = arg('records', 100_000)
 const PARTITIONS = arg('partitions', 12)
 const BATCH = arg('batch', 500)
 const PRODUCERS = arg('producers', 4)
-const ROUNDS = arg('rounds', 3)
+const ROUNDS = arg('rounds', 5)
 const SINGLE = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CLUSTER = Array.from({ length: 6 }, (_, i) => `redis://127.0.0.1:${7000 + i}`)
 const prefix = `keyed-bench-cluster:${randomBytes(4).toString('hex')}:`
@@ -85,9 +86,8 @@ async function consume(client: Client, name: string): Promise<number> {
   return perSec
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 try {
-  // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
+  // Rounds alternate the cases so background load on the machine hits each alike; ratios are taken within each round.
   const runs = { single: [] as number[], leader: [] as number[], all: [] as number[], singleAll: [] as number[], singleConsume: [] as number[], clusterConsume: [] as number[] }
   for (let round = 0; round < ROUNDS; round++) {
     runs.single.push(await produce(single, `single-${round}`, 'leader'))
@@ -97,19 +97,18 @@ try {
     runs.singleConsume.push(await consume(single, `single-${round}`))
     runs.clusterConsume.push(await consume(cluster, `leader-${round}`))
   }
-  const [s, l, a, sa, sc, cc] = [runs.single, runs.leader, runs.all, runs.singleAll, runs.singleConsume, runs.clusterConsume].map(median) as [number, number, number, number, number, number]
-  const rows: Array<[string, number, number, string]> = [
-    ["produce: single server, acks 'leader'", s, 1, 'baseline'],
-    ["produce: single server, acks 'all' (no replicas: no WAIT)", sa, sa / s, 'vs single leader'],
-    ["produce: cluster, acks 'leader'", l, l / s, 'vs single server'],
-    ["produce: cluster, acks 'all' (WAIT 1 replica)", a, a / l, "vs cluster acks 'leader'"],
-    ['consume: single server', sc, 1, 'baseline'],
-    ['consume: cluster', cc, cc / sc, 'vs single server'],
+  const rows: Array<[string, number[], number[] | undefined, string]> = [
+    ["produce: single server, acks 'leader'", runs.single, undefined, 'baseline'],
+    ["produce: single server, acks 'all' (no replicas: no WAIT)", runs.singleAll, ratios(runs.singleAll, runs.single), 'vs single leader'],
+    ["produce: cluster, acks 'leader'", runs.leader, ratios(runs.leader, runs.single), 'vs single server'],
+    ["produce: cluster, acks 'all' (WAIT 1 replica)", runs.all, ratios(runs.all, runs.leader), "vs cluster acks 'leader'"],
+    ['consume: single server', runs.singleConsume, undefined, 'baseline'],
+    ['consume: cluster', runs.clusterConsume, ratios(runs.clusterConsume, runs.singleConsume), 'vs single server'],
   ]
-  console.log(`\nRedis single ${SINGLE} vs cluster 3+3 on 7000-7005: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, ${PRODUCERS} producers, batches of ${BATCH}, median of ${ROUNDS} rounds\n`)
+  console.log(`\nRedis single ${SINGLE} vs cluster 3+3 on 7000-7005: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, ${PRODUCERS} producers, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`)
   console.log('| case | records/s | ratio | against |')
   console.log('|---|---:|---:|---|')
-  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${perSec.toLocaleString('en-US')} | ${ratio.toFixed(2)} | ${against} |`)
+  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
 } finally {
   await Promise.all([single.close(), cluster.close()])
   const raw = new Redis(SINGLE, { maxRetriesPerRequest: 1 })
