@@ -168,7 +168,10 @@ export class KafkaConsumer implements BackendConsumer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const disconnected = this.consumer.disconnect().catch(() => undefined)
-      if ((await within(disconnected, this.tuning.closeTimeoutMs)) !== 'timeout') return
+      // The SDK makes its batches return within its closeTimeoutMs: abandoning them sooner would leave records
+      // running after close() resolved, to be committed by no one.
+      const wait = Math.max(this.tuning.closeTimeoutMs, this.options.closeTimeoutMs ?? 0)
+      if ((await within(disconnected, wait)) !== 'timeout') return
       this.abandoned = true
       for (const stop of this.waiting) stop()
       await within(disconnected, LEAVE_TIMEOUT_MS)

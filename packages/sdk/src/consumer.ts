@@ -137,6 +137,7 @@ export class Consumer {
         if (this.member === member) this.fail(error)
       },
       ...this.settings.membership,
+      closeTimeoutMs: this.settings.closeTimeoutMs,
     })
     this.member = member
     await member.start()
@@ -164,6 +165,9 @@ export class Consumer {
     })
     try {
       const result = await Promise.race([work, late])
+      // A backend that abandoned batches in flight within a bound of its own left their records running: they are
+      // unfinished like those this close gave up on, and none of them may be committed late.
+      if (result !== true && this.unfinished.length === 0) this.unfinished = this.batches.giveUp()
       // Timed out: the member did not finish leaving, or it did only because records were abandoned.
       if (result === true || this.unfinished.length > 0) {
         const error = this.timeoutError(timeoutMs)

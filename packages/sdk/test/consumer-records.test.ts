@@ -144,3 +144,24 @@ describe('close() during subscribe()', () => {
     await client.close()
   })
 })
+
+describe('close() over a backend that abandons batches in flight', () => {
+  it('rejects with a TimeoutError naming the records still running, and commits none of them later', async () => {
+    const backend = scriptedBackend([raw({ topic: 't', offset: '0', value: json({ amount: 1 }) })])
+    const scripted = backend.consumer.bind(backend)
+    // A backend whose own close bound is shorter than the consumer's: it leaves while the handler still runs.
+    backend.consumer = (options) => ({ ...scripted(options), close: async () => {} })
+    const client = createClient({ backend })
+    const consumer = client.consumer({ groupId: 'g-abandon', closeTimeoutMs: 5000 })
+    let finish: (() => void) | undefined
+    await consumer.subscribe(orders, () => new Promise<void>((resolve) => (finish = resolve)), { fromBeginning: true })
+    await new Promise((r) => setTimeout(r, 10))
+    const outcome = await consumer.close().then(() => 'resolved', (e: unknown) => e)
+    expect(isKeyedError(outcome, 'TIMEOUT')).toBe(true)
+    expect((outcome as Error).message).toContain('t[0]@0')
+    finish?.()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(backend.commits).toEqual([])
+    await client.close().catch(() => undefined)
+  })
+})

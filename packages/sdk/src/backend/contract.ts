@@ -153,6 +153,11 @@ export interface GroupMemberOptions {
   /** Most records in one batch. */
   readonly maxBatchSize: number
   /**
+   * How long the SDK's close() lets batches in flight run; it makes them return by then, so a backend's close() should
+   * not abandon them sooner. If it does (a bound of its own), the SDK reports their records as unfinished.
+   */
+  readonly closeTimeoutMs?: number
+  /**
    * Called when the member stopped for good after start() resolved (the client library crashed, the group refused it):
    * the SDK stops the consumer with this error. A backend that recovers by itself does not call it.
    */
