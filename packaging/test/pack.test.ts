@@ -14,7 +14,7 @@ import { codeBlock, markers } from './markdown.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const fixture = fileURLToPath(new URL('../app/', import.meta.url))
-const packages = ['sdk', 'adapter-memory', 'adapter-kafka', 'adapter-redis', 'eslint-plugin'] as const
+const packages = ['sdk', 'adapter-memory', 'adapter-kafka', 'adapter-redis', 'eslint-plugin', 'cli'] as const
 const require = createRequire(import.meta.url)
 
 interface Run {

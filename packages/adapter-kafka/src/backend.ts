@@ -71,7 +71,7 @@ class KafkaBackend implements Backend {
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
     registerCodecs()
-    this.context = { brokers: [...options.brokers], secrets: secretsOf(options) }
+    this.context = { brokers: [...options.brokers], secrets: secretsOf(options), tls: options.ssl !== undefined && options.ssl !== false }
   }
 
   async describeTopic(name: string): Promise<TopicDescription | undefined> {

@@ -90,7 +90,12 @@ const isSasl = (e: KafkaJsErrorShape) => e.name === 'KafkaJSSASLAuthenticationEr
 export interface ErrorContext {
   readonly brokers: readonly string[]
   readonly secrets: readonly string[]
+  /** The client was told to use TLS: a plaintext listener then looks like a broker that never answers. */
+  readonly tls?: boolean
 }
+
+/** kafkajs reports some lost connections as plain errors ("Broker not connected", a socket error code). */
+const CONNECTION_MESSAGE = /not connected|connection (?:closed|timeout|error)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up/i
 
 /**
  * Turns a kafkajs failure into a keyed error whose message says what to do. Secrets are removed from the message and
@@ -109,10 +114,14 @@ export function toKeyedError(error: unknown, action: string, context: ErrorConte
         'Check that this listener expects SASL with this mechanism (and TLS if it is SASL_SSL), and the username and password.',
     )
   }
-  if (inner.name !== undefined && CONNECTION_NAMES.has(inner.name)) {
+  if ((inner.name !== undefined && CONNECTION_NAMES.has(inner.name)) || CONNECTION_MESSAGE.test(inner.message ?? '')) {
+    const tls = context.tls
+      ? ' This client uses TLS: a plaintext listener looks like this too (drop ssl, or point at the TLS listener).'
+      : ''
     return new BackendUnavailableError(
       'kafka',
-      `could not ${action}: no broker answered at ${brokers} (${detail}). Start Kafka (\`npm run services\`, or bash scripts/kafka-start.sh) or fix the brokers option.`,
+      `could not ${action}: no broker answered at ${brokers} (${detail}). Check that Kafka is running there and the ` +
+        `brokers option names its listener (host:port as the broker advertises it).${tls}`,
     )
   }
   if (inner.type !== undefined && FENCING_TYPES.has(inner.type)) {
@@ -123,5 +132,11 @@ export function toKeyedError(error: unknown, action: string, context: ErrorConte
   // kafkajs marks what may pass (a leader election, a coordinator loading); anything else fails the same way again.
   if (inner.retriable === true) return new BackendUnavailableError('kafka', `could not ${action} (${kind}): ${detail}. Trying again later may succeed.`)
   if (inner.type !== undefined) return new BackendRefusedError('kafka', `could not ${action} (${kind}): ${detail}`)
-  return new BackendUnavailableError('kafka', `the client failed to ${action} (${kind}): ${detail}`, { retriable: false })
+  // Not a Kafka error code and not a known kafkajs failure: say so, and do not promise that retrying helps.
+  return new BackendUnavailableError(
+    'kafka',
+    `the client failed to ${action} (${kind}): ${detail}. This is no error code of the broker's; if it persists, ` +
+      'check the brokers option and the broker logs.',
+    { retriable: false },
+  )
 }

@@ -66,3 +66,19 @@ describe('kafka error translation', () => {
     expect(everything(error)).not.toContain('hunter2')
   })
 })
+
+describe('kafka connection failures kafkajs reports as plain errors', () => {
+  it('reads "Broker not connected" as a retriable BackendUnavailableError that says what to check', () => {
+    const error = toKeyedError(retried(new Error('Broker not connected')), "describe topic 'orders'", context)
+    expect(isKeyedError(error, 'BACKEND_UNAVAILABLE')).toBe(true)
+    expect(error.retriable).toBe(true)
+    expect(error.message).toMatch(/no broker answered at 127\.0\.0\.1:9092/)
+    expect(error.message).toMatch(/brokers option/)
+    expect(error.message).not.toMatch(/TLS/)
+  })
+
+  it('names a TLS mismatch as a likely cause when the client uses TLS', () => {
+    const error = toKeyedError(new KafkaJSConnectionError('Connection timeout'), 'connect', { ...context, tls: true })
+    expect(error.message).toMatch(/plaintext listener/)
+  })
+})
