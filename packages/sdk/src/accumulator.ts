@@ -86,7 +86,12 @@ export class Accumulator {
   ) {}
 
   /** Takes a place in line now; the call is sent once prepared (in line order), or rejected alone if preparing fails. */
-  add(prepared: PreparedCall | Promise<PreparedCall>, single: boolean, resolve: Call['resolve'], reject: Call['reject']): void {
+  add(
+    prepared: PreparedCall | Promise<PreparedCall>,
+    single: boolean,
+    resolve: (metadata: RecordMetadata | RecordMetadata[]) => void,
+    reject: (error: unknown) => void,
+  ): void {
     const call: Call = { seq: ++this.seq, state: State.Preparing, records: undefined, alone: false, count: 0, bytes: 0, maxRequestBytes: undefined, single, resolve, reject, readyAt: 0, timer: undefined }
     this.line.push(call)
     this.unsettled++
