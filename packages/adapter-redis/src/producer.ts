@@ -4,7 +4,9 @@ import { translated } from './errors.js'
 import { deadline } from './within.js'
 import type { RedisContext } from './context.js'
 import { appendArgs } from './records.js'
-import { append, ScriptReplyError, type AppendArgs } from './scripts.js'
+import { append, ScriptReplyError, type AppendArgs, type AppendKeys } from './scripts.js'
+import { keySlot } from './slots.js'
+import { Cluster } from 'ioredis'
 import { isCompacted } from './topics.js'
 import type { Connection } from './connection.js'
 import { detectReplicas } from './replicas.js'
@@ -70,29 +72,42 @@ export class RedisProducer implements BackendProducer {
       if (list) list.push(i)
       else groups.set(id, [i])
     })
-    const out: RecordMetadata[] = new Array(records.length)
-    await Promise.all(
+    const { keys } = this.context
+    const calls = await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
-        const { keys } = this.context
         const stream = keys.stream(first.topic, first.partition)
         const args: AppendArgs = []
         for (const i of indexes) appendArgs(records[i]!, args)
-        const scriptKeys: Parameters<typeof append.run>[1] = isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream]
-        let ids: string[]
-        if (wait.replicas === 0) ids = await append.run(conn, scriptKeys, args)
-        else {
-          const { replicaTimeoutMs, server } = this.context.options
-          let acked: number
-          ;[ids, acked] = await append.runThenWait(conn, scriptKeys, args, wait.replicas, replicaTimeoutMs, started + this.context.options.sendTimeoutMs)
-          if (acked < wait.replicas) throw replicasTimeout(first.topic, first.partition, acked, wait.replicas, replicaTimeoutMs, server.display)
-        }
-        if (ids.length !== indexes.length) throw new ScriptReplyError(append.name, `${indexes.length} ids`, ids)
-        indexes.forEach((i, n) => {
-          const r = records[i]!
-          out[i] = { topic: r.topic, partition: r.partition, offset: ids[n]!, timestamp: r.timestamp }
-        })
+        const scriptKeys: AppendKeys = isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream]
+        return { indexes, first, keys: scriptKeys, args }
+      }),
+    )
+    const out: RecordMetadata[] = new Array(records.length)
+    const place = (call: (typeof calls)[number], ids: string[]) => {
+      if (ids.length !== call.indexes.length) throw new ScriptReplyError(append.name, `${call.indexes.length} ids`, ids)
+      call.indexes.forEach((i, n) => {
+        const r = records[i]!
+        out[i] = { topic: r.topic, partition: r.partition, offset: ids[n]!, timestamp: r.timestamp }
+      })
+    }
+    if (wait.replicas === 0) {
+      await Promise.all(calls.map(async (call) => place(call, await append.run(conn, call.keys, call.args))))
+      return out
+    }
+    // One pipeline and one WAIT per node: the partitions' scripts, then WAIT, which counts every write before it.
+    const { replicaTimeoutMs, sendTimeoutMs, server } = this.context.options
+    const byNode = new Map<string, typeof calls>()
+    for (const call of calls) {
+      const node = conn instanceof Cluster ? (conn.slots[keySlot(call.keys[0])]?.[0] ?? `slot ${keySlot(call.keys[0])}`) : 'server'
+      byNode.set(node, [...(byNode.get(node) ?? []), call])
+    }
+    await Promise.all(
+      [...byNode.values()].map(async (nodeCalls) => {
+        const { replies, acked } = await append.runAllThenWait(conn, nodeCalls, wait.replicas, replicaTimeoutMs, started + sendTimeoutMs)
+        if (acked < wait.replicas) throw replicasTimeout(nodeCalls.map((c) => c.first), acked, wait.replicas, replicaTimeoutMs, server.display)
+        nodeCalls.forEach((call, n) => place(call, replies[n]!))
       }),
     )
     return out
@@ -107,9 +122,10 @@ export class RedisProducer implements BackendProducer {
   }
 }
 
-function replicasTimeout(topic: string, partition: number, acked: number, wanted: number, ms: number, display: string): TimeoutError {
+function replicasTimeout(partitions: ReadonlyArray<{ topic: string; partition: number }>, acked: number, wanted: number, ms: number, display: string): TimeoutError {
+  const which = partitions.map((p) => `partition ${p.partition} of '${p.topic}'`).join(', ')
   return new TimeoutError(
-    `acks 'all': the append to partition ${partition} of '${topic}' on ${display} reached ${acked} of ${wanted} replica(s) and`,
+    `acks 'all': the append to ${which} on ${display} reached ${acked} of ${wanted} replica(s) and`,
     ms,
     'The records are on the primary but may be lost if it fails before a replica has them (Redis replicates asynchronously); sending again is ' +
       'at-least-once. A replica is down, lagging or resyncing: start it, raise redis({ replicaTimeoutMs }), or lower redis({ replicas }).',

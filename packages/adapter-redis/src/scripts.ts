@@ -36,34 +36,60 @@ export class Script<K extends readonly string[], A extends readonly Arg[], R> {
   }
 
   /**
-   * Runs the script, then WAIT for `replicas` replicas, in one pipeline: on a cluster the keyless WAIT goes to the
-   * node of the script's keys, on the same connection, so it counts the replicas that have the script's writes.
-   * Resolves with the reply and how many replicas acknowledged. ioredis does not follow a redirection for a pipeline
-   * holding a write that succeeded (the WAIT), so a script redirected or refused during a failover (MOVED, ASK,
-   * TRYAGAIN, CLUSTERDOWN: it did not run) or lost with its node's connection (it may have run: at-least-once) goes
-   * again after a slots refresh, until `retryUntil` (epoch ms).
+   * Runs the script once per call, then WAIT for `replicas` replicas, in one pipeline: the calls' keys must all be
+   * on one node (one server, or one cluster primary), where the keyless WAIT then goes too, on the same connection,
+   * so it counts the replicas that have every write before it. Resolves with the replies and the fewest replicas any
+   * WAIT counted. ioredis does not follow a redirection for a pipeline holding a write that succeeded, so a call
+   * redirected or refused during a failover (MOVED, ASK, TRYAGAIN, CLUSTERDOWN: it did not run) or lost with its
+   * node's connection (it may have run: at-least-once) goes again, alone with a WAIT, after a slots refresh, until
+   * `retryUntil` (epoch ms). A NOSCRIPT call goes again as EVAL.
    */
-  async runThenWait(conn: Connection, keys: K, args: A, replicas: number, timeoutMs: number, retryUntil: number): Promise<[R, number]> {
-    let cmd: 'evalsha' | 'eval' = 'evalsha'
+  async runAllThenWait(conn: Connection, calls: ReadonlyArray<{ readonly keys: K; readonly args: A }>, replicas: number, timeoutMs: number, retryUntil: number): Promise<{ replies: R[]; acked: number }> {
+    const replies: R[] = new Array(calls.length)
+    const asEval = new Set<number>()
+    let todo = calls.map((_, i) => i)
+    let acked = Infinity
     for (;;) {
       const pipe = conn.pipeline()
-      pipe[cmd](cmd === 'evalsha' ? this.sha : this.source, keys.length, ...keys, ...args)
+      for (const i of todo) {
+        const { keys, args } = calls[i]!
+        if (asEval.has(i)) pipe.eval(this.source, keys.length, ...keys, ...args)
+        else pipe.evalsha(this.sha, keys.length, ...keys, ...args)
+      }
       pipe.call('WAIT', replicas, timeoutMs)
       const results = (await pipe.exec()) ?? []
-      const [[scriptError, reply] = [null, undefined], [waitError, acked] = [null, undefined]] = results
-      const error = scriptError ?? waitError
-      if (!error) return [this.decode(reply, this.name), integer(acked, 'WAIT')]
-      if (cmd === 'evalsha' && replyCode(scriptError) === 'NOSCRIPT') {
-        cmd = 'eval'
-        continue
+      const again: number[] = []
+      let redirected = false
+      let ran = false
+      for (const [n, i] of todo.entries()) {
+        const [error, reply] = results[n] ?? [new Error('no reply'), undefined]
+        if (!error) {
+          replies[i] = this.decode(reply, this.name)
+          ran = true
+        } else if (!asEval.has(i) && replyCode(error) === 'NOSCRIPT') {
+          asEval.add(i)
+          again.push(i)
+        } else if (conn instanceof Cluster && passing(error) && Date.now() < retryUntil) {
+          redirected = true
+          again.push(i)
+        } else throw error
       }
-      const passing = REDIRECTED.has(replyCode(error) ?? '') || error.message === 'Connection is closed.'
-      if (!(conn instanceof Cluster) || !passing || Date.now() >= retryUntil) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      await new Promise((resolve) => conn.refreshSlotsCache(() => resolve(undefined)))
+      if (ran) {
+        const [waitError, count] = results[todo.length] ?? [new Error('no WAIT reply'), undefined]
+        if (waitError) throw waitError
+        acked = Math.min(acked, integer(count, 'WAIT'))
+      }
+      if (again.length === 0) return { replies, acked }
+      todo = again
+      if (redirected && conn instanceof Cluster) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        await new Promise((resolve) => conn.refreshSlotsCache(() => resolve(undefined)))
+      }
     }
   }
 }
+
+const passing = (error: Error) => REDIRECTED.has(replyCode(error) ?? '') || error.message === 'Connection is closed.'
 
 /** Cluster replies after which the same command may succeed once the client knows the new topology. */
 const REDIRECTED = new Set(['MOVED', 'ASK', 'TRYAGAIN', 'CLUSTERDOWN'])
@@ -91,7 +117,9 @@ const flag = (reply: unknown, script: string): boolean => integer(reply, script)
 /** The five arguments of one record (see records.ts appendArgs), repeated per record. */
 export type AppendArgs = Array<string | Buffer>
 
-export const append = new Script<[stream: string] | [stream: string, index: string, dirty: string], AppendArgs, string[]>('append', strings)
+export type AppendKeys = [stream: string] | [stream: string, index: string, dirty: string]
+
+export const append = new Script<AppendKeys, AppendArgs, string[]>('append', strings)
 
 export const acquire = new Script<[lease: string, epoch: string], [member: string, leaseMs: number], string | undefined>('acquire', (reply, script) => {
   if (reply === null) return undefined
