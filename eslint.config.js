@@ -5,7 +5,10 @@ import tseslint from 'typescript-eslint'
 const keyed = await import('@keyed/eslint-plugin').then(
   (module) => module.default,
   (cause) => {
-    throw new Error('eslint.config.js loads @keyed/eslint-plugin from its dist/: build it first (npx turbo run build --filter=@keyed/eslint-plugin); `npm run lint` does.', { cause })
+    throw new Error(
+      'eslint.config.js loads @keyed/eslint-plugin from its dist/: build it first (npx turbo run build --filter=@keyed/eslint-plugin); `npm run lint` does.',
+      { cause },
+    )
   },
 )
 
@@ -36,7 +39,10 @@ export default defineConfig([
     },
     rules: {
       ...typeCheckedLite,
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true, allowShortCircuit: true }],
     },
   },

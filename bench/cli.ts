@@ -13,7 +13,11 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const dir = mkdtempSync(join(tmpdir(), 'keyed-bench-cli-'))
 const file = join(dir, 'keys.txt')
 // 200k customers, one tenant on 5% of the records: realistic cardinality with a hot key.
-writeFileSync(file, Array.from({ length: N }, (_, i) => (i % 20 === 0 ? 'tenant-hot' : `customer-${(i * 7919) % 200_000}`)).join('\n') + '\n')
+writeFileSync(
+  file,
+  Array.from({ length: N }, (_, i) => (i % 20 === 0 ? 'tenant-hot' : `customer-${(i * 7919) % 200_000}`)).join('\n') +
+    '\n',
+)
 
 function bestOf(runs: number, fn: () => void): number {
   let best = Infinity
@@ -35,12 +39,17 @@ const inProcess = bestOf(3, () => {
 
 const bin = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url))
 // The peak RSS of the command itself, reported by the process as it exits.
-const report = "data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))"
+const report =
+  "data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))"
 let wall = Infinity
 let rssKb = 0
 for (let i = 0; i < 3; i++) {
   const t0 = performance.now()
-  const run = spawnSync(process.execPath, ['--import', report, bin, 'keys', 'analyze', '--keys', file, '--partitions', '12', '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const run = spawnSync(
+    process.execPath,
+    ['--import', report, bin, 'keys', 'analyze', '--keys', file, '--partitions', '12', '--json'],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  )
   const ms = performance.now() - t0
   if (run.status !== 0) throw new Error(run.stderr)
   if (ms < wall) {
@@ -52,5 +61,9 @@ for (let i = 0; i < 3; i++) {
 rmSync(dir, { recursive: true, force: true })
 
 console.log(`keys analyze, 1M keys (200,001 distinct) from a file, 12 partitions`)
-console.log(`  in process   ${fmt((N / inProcess) * 1000).padStart(11)} keys/s   (${inProcess.toFixed(0)} ms; floor, lines counted in a Map: ${fmt((N / floor) * 1000)} keys/s, ratio ${(floor / inProcess).toFixed(2)})`)
-console.log(`  keyed binary ${fmt((N / wall) * 1000).padStart(11)} keys/s   (${wall.toFixed(0)} ms wall, Node start included; peak RSS ${(rssKb / 1024).toFixed(0)} MiB)`)
+console.log(
+  `  in process   ${fmt((N / inProcess) * 1000).padStart(11)} keys/s   (${inProcess.toFixed(0)} ms; floor, lines counted in a Map: ${fmt((N / floor) * 1000)} keys/s, ratio ${(floor / inProcess).toFixed(2)})`,
+)
+console.log(
+  `  keyed binary ${fmt((N / wall) * 1000).padStart(11)} keys/s   (${wall.toFixed(0)} ms wall, Node start included; peak RSS ${(rssKb / 1024).toFixed(0)} MiB)`,
+)

@@ -32,12 +32,23 @@ async function backendFor(name: string): Promise<() => Backend> {
 }
 
 /** Produces `records` records over KEYS keys, then times one member draining them at the given concurrency. */
-async function measure(backend: () => Backend, concurrency: number, records: number): Promise<{ rate: number; violations: number }> {
-  const topic = defineTopic(`bench-io-${run}-c${concurrency}`, { partitions: PARTITIONS, value: serdes.json<{ seq: number }>() })
+async function measure(
+  backend: () => Backend,
+  concurrency: number,
+  records: number,
+): Promise<{ rate: number; violations: number }> {
+  const topic = defineTopic(`bench-io-${run}-c${concurrency}`, {
+    partitions: PARTITIONS,
+    value: serdes.json<{ seq: number }>(),
+  })
   const producer = createClient({ backend: backend() })
   const perKey = Math.ceil(records / KEYS)
   const sender = producer.producer()
-  for (let s = 0; s < perKey; s++) await sender.send(topic, Array.from({ length: KEYS }, (_, k) => ({ key: `key-${k}`, value: { seq: s } })))
+  for (let s = 0; s < perKey; s++)
+    await sender.send(
+      topic,
+      Array.from({ length: KEYS }, (_, k) => ({ key: `key-${k}`, value: { seq: s } })),
+    )
   await producer.close()
   const total = perKey * KEYS
 
@@ -48,13 +59,17 @@ async function measure(backend: () => Backend, concurrency: number, records: num
   let first = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
-  await client.consumer({ groupId: `bench-io-${run}-c${concurrency}`, concurrency }).subscribe(topic, async (m) => {
-    if (handled === 0) first = performance.now()
-    if ((next.get(m.key) ?? 0) !== m.value.seq) violations++
-    next.set(m.key, m.value.seq + 1)
-    await new Promise((resolve) => setTimeout(resolve, HANDLER_MS))
-    if (++handled === total) done()
-  }, { fromBeginning: true })
+  await client.consumer({ groupId: `bench-io-${run}-c${concurrency}`, concurrency }).subscribe(
+    topic,
+    async (m) => {
+      if (handled === 0) first = performance.now()
+      if ((next.get(m.key) ?? 0) !== m.value.seq) violations++
+      next.set(m.key, m.value.seq + 1)
+      await new Promise((resolve) => setTimeout(resolve, HANDLER_MS))
+      if (++handled === total) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const ms = performance.now() - first
   await client.close()

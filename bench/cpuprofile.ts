@@ -33,7 +33,8 @@ function category(id: number): string | undefined {
     if (url.includes('sdk/dist/')) return 'keyed: SDK (decode checks, message objects, batch loop, commit)'
     if (url.includes('adapter-kafka/dist/')) return 'keyed: adapter (records from kafkajs messages, isActive, chunks)'
     if (url.includes('/bench/')) return 'bench handler / raw kafkajs loop'
-    if (url.includes('kafkajs')) return p === id ? 'kafkajs (own code: decoding, Long, fetch loop)' : "Node's Buffer and socket work for kafkajs"
+    if (url.includes('kafkajs'))
+      return p === id ? 'kafkajs (own code: decoding, Long, fetch loop)' : "Node's Buffer and socket work for kafkajs"
   }
   return 'other'
 }
@@ -52,7 +53,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/(node_modules|packages)\//, '')}:${f.lineNumber + 1}`
   self.set(name, (self.get(name) ?? 0) + us)
 }
-const line = (us: number, name: string) => console.log(`${((us / total) * 100).toFixed(1).padStart(5)}% ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`)
+const line = (us: number, name: string) =>
+  console.log(`${((us / total) * 100).toFixed(1).padStart(5)}% ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`)
 console.log(`${(total / 1000).toFixed(0)} ms of CPU, startup and idle excluded`)
 for (const [name, us] of [...shares].sort((a, b) => b[1] - a[1])) line(us, name)
 console.log('\ntop self time:')

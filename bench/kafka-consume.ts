@@ -14,7 +14,13 @@ const BATCH = 500
 const WHO = process.env.WHO ?? 'keyed'
 type Value = { id: number; customer: string; amount: number; currency: string; note: string }
 const keyOf = (i: number) => `customer-${i % 1000}`
-const valueOf = (i: number): Value => ({ id: i, customer: keyOf(i), amount: i % 977, currency: 'EUR', note: 'x'.repeat(30) })
+const valueOf = (i: number): Value => ({
+  id: i,
+  customer: keyOf(i),
+  amount: i % 977,
+  currency: 'EUR',
+  note: 'x'.repeat(30),
+})
 const topic = process.env.TOPIC ?? `bench-consume-${Date.now().toString(36)}`
 const raw = new Kafka({ brokers, clientId: 'bench-consume', logLevel: logLevel.NOTHING })
 
@@ -26,7 +32,10 @@ if (process.env.PRODUCE) {
   const producer = raw.producer()
   await producer.connect()
   for (let i = 0; i < RECORDS; i += 1000) {
-    await producer.send({ topic, messages: Array.from({ length: 1000 }, (_, j) => ({ key: keyOf(i + j), value: JSON.stringify(valueOf(i + j)) })) })
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 1000 }, (_, j) => ({ key: keyOf(i + j), value: JSON.stringify(valueOf(i + j)) })),
+    })
   }
   await producer.disconnect()
   console.log(topic)
@@ -46,13 +55,19 @@ const done = new Promise<number>((resolve) => (finish = resolve))
 const group = `bench-consume-${WHO}-${Date.now().toString(36)}`
 let stop: () => Promise<void>
 if (WHO === 'keyed') {
-  const client = createClient({ backend: kafka({ brokers, logLevel: 'nothing', partitionsConsumedConcurrently: 4, maxWaitTimeMs: 500 }) })
+  const client = createClient({
+    backend: kafka({ brokers, logLevel: 'nothing', partitionsConsumedConcurrently: 4, maxWaitTimeMs: 500 }),
+  })
   const t = defineTopic(topic, { partitions: 6, value: serdes.json<Value>() })
-  await client.consumer({ groupId: group, maxBatchSize: BATCH }).subscribe(t, (m) => {
-    if (!first) started()
-    sum += m.value.amount + m.key.length
-    if (++count === RECORDS) finish(RECORDS / ((performance.now() - first) / 1000))
-  }, { fromBeginning: true })
+  await client.consumer({ groupId: group, maxBatchSize: BATCH }).subscribe(
+    t,
+    (m) => {
+      if (!first) started()
+      sum += m.value.amount + m.key.length
+      if (++count === RECORDS) finish(RECORDS / ((performance.now() - first) / 1000))
+    },
+    { fromBeginning: true },
+  )
   stop = () => client.close()
 } else {
   const consumer = raw.consumer({ groupId: group, maxWaitTimeInMs: 500 })
@@ -66,10 +81,13 @@ if (WHO === 'keyed') {
       if (!first) started()
       for (let i = 0; i < batch.messages.length; i += BATCH) {
         const chunk = batch.messages.slice(i, i + BATCH)
-        for (const m of chunk) sum += (JSON.parse(m.value!.toString('utf8')) as Value).amount + m.key!.toString('utf8').length
+        for (const m of chunk)
+          sum += (JSON.parse(m.value!.toString('utf8')) as Value).amount + m.key!.toString('utf8').length
         const last = chunk[chunk.length - 1]!.offset
         resolveOffset(last)
-        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] }] })
+        await commitOffsetsIfNecessary({
+          topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] }],
+        })
         await heartbeat()
         count += chunk.length
       }
@@ -80,6 +98,8 @@ if (WHO === 'keyed') {
 }
 const perSec = await done
 const used = process.cpuUsage(cpu)
-console.log(`${WHO} ${Math.round(perSec)} records/s ${(((used.user + used.system) * 1000) / RECORDS).toFixed(0)} ns CPU/record${sum < 0 ? '!' : ''}`)
+console.log(
+  `${WHO} ${Math.round(perSec)} records/s ${(((used.user + used.system) * 1000) / RECORDS).toFixed(0)} ns CPU/record${sum < 0 ? '!' : ''}`,
+)
 await stop()
 process.exit(0)

@@ -25,14 +25,35 @@ async function seed(name: string): Promise<void> {
   const producer = client.producer()
   const value = { id: 0, customer: 'customer-000000', amount: 123.45, currency: 'EUR', note: 'x'.repeat(30) }
   for (let i = 0; i < RECORDS; i += 5000) {
-    await producer.send(topic, Array.from({ length: Math.min(5000, RECORDS - i) }, (_, j) => ({ key: `customer-${(i + j) % 5000}`, value: { ...value, id: i + j } })))
+    await producer.send(
+      topic,
+      Array.from({ length: Math.min(5000, RECORDS - i) }, (_, j) => ({
+        key: `customer-${(i + j) % 5000}`,
+        value: { ...value, id: i + j },
+      })),
+    )
   }
 }
 
 /** The raw loop: records/s from joining the group to the last commit (the migration's rate spans the same). */
 async function rawLoop(from: string, to: string, round: number): Promise<number> {
-  await backend.createTopic({ name: to, partitions: TO, cleanupPolicy: 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
-  const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: 'bench-raw' })
+  await backend.createTopic({
+    name: to,
+    partitions: TO,
+    cleanupPolicy: 'delete',
+    retentionMs: undefined,
+    retentionBytes: undefined,
+    deleteRetentionMs: undefined,
+    minCompactionLagMs: undefined,
+    config: {},
+  })
+  const producer = backend.producer({
+    idempotent: true,
+    acks: 'all',
+    maxInFlight: 1,
+    retries: 5,
+    clientId: 'bench-raw',
+  })
   let copied = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
@@ -44,9 +65,18 @@ async function rawLoop(from: string, to: string, round: number): Promise<number>
     heartbeatIntervalMs: 1000,
     maxBatchSize: BATCH,
     onBatch: async (batch) => {
-      const out: OutgoingRecord[] = batch.records.map((r) => ({ topic: to, partition: r.key ? partitionFor(r.key, TO) : 0, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }))
+      const out: OutgoingRecord[] = batch.records.map((r) => ({
+        topic: to,
+        partition: r.key ? partitionFor(r.key, TO) : 0,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+      }))
       await producer.send(out)
-      await member.commit([{ topic: from, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset }])
+      await member.commit([
+        { topic: from, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset },
+      ])
       if ((copied += out.length) >= RECORDS) done()
     },
   })
@@ -62,7 +92,23 @@ async function rawLoop(from: string, to: string, round: number): Promise<number>
 const bin = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url))
 function cli(from: string, to: string): { wall: number; inner: number } {
   const t0 = performance.now()
-  const result = spawnSync(process.execPath, [bin, '--backend', `kafka://${brokers.join(',')}`, 'topic', 'migrate', from, to, '--partitions', String(TO), '--no-verify', '--json'], { encoding: 'utf8' })
+  const result = spawnSync(
+    process.execPath,
+    [
+      bin,
+      '--backend',
+      `kafka://${brokers.join(',')}`,
+      'topic',
+      'migrate',
+      from,
+      to,
+      '--partitions',
+      String(TO),
+      '--no-verify',
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  )
   const wall = performance.now() - t0
   if (result.status !== 0) throw new Error(result.stderr)
   const out = JSON.parse(result.stdout) as { copied: number; recordsPerSecond: number }
@@ -81,8 +127,12 @@ for (let round = 0; round < ROUNDS; round++) {
   inner.push(keyed.inner)
   whole.push(keyed.wall)
 }
-console.log(`topic migrate, ${RECORDS.toLocaleString('en-US')} records, ${FROM} → ${TO} partitions on Kafka, ${ROUNDS} rounds (median (min–max))`)
+console.log(
+  `topic migrate, ${RECORDS.toLocaleString('en-US')} records, ${FROM} → ${TO} partitions on Kafka, ${ROUNDS} rounds (median (min–max))`,
+)
 console.log(`  raw loop of the adapter  ${spread(raw)} records/s`)
 console.log(`  keyed topic migrate      ${spread(inner)} records/s, ratio ${spread(ratios(inner, raw), 'ratio')}`)
-console.log(`  whole command            ${spread(whole)} records/s (Node's start, group join, end check), ratio ${spread(ratios(whole, raw), 'ratio')}`)
+console.log(
+  `  whole command            ${spread(whole)} records/s (Node's start, group join, end check), ratio ${spread(ratios(whole, raw), 'ratio')}`,
+)
 await client.close()

@@ -29,7 +29,13 @@ const keys = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
 const script = fileURLToPath(new URL('../scripts/redis-cluster.sh', import.meta.url))
 
 async function answers(port: number): Promise<boolean> {
-  const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const conn = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
   conn.on('error', () => undefined)
   try {
     await conn.connect()
@@ -59,7 +65,8 @@ async function produce(client: Client, name: string, acks: 'all' | 'leader'): Pr
     producers.map(async (producer, n) => {
       for (let i = n * share; i < Math.min((n + 1) * share, RECORDS); i += BATCH) {
         const batch = []
-        for (let j = i; j < Math.min(i + BATCH, (n + 1) * share, RECORDS); j++) batch.push({ key: keys[j % keys.length]!, value })
+        for (let j = i; j < Math.min(i + BATCH, (n + 1) * share, RECORDS); j++)
+          batch.push({ key: keys[j % keys.length]!, value })
         await producer.send(topic, batch)
       }
     }),
@@ -77,9 +84,13 @@ async function consume(client: Client, name: string): Promise<number> {
   const finished = new Promise<void>((r) => (done = r))
   const t0 = performance.now()
   const consumer = client.consumer({ groupId: 'bench', maxBatchSize: BATCH })
-  await consumer.subscribe(topic, () => {
-    if (++seen === total) done()
-  }, { fromBeginning: true })
+  await consumer.subscribe(
+    topic,
+    () => {
+      if (++seen === total) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const perSec = rate(total, performance.now() - t0)
   await consumer.close()
@@ -88,7 +99,14 @@ async function consume(client: Client, name: string): Promise<number> {
 
 try {
   // Rounds alternate the cases so background load on the machine hits each alike; ratios are taken within each round.
-  const runs = { single: [] as number[], leader: [] as number[], all: [] as number[], singleAll: [] as number[], singleConsume: [] as number[], clusterConsume: [] as number[] }
+  const runs = {
+    single: [] as number[],
+    leader: [] as number[],
+    all: [] as number[],
+    singleAll: [] as number[],
+    singleConsume: [] as number[],
+    clusterConsume: [] as number[],
+  }
   for (let round = 0; round < ROUNDS; round++) {
     runs.single.push(await produce(single, `single-${round}`, 'leader'))
     runs.leader.push(await produce(cluster, `leader-${round}`, 'leader'))
@@ -99,16 +117,29 @@ try {
   }
   const rows: Array<[string, number[], number[] | undefined, string]> = [
     ["produce: single server, acks 'leader'", runs.single, undefined, 'baseline'],
-    ["produce: single server, acks 'all' (no replicas: no WAIT)", runs.singleAll, ratios(runs.singleAll, runs.single), 'vs single leader'],
+    [
+      "produce: single server, acks 'all' (no replicas: no WAIT)",
+      runs.singleAll,
+      ratios(runs.singleAll, runs.single),
+      'vs single leader',
+    ],
     ["produce: cluster, acks 'leader'", runs.leader, ratios(runs.leader, runs.single), 'vs single server'],
-    ["produce: cluster, acks 'all' (WAIT 1 replica)", runs.all, ratios(runs.all, runs.leader), "vs cluster acks 'leader'"],
+    [
+      "produce: cluster, acks 'all' (WAIT 1 replica)",
+      runs.all,
+      ratios(runs.all, runs.leader),
+      "vs cluster acks 'leader'",
+    ],
     ['consume: single server', runs.singleConsume, undefined, 'baseline'],
     ['consume: cluster', runs.clusterConsume, ratios(runs.clusterConsume, runs.singleConsume), 'vs single server'],
   ]
-  console.log(`\nRedis single ${SINGLE} vs cluster 3+3 on 7000-7005: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, ${PRODUCERS} producers, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`)
+  console.log(
+    `\nRedis single ${SINGLE} vs cluster 3+3 on 7000-7005: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, ${PRODUCERS} producers, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`,
+  )
   console.log('| case | records/s | ratio | against |')
   console.log('|---|---:|---:|---|')
-  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
+  for (const [name, perSec, ratio, against] of rows)
+    console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
 } finally {
   await Promise.all([single.close(), cluster.close()])
   const raw = new Redis(SINGLE, { maxRetriesPerRequest: 1 })

@@ -61,7 +61,9 @@ async function keyedSingles(round: number): Promise<number> {
   await client.admin().ensureTopics([topic])
   await producer.send(topic, { key: keys[0]!, value })
   const t0 = performance.now()
-  await Promise.all(Array.from({ length: SINGLES }, (_, j) => producer.send(topic, { key: keys[j % keys.length]!, value })))
+  await Promise.all(
+    Array.from({ length: SINGLES }, (_, j) => producer.send(topic, { key: keys[j % keys.length]!, value })),
+  )
   return rate(SINGLES, performance.now() - t0)
 }
 
@@ -72,7 +74,18 @@ async function rawConsume(streamOf: (p: number) => string): Promise<number> {
   const t0 = performance.now()
   let seen = 0
   while (seen < RECORDS) {
-    const reply = (await reader.xreadgroup('GROUP', 'g', 'c', 'COUNT', BATCH, 'BLOCK', 1000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as Array<[string, Array<[string, string[]]>]> | null
+    const reply = (await reader.xreadgroup(
+      'GROUP',
+      'g',
+      'c',
+      'COUNT',
+      BATCH,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => '>'),
+    )) as Array<[string, Array<[string, string[]]>]> | null
     if (!reply) continue
     for (const [stream, entries] of reply) {
       seen += entries.length
@@ -109,9 +122,13 @@ async function keyedConsume(round: number): Promise<number> {
   const finished = new Promise<void>((r) => (done = r))
   const t0 = performance.now()
   const consumer = client.consumer({ groupId: 'bench', maxBatchSize: BATCH })
-  await consumer.subscribe(topic, () => {
-    if (++seen === RECORDS) done()
-  }, { fromBeginning: true })
+  await consumer.subscribe(
+    topic,
+    () => {
+      if (++seen === RECORDS) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const perSec = rate(RECORDS, performance.now() - t0)
   await consumer.close()
@@ -121,7 +138,15 @@ async function keyedConsume(round: number): Promise<number> {
 const ROUNDS = arg('rounds', 5)
 try {
   // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
-  const runs = { rawSingles: [] as number[], keyedSingles: [] as number[], rawProduce: [] as number[], plain: [] as number[], compact: [] as number[], rawConsume: [] as number[], keyedConsume: [] as number[] }
+  const runs = {
+    rawSingles: [] as number[],
+    keyedSingles: [] as number[],
+    rawProduce: [] as number[],
+    plain: [] as number[],
+    compact: [] as number[],
+    rawConsume: [] as number[],
+    keyedConsume: [] as number[],
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const rawStream = (p: number) => `${prefix}raw${round}:{${p}}`
     runs.rawProduce.push(await rawProduce(rawStream))
@@ -139,13 +164,26 @@ try {
     ['consume: raw XREADGROUP + XACK', runs.rawConsume, undefined, 'baseline'],
     ['consume: keyed consumer group', runs.keyedConsume, ratios(runs.keyedConsume, runs.rawConsume), 'vs raw loop'],
     [`concurrent single sends: raw XADD per call (${SINGLES})`, runs.rawSingles, undefined, 'baseline'],
-    [`concurrent single sends: keyed producer.send (${SINGLES})`, runs.keyedSingles, ratios(runs.keyedSingles, runs.rawSingles), 'vs raw XADD per call'],
-    ['concurrent single sends: keyed', runs.keyedSingles, ratios(runs.keyedSingles, runs.plain), `vs keyed batches of ${BATCH}`],
+    [
+      `concurrent single sends: keyed producer.send (${SINGLES})`,
+      runs.keyedSingles,
+      ratios(runs.keyedSingles, runs.rawSingles),
+      'vs raw XADD per call',
+    ],
+    [
+      'concurrent single sends: keyed',
+      runs.keyedSingles,
+      ratios(runs.keyedSingles, runs.plain),
+      `vs keyed batches of ${BATCH}`,
+    ],
   ]
-  console.log(`\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`)
+  console.log(
+    `\nRedis ${URL}: ${RECORDS} records of ${value.length} B, ${keys.length} keys, ${PARTITIONS} partitions, batches of ${BATCH}, ${ROUNDS} rounds: median (min–max); ratios within each round\n`,
+  )
   console.log('| case | records/s | ratio | against |')
   console.log('|---|---:|---:|---|')
-  for (const [name, perSec, ratio, against] of rows) console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
+  for (const [name, perSec, ratio, against] of rows)
+    console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
 } finally {
   await client.close()
   let cursor = '0'

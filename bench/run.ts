@@ -20,7 +20,14 @@ function bestOf<T>(runs: number, fn: () => T): number {
 
 function partitioning(label: string, keys: string[]): void {
   const partitions = 12
-  const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [], partitionErrorCode: 0 }))
+  const metadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    offlineReplicas: [],
+    partitionErrorCode: 0,
+  }))
   const kafkajs = Partitioners.DefaultPartitioner()
   let sink = 0
   const keyed = bestOf(3, () => {
@@ -29,7 +36,9 @@ function partitioning(label: string, keys: string[]): void {
   const raw = bestOf(3, () => {
     for (const key of keys) sink += kafkajs({ topic: 't', partitionMetadata: metadata, message: { key, value: null } })
   })
-  console.log(`partition 1M ${label.padEnd(10)} keyed ${fmt(rate(keys.length, keyed)).padStart(11)}/s   kafkajs ${fmt(rate(keys.length, raw)).padStart(10)}/s   ratio ${(raw / keyed).toFixed(2)}x${sink < 0 ? '' : ''}`)
+  console.log(
+    `partition 1M ${label.padEnd(10)} keyed ${fmt(rate(keys.length, keyed)).padStart(11)}/s   kafkajs ${fmt(rate(keys.length, raw)).padStart(10)}/s   ratio ${(raw / keyed).toFixed(2)}x${sink < 0 ? '' : ''}`,
+  )
 }
 
 const benchValue = { id: 0, customer: 'customer-000000', amount: 123.45, currency: 'EUR', note: 'x'.repeat(24) }
@@ -40,7 +49,10 @@ async function memoryProduce(total: number, perCall: number, round: number): Pro
   const client = createClient({ backend: memory({ broker }) })
   const topic = defineTopic(`bench-memory-${perCall}-${round}`, { partitions: 6 })
   const producer = client.producer()
-  const records = Array.from({ length: total }, (_, i) => ({ key: `customer-${i % 5000}`, value: { ...benchValue, id: i } }))
+  const records = Array.from({ length: total }, (_, i) => ({
+    key: `customer-${i % 5000}`,
+    value: { ...benchValue, id: i },
+  }))
   await producer.send(topic, records.slice(0, 10))
   const t0 = performance.now()
   if (perCall === 1) {
@@ -61,15 +73,22 @@ async function memoryConsume(total: number, batch: number, round: number): Promi
   const client = createClient({ backend: memory({ broker }) })
   const topic = defineTopic(`bench-memory-consume-${round}`, { partitions: 6 })
   const producer = client.producer()
-  const records = Array.from({ length: total }, (_, i) => ({ key: `customer-${i % 5000}`, value: { ...benchValue, id: i } }))
+  const records = Array.from({ length: total }, (_, i) => ({
+    key: `customer-${i % 5000}`,
+    value: { ...benchValue, id: i },
+  }))
   for (let i = 0; i < total; i += batch) await producer.send(topic, records.slice(i, i + batch))
   let seen = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
   const t1 = performance.now()
-  await client.consumer({ groupId: 'bench', maxBatchSize: 1000 }).subscribe(topic, () => {
-    if (++seen === total) done()
-  }, { fromBeginning: true })
+  await client.consumer({ groupId: 'bench', maxBatchSize: 1000 }).subscribe(
+    topic,
+    () => {
+      if (++seen === total) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const perSec = rate(total, performance.now() - t1)
   await client.close()
@@ -90,8 +109,12 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   const bytes = Buffer.byteLength(JSON.stringify({ ...benchValue, id: 123456 }))
   console.log(`memory, ${rounds} rounds, records/s as median (min–max):`)
   console.log(`memory produce  ${spread(batched)}  (${total} records of ${bytes}-byte JSON, batches of ${batch})`)
-  console.log(`memory produce  ${spread(singles)}  (${total} concurrent single-record sends)   ratio ${spread(ratios(singles, batched), 'ratio')} of batched`)
-  console.log(`memory consume  ${spread(consumed)}  (${consumeTotal} records, one group member, 6 partitions, commit per batch)`)
+  console.log(
+    `memory produce  ${spread(singles)}  (${total} concurrent single-record sends)   ratio ${spread(ratios(singles, batched), 'ratio')} of batched`,
+  )
+  console.log(
+    `memory consume  ${spread(consumed)}  (${consumeTotal} records, one group member, 6 partitions, commit per batch)`,
+  )
 }
 
 const ascii = Array.from({ length: 1_000_000 }, (_, i) => `customer-${i}`)

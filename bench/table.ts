@@ -34,8 +34,14 @@ const settingSchema: StandardSchemaV1<Setting> = {
     vendor: 'bench',
     validate: (v: unknown) => {
       const s = v as Partial<Setting> | null
-      return typeof s === 'object' && s !== null && typeof s.user === 'string' && typeof s.theme === 'string' && typeof s.fontSize === 'number' &&
-        typeof s.locale === 'string' && typeof s.version === 'number' && typeof s.note === 'string'
+      return typeof s === 'object' &&
+        s !== null &&
+        typeof s.user === 'string' &&
+        typeof s.theme === 'string' &&
+        typeof s.fontSize === 'number' &&
+        typeof s.locale === 'string' &&
+        typeof s.version === 'number' &&
+        typeof s.note === 'string'
         ? { value: s as Setting }
         : { issues: [{ message: 'not a setting' }] }
     },
@@ -49,7 +55,11 @@ function backend(): Backend {
       // The cleaner stays off: every pass reads the same RECORDS records.
       return memory({ broker: (memoryBroker ??= new MemoryBroker({ cleanerIntervalMs: 1_000_000_000 })) })
     case 'redis':
-      return redis({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `keyed-bench-table:${run}:`, cleanerIntervalMs: 0 })
+      return redis({
+        url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        keyPrefix: `keyed-bench-table:${run}:`,
+        cleanerIntervalMs: 0,
+      })
     case 'kafka':
       return kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: 'nothing' })
     default:
@@ -78,7 +88,17 @@ async function produce(): Promise<number> {
       const user = `user-${String(n % KEYS).padStart(6, '0')}`
       // One record in fifty is a tombstone: a table must apply deletes too.
       if (n % 50 === 49) return { key: user, value: null }
-      return { key: user, value: { user, theme: n % 2 ? 'dark' : 'light', fontSize: 8 + (n % 24), locale: 'en-GB', version: n, note: 'x'.repeat(16) } }
+      return {
+        key: user,
+        value: {
+          user,
+          theme: n % 2 ? 'dark' : 'light',
+          fontSize: 8 + (n % 24),
+          locale: 'en-GB',
+          version: n,
+          note: 'x'.repeat(16),
+        },
+      }
     })
     if (i === 0) bytes = Buffer.byteLength(JSON.stringify(batch[0]!.value))
     await producer.send(topic, batch)
@@ -132,13 +152,17 @@ async function consumerPass(until: Map<number, string>): Promise<number> {
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
   const t0 = performance.now()
-  await client.consumer({ groupId: `bench-${run}-${Math.random()}`, maxBatchSize: 1000 }).subscribe(topic, (m) => {
-    seen++
-    if (m.value === null) latest.delete(m.key)
-    else latest.set(m.key, m.value)
-    if (last.get(m.partition) === m.offset) reached.add(m.partition)
-    if (reached.size === until.size) done()
-  }, { fromBeginning: true })
+  await client.consumer({ groupId: `bench-${run}-${Math.random()}`, maxBatchSize: 1000 }).subscribe(
+    topic,
+    (m) => {
+      seen++
+      if (m.value === null) latest.delete(m.key)
+      else latest.set(m.key, m.value)
+      if (last.get(m.partition) === m.offset) reached.add(m.partition)
+      if (reached.size === until.size) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const ms = performance.now() - t0
   await client.close()
@@ -177,8 +201,14 @@ const size = first.size
 console.log(`  values ${valueBytes}-byte JSON, one in fifty a tombstone; the table ends with ${fmt(size)} keys`)
 console.log(`  reader (bytes only)                ${fmt(best.reader).padStart(10)} records/s`)
 console.log(`  consumer group, Map by hand        ${fmt(best.consumer).padStart(10)} records/s`)
-console.log(`  table bootstrap to ready           ${fmt(best.table).padStart(10)} records/s   ${(best.table / best.consumer).toFixed(2)}× the consumer, ${(best.table / best.reader).toFixed(2)}× the reader`)
-console.log(gc ? `  heap held by the table             ${fmt(memoryPerKey).padStart(10)} bytes per key (values decoded, keys as strings)` : '  (run with node --expose-gc for the heap per key)')
+console.log(
+  `  table bootstrap to ready           ${fmt(best.table).padStart(10)} records/s   ${(best.table / best.consumer).toFixed(2)}× the consumer, ${(best.table / best.reader).toFixed(2)}× the reader`,
+)
+console.log(
+  gc
+    ? `  heap held by the table             ${fmt(memoryPerKey).padStart(10)} bytes per key (values decoded, keys as strings)`
+    : '  (run with node --expose-gc for the heap per key)',
+)
 memoryBroker?.close()
 await dropTopic()
 
@@ -194,7 +224,10 @@ async function dropTopic(): Promise<void> {
     } while (cursor !== '0')
     conn.disconnect()
   } else if (BACKEND === 'kafka') {
-    const admin = new kafkajs.Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: kafkajs.logLevel.NOTHING }).admin()
+    const admin = new kafkajs.Kafka({
+      brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin()
     await admin.connect()
     await admin.deleteTopics({ topics: [topic.name] }).catch(() => undefined)
     await admin.disconnect()

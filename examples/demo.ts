@@ -11,7 +11,11 @@ const client = createClient({ backend: memory({ broker }) })
 const producer = client.producer({ ordering: 'strict' })
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-const Payment = z.object({ customer: z.string(), kind: z.enum(['deposit', 'withdrawal']), amount: z.number().positive() })
+const Payment = z.object({
+  customer: z.string(),
+  kind: z.enum(['deposit', 'withdrawal']),
+  amount: z.number().positive(),
+})
 type Payment = z.infer<typeof Payment>
 
 // --- 1. Order per key ------------------------------------------------------------------------
@@ -19,10 +23,19 @@ const payments = defineTopic('payments', { key: z.string(), value: Payment, part
 const paymentsNoKey = defineTopic('payments-keyless', { value: Payment, partitions: 6, ordering: 'none' })
 
 // Every customer: +100, +50, -120, +30, -60. Handled in order the balance ends at 0 and nothing bounces.
-const script: [Payment['kind'], number][] = [['deposit', 100], ['deposit', 50], ['withdrawal', 120], ['deposit', 30], ['withdrawal', 60]]
+const script: [Payment['kind'], number][] = [
+  ['deposit', 100],
+  ['deposit', 50],
+  ['withdrawal', 120],
+  ['deposit', 30],
+  ['withdrawal', 60],
+]
 const customers = Array.from({ length: 20 }, (_, i) => `customer-${i + 1}`)
 
-async function runLedger(topic: AnyTopic, send: (p: Payment) => Promise<unknown>): Promise<{ correct: number; bounced: number }> {
+async function runLedger(
+  topic: AnyTopic,
+  send: (p: Payment) => Promise<unknown>,
+): Promise<{ correct: number; bounced: number }> {
   const balances = new Map<string, number>()
   let bounced = 0
   let handled = 0
@@ -52,22 +65,33 @@ console.log(`   keyed by customer id : ${keyed.correct}/20 balances end at 0, ${
 const roundRobin = client.producer({ nullKeyStrategy: 'round-robin' })
 const keyless = await runLedger(paymentsNoKey, (p) => roundRobin.send(paymentsNoKey, { value: p }))
 console.log(`   without a key        : ${keyless.correct}/20 balances end at 0, ${keyless.bounced} withdrawals bounced`)
-console.log('   With the customer id as key, all of a customer\'s payments share one partition and are handled in order.')
+console.log(
+  "   With the customer id as key, all of a customer's payments share one partition and are handled in order.",
+)
 console.log('   Without it they spread over partitions that three consumers work through at their own pace, so a')
 console.log('   withdrawal can be handled before the deposit that pays for it.')
 
 // --- 2. Compaction ---------------------------------------------------------------------------
 const Settings = z.object({ theme: z.string() })
-const settings = defineTopic('user-settings', { key: z.string(), value: Settings, cleanupPolicy: 'compact', deleteRetentionMs: 100 })
+const settings = defineTopic('user-settings', {
+  key: z.string(),
+  value: Settings,
+  cleanupPolicy: 'compact',
+  deleteRetentionMs: 100,
+})
 
 async function readLog(): Promise<string[]> {
   const reader = createClient({ backend: memory({ broker }) })
   const lines: string[] = []
-  await reader.consumer({ groupId: `reader-${Date.now()}` }).subscribe(settings, (m) => {
-    lines.push(`offset ${m.offset}: ${m.key} = ${m.value === null ? '(tombstone)' : m.value.theme}`)
-  }, { fromBeginning: true })
+  await reader.consumer({ groupId: `reader-${Date.now()}` }).subscribe(
+    settings,
+    (m) => {
+      lines.push(`offset ${m.offset}: ${m.key} = ${m.value === null ? '(tombstone)' : m.value.theme}`)
+    },
+    { fromBeginning: true },
+  )
   // Read until the log goes quiet: compaction may have removed the last offsets written.
-  for (let seen = -1; lines.length === 0 || seen !== lines.length; ) {
+  for (let seen = -1; lines.length === 0 || seen !== lines.length;) {
     seen = lines.length
     await sleep(50)
   }
@@ -106,12 +130,16 @@ for (const name of shippers) {
   })
 }
 const sendOrders = async (from: number) => {
-  await producer.send(orders, Array.from({ length: 60 }, (_, i) => ({ key: `order-${from + i}`, value: { id: from + i } })))
+  await producer.send(
+    orders,
+    Array.from({ length: 60 }, (_, i) => ({ key: `order-${from + i}`, value: { id: from + i } })),
+  )
   await sleep(50)
 }
 const show = (title: string) => {
   console.log(`   ${title}`)
-  for (const [name, parts] of [...seenBy].sort()) console.log(`     ${name} handled partitions ${[...parts].sort().join(', ')}`)
+  for (const [name, parts] of [...seenBy].sort())
+    console.log(`     ${name} handled partitions ${[...parts].sort().join(', ')}`)
   seenBy.clear()
 }
 
@@ -125,4 +153,6 @@ show('after shipper-b left (its partitions moved, each still handled by one memb
 await Promise.all([...shipperClients.values()].map((c) => c.close()))
 await client.close()
 broker.close()
-console.log('\nDone. Swap memory() for kafka({ brokers }) or redis({ url }) and the same code runs on a real backend.\n')
+console.log(
+  '\nDone. Swap memory() for kafka({ brokers }) or redis({ url }) and the same code runs on a real backend.\n',
+)

@@ -6,7 +6,11 @@ import { createClient, defineTopic, serdes, type InvalidRecordError, type KeyedE
 import { z } from 'zod'
 import { backendFromEnv } from './backend.js'
 
-const Settings = z.object({ theme: z.enum(['light', 'dark']), fontSize: z.number().int().min(8).max(32), version: z.number().int() })
+const Settings = z.object({
+  theme: z.enum(['light', 'dark']),
+  fontSize: z.number().int().min(8).max(32),
+  version: z.number().int(),
+})
 type Settings = z.infer<typeof Settings>
 const run = process.env.RUN_ID ?? Date.now().toString(36)
 const name = `user-settings-${run}`
@@ -20,7 +24,10 @@ const users = Array.from({ length: 50 }, (_, i) => `user-${i}`)
 /** What the admin tool wrote last for each user; null once deleted. */
 const written = new Map<string, Settings | null>()
 const write = async (updates: Array<[string, Settings | null]>) => {
-  await admin.send(settings, updates.map(([key, value]) => ({ key, value })))
+  await admin.send(
+    settings,
+    updates.map(([key, value]) => ({ key, value })),
+  )
   for (const [key, value] of updates) written.set(key, value)
 }
 
@@ -42,7 +49,9 @@ const loaded = users.filter((u) => {
   const expected = written.get(u)
   return expected ? table.get(u)?.version === expected.version && table.get(u)?.theme === expected.theme : !table.has(u)
 })
-console.log(`${client.backend.name}: ready with ${table.size} users, ${loaded.length}/${users.length} as written before the start`)
+console.log(
+  `${client.backend.name}: ready with ${table.size} users, ${loaded.length}/${users.length} as written before the start`,
+)
 console.log(
   `skipped ${skipped.length} invalid record (partition ${skipped[0]?.partition} offset ${skipped[0]?.offset}, written at partition ${bad!.partition} offset ${bad!.offset}); ` +
     `user-7 kept theme ${table.get('user-7')?.theme}`,
@@ -54,23 +63,34 @@ const outOfOrder = new Set<string>()
 let changes = 0
 table.subscribe(({ key, value, previous }) => {
   changes++
-  if ((previous?.version ?? 0) !== last.get(key) || (value !== null && value.version <= last.get(key)!)) outOfOrder.add(key)
+  if ((previous?.version ?? 0) !== last.get(key) || (value !== null && value.version <= last.get(key)!))
+    outOfOrder.add(key)
   last.set(key, value?.version ?? 0)
 })
 
 // The admin tool keeps updating while the service runs: 20 rounds over every user, some deletes and comebacks.
 for (let version = 2; version <= 21; version++) {
   const round = users.map((u, i): [string, Settings | null] =>
-    (i + version) % 13 === 0 ? [u, null] : [u, { theme: (i + version) % 2 ? 'dark' : 'light', fontSize: 8 + ((i + version) % 24), version }],
+    (i + version) % 13 === 0
+      ? [u, null]
+      : [u, { theme: (i + version) % 2 ? 'dark' : 'light', fontSize: 8 + ((i + version) % 24), version }],
   )
   await write(round)
 }
 
-const current = () => users.every((u) => (written.get(u) ? table.get(u)?.version === written.get(u)!.version : !table.has(u)))
+const current = () =>
+  users.every((u) => (written.get(u) ? table.get(u)?.version === written.get(u)!.version : !table.has(u)))
 const deadline = Date.now() + 30_000
 while (!current() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-const matching = users.filter((u) => (written.get(u) ? table.get(u)?.version === written.get(u)!.version : !table.has(u))).length
+const matching = users.filter((u) =>
+  written.get(u) ? table.get(u)?.version === written.get(u)!.version : !table.has(u),
+).length
 const inOrder = users.length - outOfOrder.size
-console.log(`after 20 rounds of updates: ${changes} changes heard, ${inOrder}/${users.length} users' changes in order, ${matching}/${users.length} users match the last write`)
+console.log(
+  `after 20 rounds of updates: ${changes} changes heard, ${inOrder}/${users.length} users' changes in order, ${matching}/${users.length} users match the last write`,
+)
 await client.close()
-process.exitCode = loaded.length === users.length && matching === users.length && inOrder === users.length && skipped.length === 1 ? 0 : 1
+process.exitCode =
+  loaded.length === users.length && matching === users.length && inOrder === users.length && skipped.length === 1
+    ? 0
+    : 1

@@ -15,7 +15,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const broker = new MemoryBroker()
 const producer = createClient({ backend: memory({ broker }) })
 const batch = Array.from({ length: PER_ACCOUNT }, (_, seq) =>
-  Array.from({ length: ACCOUNTS }, (_, a) => ({ key: `acct-${a}`, value: { account: `acct-${a}`, seq, amount: seq + 1 } })),
+  Array.from({ length: ACCOUNTS }, (_, a) => ({
+    key: `acct-${a}`,
+    value: { account: `acct-${a}`, seq, amount: seq + 1 },
+  })),
 ).flat()
 await producer.producer().send(events, batch)
 await producer.close()
@@ -29,12 +32,16 @@ async function drain(concurrency: number): Promise<{ ms: number; outOfOrder: num
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
   const started = performance.now()
-  await client.consumer({ groupId: `ledger-c${concurrency}`, concurrency }).subscribe(events, async (msg) => {
-    if ((next.get(msg.key) ?? 0) !== msg.value.seq) outOfOrder++
-    next.set(msg.key, msg.value.seq + 1)
-    await sleep(5) // the database write
-    if (++handled === batch.length) done()
-  }, { fromBeginning: true })
+  await client.consumer({ groupId: `ledger-c${concurrency}`, concurrency }).subscribe(
+    events,
+    async (msg) => {
+      if ((next.get(msg.key) ?? 0) !== msg.value.seq) outOfOrder++
+      next.set(msg.key, msg.value.seq + 1)
+      await sleep(5) // the database write
+      if (++handled === batch.length) done()
+    },
+    { fromBeginning: true },
+  )
   await finished
   const ms = performance.now() - started
   await client.close()

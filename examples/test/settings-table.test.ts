@@ -15,10 +15,15 @@ describe('settings-table example', () => {
         env: { ...process.env, KEYED_BACKEND: backend },
       })
       expect(stdout).toContain(`${backend}: ready with 45 users, 50/50 as written before the start`)
-      const [, at, written] = stdout.match(/skipped 1 invalid record \((partition \d+ offset \S+), written at (partition \d+ offset \S+)\); user-7 kept theme dark/) ?? []
+      const [, at, written] =
+        stdout.match(
+          /skipped 1 invalid record \((partition \d+ offset \S+), written at (partition \d+ offset \S+)\); user-7 kept theme dark/,
+        ) ?? []
       expect(at).toBeDefined()
       expect(at).toBe(written)
-      expect(stdout).toContain("after 20 rounds of updates: 1000 changes heard, 50/50 users' changes in order, 50/50 users match the last write")
+      expect(stdout).toContain(
+        "after 20 rounds of updates: 1000 changes heard, 50/50 users' changes in order, 50/50 users match the last write",
+      )
     }, 120_000)
   }
 })

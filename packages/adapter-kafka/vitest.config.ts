@@ -13,7 +13,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'kafka-faults', include: ['test/faults/*.test.ts'], globalSetup: ['test/support/cluster-setup.ts'] },
+        test: {
+          name: 'kafka-faults',
+          include: ['test/faults/*.test.ts'],
+          globalSetup: ['test/support/cluster-setup.ts'],
+        },
       },
     ],
   },

@@ -13,7 +13,11 @@ const clicks = defineTopic('clicks', { value: serdes.json<{ page: string }>(), o
 const tls: KafkaTlsOptions = { ca: new Uint8Array(0), servername: 'kafka-1', minVersion: 'TLSv1.2' }
 
 export function backends(): Backend[] {
-  return [memory({ broker: new MemoryBroker({ now: () => 0 }) }), kafka({ brokers: ['kafka-1:9093'], ssl: tls }), redis({ url: 'redis://cache:6379' })]
+  return [
+    memory({ broker: new MemoryBroker({ now: () => 0 }) }),
+    kafka({ brokers: ['kafka-1:9093'], ssl: tls }),
+    redis({ url: 'redis://cache:6379' }),
+  ]
 }
 
 export async function use(backend: Backend): Promise<number> {

@@ -30,11 +30,16 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 function run(command: string, args: readonly string[], cwd: string): Run {
   const result = spawnSync(command, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 180_000 })
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr + (result.error ? `\n${result.error.message}` : '') }
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr + (result.error ? `\n${result.error.message}` : ''),
+  }
 }
 
 function ok(result: Run, what: string): string {
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${String(result.status)}):\n${result.stdout}\n${result.stderr}`)
+  if (result.status !== 0)
+    throw new Error(`${what} failed (exit ${String(result.status)}):\n${result.stdout}\n${result.stderr}`)
   return result.stdout
 }
 
@@ -57,19 +62,43 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'keyed-packaging-'))
   app = join(work, 'app')
   const packed = ok(
-    run('npm', ['pack', ...packages.flatMap((p) => ['--workspace', `packages/${p}`]), '--pack-destination', work, '--json'], root),
+    run(
+      'npm',
+      ['pack', ...packages.flatMap((p) => ['--workspace', `packages/${p}`]), '--pack-destination', work, '--json'],
+      root,
+    ),
     'npm pack',
   )
   for (const entry of JSON.parse(packed) as { name: string; filename: string; files: { path: string }[] }[]) {
     tarballs.set(entry.name, { file: join(work, entry.filename), files: entry.files.map((f) => f.path) })
   }
   cpSync(fixture, app, { recursive: true })
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }, null, 2))
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }, null, 2),
+  )
   const registry = ['zod', 'typescript', '@types/node', 'eslint'].map((name) => `${name}@${workspaceVersion(name)}`)
-  ok(run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...[...tarballs.values()].map((t) => t.file), ...registry], app), 'npm install of the tarballs')
+  ok(
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        ...[...tarballs.values()].map((t) => t.file),
+        ...registry,
+      ],
+      app,
+    ),
+    'npm install of the tarballs',
+  )
   // README snippets, written as files of the app.
   writeFileSync(join(app, 'sdk-readme.ts'), codeBlock(readFileSync(`${root}packages/sdk/README.md`, 'utf8'), 'ts'))
-  writeFileSync(join(app, 'memory-readme.ts'), codeBlock(readFileSync(`${root}packages/adapter-memory/README.md`, 'utf8'), 'ts'))
+  writeFileSync(
+    join(app, 'memory-readme.ts'),
+    codeBlock(readFileSync(`${root}packages/adapter-memory/README.md`, 'utf8'), 'ts'),
+  )
 })
 
 afterAll(() => {
@@ -77,19 +106,41 @@ afterAll(() => {
 })
 
 describe('npm pack', () => {
-  it.each(packages)('@keyed/%s ships its LICENSE, README, package.json, dist and the sources its maps point at', (pkg) => {
-    const files = tarballs.get(`@keyed/${pkg}`)?.files ?? []
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'src/index.ts']))
-    expect(files.filter((f) => !/^(LICENSE|README\.md|package\.json|(dist|src)\/.+)$/.test(f) || /\.test\.|\.tsbuildinfo$/.test(f))).toEqual([])
-    const map = JSON.parse(readFileSync(join(app, 'node_modules', '@keyed', pkg, 'dist', 'index.js.map'), 'utf8')) as { sources: string[] }
-    expect(map.sources).toEqual(['../src/index.ts'])
-  })
+  it.each(packages)(
+    '@keyed/%s ships its LICENSE, README, package.json, dist and the sources its maps point at',
+    (pkg) => {
+      const files = tarballs.get(`@keyed/${pkg}`)?.files ?? []
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'LICENSE',
+          'README.md',
+          'package.json',
+          'dist/index.js',
+          'dist/index.d.ts',
+          'dist/index.js.map',
+          'src/index.ts',
+        ]),
+      )
+      expect(
+        files.filter(
+          (f) => !/^(LICENSE|README\.md|package\.json|(dist|src)\/.+)$/.test(f) || /\.test\.|\.tsbuildinfo$/.test(f),
+        ),
+      ).toEqual([])
+      const map = JSON.parse(
+        readFileSync(join(app, 'node_modules', '@keyed', pkg, 'dist', 'index.js.map'), 'utf8'),
+      ) as { sources: string[] }
+      expect(map.sources).toEqual(['../src/index.ts'])
+    },
+  )
 })
 
 describe('publint and arethetypeswrong on the tarballs', () => {
   it.each(packages)('publint (strict) has nothing to say about @keyed/%s', async (pkg) => {
     const data = readFileSync(tarballs.get(`@keyed/${pkg}`)!.file)
-    const { messages, pkg: manifest } = await publint({ pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer }, strict: true })
+    const { messages, pkg: manifest } = await publint({
+      pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer },
+      strict: true,
+    })
     expect(messages.map((m) => `${m.type}: ${formatMessage(m, manifest) ?? m.code}`)).toEqual([])
   })
 
@@ -97,14 +148,31 @@ describe('publint and arethetypeswrong on the tarballs', () => {
   // reports as "ESM (dynamic import only)"; node10 resolution ignores `exports` and is deprecated in TypeScript 6.
   it.each(packages)('attw --profile esm-only finds no problem in @keyed/%s', (pkg) => {
     // attw exits 1 on any problem its profile does not ignore.
-    ok(run(process.execPath, [bin('@arethetypeswrong/cli', 'attw'), tarballs.get(`@keyed/${pkg}`)!.file, '--profile', 'esm-only', '--format', 'ascii'], work), 'attw')
+    ok(
+      run(
+        process.execPath,
+        [
+          bin('@arethetypeswrong/cli', 'attw'),
+          tarballs.get(`@keyed/${pkg}`)!.file,
+          '--profile',
+          'esm-only',
+          '--format',
+          'ascii',
+        ],
+        work,
+      ),
+      'attw',
+    )
   })
 })
 
 describe('a scratch app with the tarballs installed', () => {
   it('compiles against the public types under strict TypeScript 6 (nodenext) without @types/node', () => {
     const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc')
-    const files = ok(run(process.execPath, [tsc, '-p', 'tsconfig.public.json', '--listFiles'], app), 'tsc -p tsconfig.public.json').split('\n')
+    const files = ok(
+      run(process.execPath, [tsc, '-p', 'tsconfig.public.json', '--listFiles'], app),
+      'tsc -p tsconfig.public.json',
+    ).split('\n')
     expect(files.filter((f) => f.includes('@types/node'))).toEqual([])
     expect(files.some((f) => f.endsWith('node_modules/@keyed/adapter-kafka/dist/options.d.ts'))).toBe(true)
   })
@@ -139,11 +207,18 @@ describe('a scratch app with the tarballs installed', () => {
     expect(readFileSync(`${root}packages/eslint-plugin/README.md`, 'utf8')).toContain(`\`\`\`js\n${readme}\`\`\``)
     const lint = join(app, 'lint')
     writeFileSync(join(lint, 'eslint.config.js'), readme)
-    const result = run(process.execPath, [join(app, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', '.'], lint)
-    expect(result.stderr).toBe('')
-    const findings = (JSON.parse(result.stdout) as { filePath: string; messages: { ruleId: string | null; line: number; message: string }[] }[]).flatMap((r) =>
-      r.messages.map((m) => `${r.filePath.slice(lint.length + 1)}:${m.line} ${m.ruleId ?? m.message}`),
+    const result = run(
+      process.execPath,
+      [join(app, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', '.'],
+      lint,
     )
+    expect(result.stderr).toBe('')
+    const findings = (
+      JSON.parse(result.stdout) as {
+        filePath: string
+        messages: { ruleId: string | null; line: number; message: string }[]
+      }[]
+    ).flatMap((r) => r.messages.map((m) => `${r.filePath.slice(lint.length + 1)}:${m.line} ${m.ruleId ?? m.message}`))
     expect(findings.sort()).toEqual(markers(lint, ['src/topics.ts', 'src/plain.ts']))
   })
 })

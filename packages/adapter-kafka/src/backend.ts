@@ -1,4 +1,11 @@
-import kafkajs, { type Admin, type ITopicConfig, type Kafka, type KafkaConfig, type LogEntry, type logLevel as KafkaJsLogLevel } from 'kafkajs'
+import kafkajs, {
+  type Admin,
+  type ITopicConfig,
+  type Kafka,
+  type KafkaConfig,
+  type LogEntry,
+  type logLevel as KafkaJsLogLevel,
+} from 'kafkajs'
 import type {
   Backend,
   BackendCapabilities,
@@ -37,8 +44,15 @@ const LOG_LEVELS: Record<KafkaLogLevel, KafkaJsLogLevel> = {
 const CAPABILITIES: BackendCapabilities = { compaction: true, timeRetention: true }
 
 function checkOptions(options: KafkaOptions): void {
-  if (!options || !Array.isArray(options.brokers) || options.brokers.length === 0 || !options.brokers.every((b) => typeof b === 'string' && b.length > 0)) {
-    throw new ConfigError("kafka() needs brokers: a list of 'host:port' bootstrap servers, e.g. kafka({ brokers: ['127.0.0.1:9092'] }).")
+  if (
+    !options ||
+    !Array.isArray(options.brokers) ||
+    options.brokers.length === 0 ||
+    !options.brokers.every((b) => typeof b === 'string' && b.length > 0)
+  ) {
+    throw new ConfigError(
+      "kafka() needs brokers: a list of 'host:port' bootstrap servers, e.g. kafka({ brokers: ['127.0.0.1:9092'] }).",
+    )
   }
   const credentialed = options.brokers.find((b) => b.includes('@') || b.includes('://'))
   if (credentialed !== undefined) {
@@ -51,11 +65,15 @@ function checkOptions(options: KafkaOptions): void {
     throw new ConfigError(`kafka() closeTimeoutMs must be an integer >= 0, got ${String(close)}.`)
   }
   if (options.logLevel !== undefined && !(options.logLevel in LOG_LEVELS)) {
-    throw new ConfigError(`kafka() logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got '${String(options.logLevel)}'.`)
+    throw new ConfigError(
+      `kafka() logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got '${String(options.logLevel)}'.`,
+    )
   }
   const rf = options.replicationFactor
   if (rf !== undefined && (!Number.isInteger(rf) || (rf < 1 && rf !== -1))) {
-    throw new ConfigError(`kafka() replicationFactor must be an integer >= 1, or -1 for the broker's default, got ${String(rf)}.`)
+    throw new ConfigError(
+      `kafka() replicationFactor must be an integer >= 1, or -1 for the broker's default, got ${String(rf)}.`,
+    )
   }
 }
 
@@ -71,7 +89,11 @@ class KafkaBackend implements Backend {
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
     registerCodecs()
-    this.context = { brokers: [...options.brokers], secrets: secretsOf(options), tls: options.ssl !== undefined && options.ssl !== false }
+    this.context = {
+      brokers: [...options.brokers],
+      secrets: secretsOf(options),
+      tls: options.ssl !== undefined && options.ssl !== false,
+    }
   }
 
   async describeTopic(name: string): Promise<TopicDescription | undefined> {
@@ -81,7 +103,11 @@ class KafkaBackend implements Backend {
       const [metadata] = (await admin.fetchTopicMetadata({ topics: [name] })).topics
       const config = await this.topicConfigs(admin, name, ['cleanup.policy', 'max.message.bytes'])
       this.maxMessageBytes.set(name, Promise.resolve(parseLimit(config['max.message.bytes'])))
-      return { name, partitions: metadata?.partitions.length ?? 0, cleanupPolicy: parseCleanupPolicy(config['cleanup.policy']) }
+      return {
+        name,
+        partitions: metadata?.partitions.length ?? 0,
+        cleanupPolicy: parseCleanupPolicy(config['cleanup.policy']),
+      }
     } catch (error) {
       throw toKeyedError(error, `describe topic '${name}'`, this.context)
     }
@@ -118,11 +144,23 @@ class KafkaBackend implements Backend {
   }
 
   private topicConfig(spec: TopicSpec, configEntries: Array<{ name: string; value: string }>): ITopicConfig {
-    return { topic: spec.name, numPartitions: spec.partitions, replicationFactor: this.options.replicationFactor ?? -1, configEntries }
+    return {
+      topic: spec.name,
+      numPartitions: spec.partitions,
+      replicationFactor: this.options.replicationFactor ?? -1,
+      configEntries,
+    }
   }
 
-  private async topicConfigs(admin: Admin, name: string, configNames: string[]): Promise<Record<string, string | undefined>> {
-    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames }], includeSynonyms: false })
+  private async topicConfigs(
+    admin: Admin,
+    name: string,
+    configNames: string[],
+  ): Promise<Record<string, string | undefined>> {
+    const { resources } = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames }],
+      includeSynonyms: false,
+    })
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]))
   }
 
@@ -153,7 +191,15 @@ class KafkaBackend implements Backend {
       retry: { ...this.retry(), retries: settings.retries },
     })
     const limit = (topic: string, refresh: boolean) => this.messageLimit(topic, refresh)
-    return this.track(new KafkaProducer(producer, settings, this.context, limit, this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS))
+    return this.track(
+      new KafkaProducer(
+        producer,
+        settings,
+        this.context,
+        limit,
+        this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      ),
+    )
   }
 
   consumer(options: GroupMemberOptions): BackendConsumer {
@@ -183,7 +229,12 @@ class KafkaBackend implements Backend {
   }
 
   reader(options: PartitionReaderOptions): BackendReader {
-    const settings = { admin: () => this.admin(), retry: this.retry(), maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500, joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000 }
+    const settings = {
+      admin: () => this.admin(),
+      retry: this.retry(),
+      maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500,
+      joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
+    }
     return this.track(new KafkaReader(this.client(options.clientId), options, settings, this.context))
   }
 
@@ -256,7 +307,9 @@ class KafkaBackend implements Backend {
         logCreator: () => (entry: LogEntry) => {
           const { message, timestamp: _t, logger: _l, ...extra } = entry.log
           const detail = Object.keys(extra).length ? ` ${safeJson(extra)}` : ''
-          process.stderr.write(redact(`[kafkajs${entry.namespace ? ' ' + entry.namespace : ''}] ${message}${detail}\n`, context.secrets))
+          process.stderr.write(
+            redact(`[kafkajs${entry.namespace ? ' ' + entry.namespace : ''}] ${message}${detail}\n`, context.secrets),
+          )
         },
       })
       this.clients.set(id, client)
@@ -282,4 +335,3 @@ function safeJson(value: unknown): string {
 export function kafka(options: KafkaOptions): Backend {
   return new KafkaBackend(options)
 }
-

@@ -29,7 +29,7 @@ export function snappyDecode(buffer: Buffer): Buffer {
     return snappy.uncompressSync(buffer) as Buffer
   }
   const blocks: Buffer[] = []
-  for (let at = XERIAL_HEADER.length; at < buffer.length; ) {
+  for (let at = XERIAL_HEADER.length; at < buffer.length;) {
     const length = buffer.readInt32BE(at)
     blocks.push(snappy.uncompressSync(buffer.subarray(at + 4, at + 4 + length)) as Buffer)
     at += 4 + length
@@ -48,11 +48,23 @@ export function snappyEncode(buffer: Buffer): Buffer {
   return Buffer.concat(parts)
 }
 
-const CODECS: Record<kafkajs.CompressionTypes.Snappy | kafkajs.CompressionTypes.LZ4 | kafkajs.CompressionTypes.ZSTD, Codec> = {
-  [CompressionTypes.Snappy]: { compress: (e: Encoder) => Promise.resolve(snappyEncode(e.buffer)), decompress: (b: Buffer) => Promise.resolve(snappyDecode(b)) },
+const CODECS: Record<
+  kafkajs.CompressionTypes.Snappy | kafkajs.CompressionTypes.LZ4 | kafkajs.CompressionTypes.ZSTD,
+  Codec
+> = {
+  [CompressionTypes.Snappy]: {
+    compress: (e: Encoder) => Promise.resolve(snappyEncode(e.buffer)),
+    decompress: (b: Buffer) => Promise.resolve(snappyDecode(b)),
+  },
   // Kafka (record format v2) uses the standard LZ4 frame format with independent blocks, what lz4_flex writes.
-  [CompressionTypes.LZ4]: { compress: (e: Encoder) => compressFrame(e.buffer), decompress: (b: Buffer) => decompressFrame(b) },
-  [CompressionTypes.ZSTD]: { compress: (e: Encoder) => zstdCompress(e.buffer, 3), decompress: (b: Buffer) => zstdDecompress(b) },
+  [CompressionTypes.LZ4]: {
+    compress: (e: Encoder) => compressFrame(e.buffer),
+    decompress: (b: Buffer) => decompressFrame(b),
+  },
+  [CompressionTypes.ZSTD]: {
+    compress: (e: Encoder) => zstdCompress(e.buffer, 3),
+    decompress: (b: Buffer) => zstdDecompress(b),
+  },
 }
 
 interface Codec {

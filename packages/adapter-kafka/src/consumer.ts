@@ -1,6 +1,12 @@
 // The global `performance` is a lazy getter on every access in Node; isActive reads the clock once per record.
 import { performance } from 'node:perf_hooks'
-import type { Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, KafkaMessage, OffsetsByTopicPartition } from 'kafkajs'
+import type {
+  Consumer as KafkaJsConsumer,
+  EachBatchPayload,
+  IHeaders,
+  KafkaMessage,
+  OffsetsByTopicPartition,
+} from 'kafkajs'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
@@ -99,13 +105,19 @@ export class KafkaConsumer implements BackendConsumer {
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => resolve())
       this.startFailed = reject
       timer = setTimeout(
-        () => reject(new Error(`no join within ${this.tuning.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`)),
+        () =>
+          reject(
+            new Error(
+              `no join within ${this.tuning.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`,
+            ),
+          ),
         this.tuning.joinTimeoutMs,
       )
     })
     try {
       await consumer.connect()
-      for (const s of options.subscriptions) await consumer.subscribe({ topics: [s.topic], fromBeginning: s.fromBeginning })
+      for (const s of options.subscriptions)
+        await consumer.subscribe({ topics: [s.topic], fromBeginning: s.fromBeginning })
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -220,7 +232,11 @@ export class KafkaConsumer implements BackendConsumer {
     }
     const size = this.options.maxBatchSize
     const messages = batch.messages
-    for (let i = 0; i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive(); i += size) {
+    for (
+      let i = 0;
+      i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive();
+      i += size
+    ) {
       const end = Math.min(i + size, messages.length)
       // One pass from kafkajs's messages to the SDK's records, without an intermediate slice or a closure per record.
       const records = new Array<IncomingRecord>(end - i)

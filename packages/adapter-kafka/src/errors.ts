@@ -1,4 +1,11 @@
-import { AuthenticationError, BackendRefusedError, BackendUnavailableError, FencedError, isKeyedError, type KeyedError } from '@keyed/sdk/backend'
+import {
+  AuthenticationError,
+  BackendRefusedError,
+  BackendUnavailableError,
+  FencedError,
+  isKeyedError,
+  type KeyedError,
+} from '@keyed/sdk/backend'
 import { redact } from './options.js'
 
 /** kafkajs errors carry `type` (the protocol error name), `retriable`, and sometimes the original cause as `originalError`. */
@@ -11,7 +18,13 @@ export interface KafkaJsErrorShape {
   readonly cause?: unknown
 }
 
-const FENCING_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'FENCED_INSTANCE_ID'])
+const FENCING_TYPES = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'FENCED_INSTANCE_ID',
+])
 const SASL_TYPES = new Set(['ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM', 'SASL_AUTHENTICATION_FAILED'])
 const CONNECTION_NAMES = new Set([
   'KafkaJSConnectionError',
@@ -52,14 +65,35 @@ const REFUSALS: Readonly<Record<string, { readonly setting: string; readonly hin
     setting: 'replicationFactor',
     hint: "the replication factor is larger than the number of brokers or not allowed; lower kafka({ replicationFactor }), or -1 for the broker's default.replication.factor",
   },
-  INVALID_PARTITIONS: { setting: 'partitions', hint: "the broker does not accept this partition count; change the topic's partitions" },
-  INVALID_TOPIC_EXCEPTION: { setting: 'name', hint: 'Kafka does not accept this topic name (letters, digits, ".", "_", "-", at most 249 characters)' },
-  POLICY_VIOLATION: { setting: 'config', hint: "the broker's topic policy refuses this topic; ask its operator which settings it allows" },
+  INVALID_PARTITIONS: {
+    setting: 'partitions',
+    hint: "the broker does not accept this partition count; change the topic's partitions",
+  },
+  INVALID_TOPIC_EXCEPTION: {
+    setting: 'name',
+    hint: 'Kafka does not accept this topic name (letters, digits, ".", "_", "-", at most 249 characters)',
+  },
+  POLICY_VIOLATION: {
+    setting: 'config',
+    hint: "the broker's topic policy refuses this topic; ask its operator which settings it allows",
+  },
   INVALID_CONFIG: { setting: 'config', hint: 'the broker refused a setting of the request' },
-  UNSUPPORTED_COMPRESSION_TYPE: { setting: 'compression', hint: 'the broker does not accept this compression (zstd needs Kafka 2.1 or later); choose another' },
-  TOPIC_AUTHORIZATION_FAILED: { setting: 'ACL', hint: 'this principal may not use the topic; grant it the ACLs it needs' },
-  GROUP_AUTHORIZATION_FAILED: { setting: 'ACL', hint: 'this principal may not use the consumer group; grant it the ACLs it needs' },
-  CLUSTER_AUTHORIZATION_FAILED: { setting: 'ACL', hint: 'this principal may not do this on the cluster (an idempotent producer needs IDEMPOTENT_WRITE); grant it the ACLs it needs' },
+  UNSUPPORTED_COMPRESSION_TYPE: {
+    setting: 'compression',
+    hint: 'the broker does not accept this compression (zstd needs Kafka 2.1 or later); choose another',
+  },
+  TOPIC_AUTHORIZATION_FAILED: {
+    setting: 'ACL',
+    hint: 'this principal may not use the topic; grant it the ACLs it needs',
+  },
+  GROUP_AUTHORIZATION_FAILED: {
+    setting: 'ACL',
+    hint: 'this principal may not use the consumer group; grant it the ACLs it needs',
+  },
+  CLUSTER_AUTHORIZATION_FAILED: {
+    setting: 'ACL',
+    hint: 'this principal may not do this on the cluster (an idempotent producer needs IDEMPOTENT_WRITE); grant it the ACLs it needs',
+  },
 }
 
 function shape(error: unknown): KafkaJsErrorShape {
@@ -85,7 +119,8 @@ export function root(error: unknown): KafkaJsErrorShape {
   return chain(error).at(-1)!
 }
 
-const isSasl = (e: KafkaJsErrorShape) => e.name === 'KafkaJSSASLAuthenticationError' || (e.type !== undefined && SASL_TYPES.has(e.type))
+const isSasl = (e: KafkaJsErrorShape) =>
+  e.name === 'KafkaJSSASLAuthenticationError' || (e.type !== undefined && SASL_TYPES.has(e.type))
 
 export interface ErrorContext {
   readonly brokers: readonly string[]
@@ -95,7 +130,8 @@ export interface ErrorContext {
 }
 
 /** kafkajs reports some lost connections as plain errors ("Broker not connected", a socket error code). */
-const CONNECTION_MESSAGE = /not connected|connection (?:closed|timeout|error)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up/i
+const CONNECTION_MESSAGE =
+  /not connected|connection (?:closed|timeout|error)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up/i
 
 /**
  * Turns a kafkajs failure into a keyed error whose message says what to do. Secrets are removed from the message and
@@ -125,12 +161,21 @@ export function toKeyedError(error: unknown, action: string, context: ErrorConte
     )
   }
   if (inner.type !== undefined && FENCING_TYPES.has(inner.type)) {
-    return new FencedError(`Could not ${action}: this member no longer owns the partition (${inner.type}); the group rebalanced and the new owner continues from the last commit.`)
+    return new FencedError(
+      `Could not ${action}: this member no longer owns the partition (${inner.type}); the group rebalanced and the new owner continues from the last commit.`,
+    )
   }
   const refusal = inner.type === undefined ? undefined : REFUSALS[inner.type]
-  if (refusal) return new BackendRefusedError('kafka', `could not ${action} (${kind}): ${refusal.hint}.`, { setting: refusal.setting })
+  if (refusal)
+    return new BackendRefusedError('kafka', `could not ${action} (${kind}): ${refusal.hint}.`, {
+      setting: refusal.setting,
+    })
   // kafkajs marks what may pass (a leader election, a coordinator loading); anything else fails the same way again.
-  if (inner.retriable === true) return new BackendUnavailableError('kafka', `could not ${action} (${kind}): ${detail}. Trying again later may succeed.`)
+  if (inner.retriable === true)
+    return new BackendUnavailableError(
+      'kafka',
+      `could not ${action} (${kind}): ${detail}. Trying again later may succeed.`,
+    )
   if (inner.type !== undefined) return new BackendRefusedError('kafka', `could not ${action} (${kind}): ${detail}`)
   // Not a Kafka error code and not a known kafkajs failure: say so, and do not promise that retrying helps.
   return new BackendUnavailableError(

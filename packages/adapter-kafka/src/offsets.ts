@@ -6,7 +6,12 @@ import { parseCleanupPolicy } from './topics.js'
 const { ConfigResourceTypes, ConfigSource } = kafkajs
 
 /** The group's committed offsets (admin fetchOffsets) against each partition's high watermark (from the low one when nothing is committed); without topics, every topic it committed in. */
-export async function committedOffsets(admin: Admin, groupId: string, topics: readonly string[] | undefined, context: ErrorContext): Promise<GroupPartitionOffset[]> {
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[] | undefined,
+  context: ErrorContext,
+): Promise<GroupPartitionOffset[]> {
   try {
     const fetched = await admin.fetchOffsets({ groupId, ...(topics && { topics: [...topics] }) })
     const out: GroupPartitionOffset[] = []
@@ -16,7 +21,13 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: re
         const { high: end, low } = ends.get(p.partition) ?? { high: '0', low: '0' }
         // -1: the group has no offset for this partition.
         const committed = Number(p.offset) >= 0 ? p.offset : undefined
-        out.push({ topic, partition: p.partition, committed, end, lag: Math.max(0, Number(end) - Number(committed ?? low)) })
+        out.push({
+          topic,
+          partition: p.partition,
+          committed,
+          end,
+          lag: Math.max(0, Number(end) - Number(committed ?? low)),
+        })
       }
     }
     return out
@@ -25,7 +36,10 @@ export async function committedOffsets(admin: Admin, groupId: string, topics: re
   }
 }
 
-const FIELDS: Record<string, keyof Pick<TopicSpec, 'retentionMs' | 'retentionBytes' | 'deleteRetentionMs' | 'minCompactionLagMs'>> = {
+const FIELDS: Record<
+  string,
+  keyof Pick<TopicSpec, 'retentionMs' | 'retentionBytes' | 'deleteRetentionMs' | 'minCompactionLagMs'>
+> = {
   'retention.ms': 'retentionMs',
   'retention.bytes': 'retentionBytes',
   'delete.retention.ms': 'deleteRetentionMs',
@@ -37,8 +51,18 @@ export async function topicSpec(admin: Admin, name: string, context: ErrorContex
   try {
     if (!(await admin.listTopics()).includes(name)) return undefined
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [name] })).topics
-    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false })
-    const spec = { name, partitions: metadata?.partitions.length ?? 0, retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined } as {
+    const { resources } = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name }],
+      includeSynonyms: false,
+    })
+    const spec = {
+      name,
+      partitions: metadata?.partitions.length ?? 0,
+      retentionMs: undefined,
+      retentionBytes: undefined,
+      deleteRetentionMs: undefined,
+      minCompactionLagMs: undefined,
+    } as {
       -readonly [F in keyof TopicSpec]: TopicSpec[F]
     }
     const config: Record<string, string> = {}

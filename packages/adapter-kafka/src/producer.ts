@@ -1,4 +1,9 @@
-import type { Producer as KafkaJsProducer, Message, RecordMetadata as KafkaJsRecordMetadata, TopicMessages } from 'kafkajs'
+import type {
+  Producer as KafkaJsProducer,
+  Message,
+  RecordMetadata as KafkaJsRecordMetadata,
+  TopicMessages,
+} from 'kafkajs'
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { BackendUnavailableError, ClosedError, RecordTooLargeError, toBuffer } from '@keyed/sdk/backend'
 import { BATCH_OVERHEAD, recordSize } from './batch-size.js'
@@ -52,7 +57,11 @@ export class KafkaProducer implements BackendProducer {
     this.closed = true
     // Sends in flight get closeTimeoutMs (each is bounded by kafkajs's retries, which can take minutes without a broker).
     await within(this.tail, this.closeTimeoutMs)
-    if (this.connected) await within(this.producer.disconnect().catch(() => undefined), LEAVE_TIMEOUT_MS)
+    if (this.connected)
+      await within(
+        this.producer.disconnect().catch(() => undefined),
+        LEAVE_TIMEOUT_MS,
+      )
   }
 
   private connect(): Promise<void> {
@@ -114,7 +123,9 @@ export class KafkaProducer implements BackendProducer {
       let limit = await this.messageLimit(topic, false)
       let over = limit === undefined ? undefined : oversize(records, topic, limit)
       // The cached limit may be old (raised since): ask again before refusing.
-      if (over) over = (limit = await this.messageLimit(topic, true)) === undefined ? undefined : oversize(records, topic, limit)
+      if (over)
+        over =
+          (limit = await this.messageLimit(topic, true)) === undefined ? undefined : oversize(records, topic, limit)
       if (!over || limit === undefined) continue
       throw new RecordTooLargeError(
         topic,
@@ -144,7 +155,11 @@ export class KafkaProducer implements BackendProducer {
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
     try {
       await this.connect()
-      return await this.producer.sendBatch({ topicMessages, acks: ACKS[this.settings.acks], compression: COMPRESSION_TYPES[this.settings.compression ?? 'none'] })
+      return await this.producer.sendBatch({
+        topicMessages,
+        acks: ACKS[this.settings.acks],
+        compression: COMPRESSION_TYPES[this.settings.compression ?? 'none'],
+      })
     } catch (error) {
       const topics = [...byTopic.keys()]
       if (TOO_LARGE_TYPES.has(root(error).type ?? '')) {
@@ -158,7 +173,10 @@ export class KafkaProducer implements BackendProducer {
       }
       // Kafka appends each partition's batch on its own: say so when the call spans several.
       const partitions = new Set(records.map((r) => `${r.topic}\u0000${r.partition}`)).size
-      const spread = partitions > 1 ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)` : ''
+      const spread =
+        partitions > 1
+          ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)`
+          : ''
       throw toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'${spread}`, this.context)
     }
   }
@@ -175,7 +193,13 @@ function oversize(records: readonly OutgoingRecord[], topic: string, limit: numb
     const size = recordSize(r, batch.count, r.timestamp - batch.firstTimestamp)
     batch.bytes += size
     batch.count++
-    if (batch.bytes > limit) return { index, partition: r.partition, bytes: BATCH_OVERHEAD + size > limit ? BATCH_OVERHEAD + size : batch.bytes, alone: BATCH_OVERHEAD + size > limit }
+    if (batch.bytes > limit)
+      return {
+        index,
+        partition: r.partition,
+        bytes: BATCH_OVERHEAD + size > limit ? BATCH_OVERHEAD + size : batch.bytes,
+        alone: BATCH_OVERHEAD + size > limit,
+      }
   }
   return undefined
 }

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaConfig, type PartitionAssigner } from 'kafkajs'
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaConfig,
+  type PartitionAssigner,
+} from 'kafkajs'
 import type { BackendReader, PartitionEnd, PartitionReaderOptions } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
 import { incoming } from './consumer.js'
@@ -35,11 +42,18 @@ function onlyThese(topic: string, partitions: readonly number[]): PartitionAssig
     async assign({ members }) {
       return members.map((m, i) => ({
         memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: i === 0 ? { [topic]: [...partitions] } : {}, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: i === 0 ? { [topic]: [...partitions] } : {},
+          userData: Buffer.alloc(0),
+        }),
       }))
     },
     protocol({ topics }) {
-      return { name: ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) }
+      return {
+        name: ASSIGNER,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      }
     },
   })
 }
@@ -99,8 +113,18 @@ export class KafkaReader implements BackendReader {
       }
       const joined = new Promise<void>((resolve, reject) => {
         removers.push(consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
-        removers.push(consumer.on(consumer.events.CRASH, (event) => !event.payload.restart && reject(event.payload.error)))
-        timer = setTimeout(() => reject(new Error(`no join within ${this.settings.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`)), this.settings.joinTimeoutMs)
+        removers.push(
+          consumer.on(consumer.events.CRASH, (event) => !event.payload.restart && reject(event.payload.error)),
+        )
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no join within ${this.settings.joinTimeoutMs} ms (rebalanceTimeoutMs); is the group coordinator up?`,
+              ),
+            ),
+          this.settings.joinTimeoutMs,
+        )
       })
       this.watch()
       await consumer.connect()
@@ -128,14 +152,19 @@ export class KafkaReader implements BackendReader {
     this.closed = true
     this.stopping = true
     // Bounded: a broker that accepts connections but never answers would hold kafkajs's leave for a minute.
-    await within(this.consumer.disconnect().catch(() => undefined), LEAVE_TIMEOUT_MS)
+    await within(
+      this.consumer.disconnect().catch(() => undefined),
+      LEAVE_TIMEOUT_MS,
+    )
   }
 
   private watch(): void {
     const { consumer } = this
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // A rejoin starts kafkajs over from the (absent) committed offsets: continue from this reader's own positions.
-      if (this.joined) for (const [partition, offset] of this.positions) consumer.seek({ topic: this.options.topic, partition, offset: offset.toString() })
+      if (this.joined)
+        for (const [partition, offset] of this.positions)
+          consumer.seek({ topic: this.options.topic, partition, offset: offset.toString() })
       this.joined = true
     })
     consumer.on(consumer.events.CRASH, (event) => {
@@ -159,8 +188,13 @@ export class KafkaReader implements BackendReader {
   private signal(partition: number): Promise<void> {
     this.caughtUp.add(partition)
     const previous = this.pending.get(partition) ?? Promise.resolve()
-    const next = previous.then(() => this.options.onBatch({ topic: this.options.topic, partition, records: [], caughtUp: true }))
-    this.pending.set(partition, next.catch(() => undefined))
+    const next = previous.then(() =>
+      this.options.onBatch({ topic: this.options.topic, partition, records: [], caughtUp: true }),
+    )
+    this.pending.set(
+      partition,
+      next.catch(() => undefined),
+    )
     return next
   }
 
@@ -172,7 +206,10 @@ export class KafkaReader implements BackendReader {
     await this.pending.get(partition)
     const size = this.options.maxBatchSize
     // A rejoin may have refetched records already handed out; only later ones go on.
-    const messages = BigInt(batch.messages[0]?.offset ?? '0') < position ? batch.messages.filter((m) => BigInt(m.offset) >= position) : batch.messages
+    const messages =
+      BigInt(batch.messages[0]?.offset ?? '0') < position
+        ? batch.messages.filter((m) => BigInt(m.offset) >= position)
+        : batch.messages
     // The batch may end in records kafkajs filters out (a transaction marker after the last record): its last
     // offset, not its last message's, is where the position goes once every message was handed out.
     const batchEnd = batch.lastOffset()
@@ -182,7 +219,12 @@ export class KafkaReader implements BackendReader {
       const lastOffset = i + size >= messages.length ? batchEnd : chunk[chunk.length - 1]!.offset
       const next = BigInt(lastOffset) + 1n
       if (next >= this.until.get(partition)!) this.caughtUp.add(partition)
-      await this.options.onBatch({ topic, partition, records: chunk.map((m) => incoming(topic, partition, m)), caughtUp: this.caughtUp.has(partition) })
+      await this.options.onBatch({
+        topic,
+        partition,
+        records: chunk.map((m) => incoming(topic, partition, m)),
+        caughtUp: this.caughtUp.has(partition),
+      })
       this.positions.set(partition, next)
       payload.resolveOffset(lastOffset)
       await payload.heartbeat().catch(() => undefined)
@@ -190,7 +232,8 @@ export class KafkaReader implements BackendReader {
     if (messages.length === 0 && BigInt(batchEnd) + 1n > position) {
       this.positions.set(partition, BigInt(batchEnd) + 1n)
       payload.resolveOffset(batchEnd)
-      if (!this.caughtUp.has(partition) && BigInt(batchEnd) + 1n >= this.until.get(partition)!) await this.signal(partition)
+      if (!this.caughtUp.has(partition) && BigInt(batchEnd) + 1n >= this.until.get(partition)!)
+        await this.signal(partition)
     }
   }
 }

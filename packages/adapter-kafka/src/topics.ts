@@ -14,7 +14,12 @@ export function topicConfigEntries(spec: TopicSpec): Array<{ name: string; value
 
 /** Kafka lists policies in any order ('delete,compact'); keyed spells the pair 'compact,delete'. */
 export function parseCleanupPolicy(value: string | undefined): CleanupPolicy {
-  const parts = new Set((value ?? 'delete').split(',').map((p) => p.trim()).filter(Boolean))
+  const parts = new Set(
+    (value ?? 'delete')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
   if (parts.has('compact') && parts.has('delete')) return 'compact,delete'
   return parts.has('compact') ? 'compact' : 'delete'
 }

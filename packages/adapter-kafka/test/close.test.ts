@@ -12,13 +12,20 @@ describe('kafka consumer close', () => {
     try {
       await client.producer().send(topic, { key: 'k', value: { n: 1 } })
       const consumer = client.consumer({ groupId: group, closeTimeoutMs: 1000 })
-      await consumer.subscribe(topic, () => {
-        called++
-        return new Promise<void>(() => {})
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        () => {
+          called++
+          return new Promise<void>(() => {})
+        },
+        { fromBeginning: true },
+      )
       await waitFor('the handler to start', 20_000, () => called === 1)
       const started = Date.now()
-      const outcome = await consumer.close().then(() => 'resolved', (e: unknown) => e)
+      const outcome = await consumer.close().then(
+        () => 'resolved',
+        (e: unknown) => e,
+      )
       expect(isKeyedError(outcome, 'TIMEOUT')).toBe(true)
       expect((outcome as Error).message).toContain(`${topic.name}[0]@0`)
       // 800 ms for the handler (closeTimeoutMs less a fifth to commit and leave), then leaving (at most 5000 ms).
@@ -31,7 +38,9 @@ describe('kafka consumer close', () => {
     const again = createClient({ backend: testKafka() })
     const seen: number[] = []
     try {
-      await again.consumer({ groupId: group }).subscribe(topic, (m) => void seen.push(m.value.n), { fromBeginning: true })
+      await again
+        .consumer({ groupId: group })
+        .subscribe(topic, (m) => void seen.push(m.value.n), { fromBeginning: true })
       await waitFor('the record again', 20_000, () => seen.length === 1)
     } finally {
       await again.close()
@@ -47,11 +56,15 @@ describe('kafka consumer close', () => {
     try {
       await client.producer().send(topic, { key: 'k', value: { n: 1 } })
       const consumer = client.consumer({ groupId: group, closeTimeoutMs: 8000 })
-      await consumer.subscribe(topic, async () => {
-        called++
-        await new Promise((r) => setTimeout(r, 2500))
-        finished++
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        async () => {
+          called++
+          await new Promise((r) => setTimeout(r, 2500))
+          finished++
+        },
+        { fromBeginning: true },
+      )
       await waitFor('the handler to start', 20_000, () => called === 1)
       await consumer.close()
       expect(finished).toBe(1)
@@ -63,7 +76,9 @@ describe('kafka consumer close', () => {
     const seen: number[] = []
     try {
       await again.producer().send(topic, { key: 'k', value: { n: 2 } })
-      await again.consumer({ groupId: group }).subscribe(topic, (m) => void seen.push(m.value.n), { fromBeginning: true })
+      await again
+        .consumer({ groupId: group })
+        .subscribe(topic, (m) => void seen.push(m.value.n), { fromBeginning: true })
       await waitFor('the next record', 20_000, () => seen.length >= 1)
       expect(seen).toEqual([2])
     } finally {

@@ -34,30 +34,50 @@ describe('kafka compressed batches', () => {
     } finally {
       await client.close()
     }
-    expect(runJava(javaProducer, [BROKER, topic.name, CODECS.join(','), String(count)], '')).toEqual(CODECS.map((codec) => `sent ${codec} ${count}`))
+    expect(runJava(javaProducer, [BROKER, topic.name, CODECS.join(','), String(count)], '')).toEqual(
+      CODECS.map((codec) => `sent ${codec} ${count}`),
+    )
     const read = await readAll(topic, CODECS.length * count)
     for (const codec of CODECS) {
       const seqs = read.filter((m) => m.value.codec === codec).map((m) => m.value.seq)
-      expect(seqs.sort((a, b) => a - b), codec).toEqual(Array.from({ length: count }, (_, i) => i))
+      expect(
+        seqs.sort((a, b) => a - b),
+        codec,
+      ).toEqual(Array.from({ length: count }, (_, i) => i))
     }
-    expect(read.every((m) => m.key === `${m.value.codec}-${m.value.seq}` && m.headers.seq === String(m.value.seq))).toBe(true)
+    expect(
+      read.every((m) => m.key === `${m.value.codec}-${m.value.seq}` && m.headers.seq === String(m.value.seq)),
+    ).toBe(true)
   }, 180_000)
 
   it("reads a topic declared with compression.type 'zstd', whose batches the broker recompresses", async () => {
-    const topic = defineTopic(unique('zstd-topic'), { partitions: 2, value: serdes.json<Value>(), config: { 'compression.type': 'zstd' } })
+    const topic = defineTopic(unique('zstd-topic'), {
+      partitions: 2,
+      value: serdes.json<Value>(),
+      config: { 'compression.type': 'zstd' },
+    })
     const client = createClient({ backend: testKafka() })
     try {
-      await client.producer().send(topic, Array.from({ length: 50 }, (_, seq) => ({ key: `k${seq}`, value: { codec: 'none', seq } })))
+      await client.producer().send(
+        topic,
+        Array.from({ length: 50 }, (_, seq) => ({ key: `k${seq}`, value: { codec: 'none', seq } })),
+      )
     } finally {
       await client.close()
     }
-    expect((await readAll(topic, 50)).map((m) => m.value.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect((await readAll(topic, 50)).map((m) => m.value.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    )
   })
 
   it('compresses with the producer option: a batch larger than max.message.bytes uncompressed is accepted with every codec', async () => {
     // The broker checks the compressed batch against max.message.bytes and decompresses it to validate the records,
     // so an accepted batch is both smaller than it was and readable by Kafka's own (Java) codecs.
-    const topic = defineTopic(unique('keyed-codecs'), { partitions: 1, value: serdes.json<Value & { pad: string }>(), config: { 'max.message.bytes': '20000' } })
+    const topic = defineTopic(unique('keyed-codecs'), {
+      partitions: 1,
+      value: serdes.json<Value & { pad: string }>(),
+      config: { 'max.message.bytes': '20000' },
+    })
     const pad = 'keyed '.repeat(1000)
     const client = createClient({ backend: testKafka() })
     try {
@@ -70,7 +90,11 @@ describe('kafka compressed batches', () => {
       await client.close()
     }
     const read = await readAll(topic, CODECS.length * 20)
-    for (const codec of CODECS) expect(read.filter((m) => m.value.codec === codec && m.value.pad === pad).map((m) => m.value.seq), codec).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    for (const codec of CODECS)
+      expect(
+        read.filter((m) => m.value.codec === codec && m.value.pad === pad).map((m) => m.value.seq),
+        codec,
+      ).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
   it('refuses an unknown compression before connecting', () => {

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { AuthenticationError, BackendUnavailableError, ConfigError, createClient, defineTopic, KeyedError } from '@keyed/sdk'
+import {
+  AuthenticationError,
+  BackendUnavailableError,
+  ConfigError,
+  createClient,
+  defineTopic,
+  KeyedError,
+} from '@keyed/sdk'
 import { unique } from '@keyed/sdk/testing'
 import { kafka } from '../src/index.js'
 import { BROKER } from './support/brokers.js'
@@ -13,8 +20,18 @@ describe('kafka connection', () => {
 
   it('reports an unreachable broker as BackendUnavailableError naming the brokers and how to start Kafka, within a bounded time', async () => {
     const started = Date.now()
-    const client = createClient({ backend: kafka({ brokers: [NOWHERE], logLevel: 'nothing', connectionTimeoutMs: 500, retry: { retries: 1, initialRetryTimeMs: 100 } }) })
-    const error = await client.producer().send(defineTopic(unique('nowhere')), { key: 'k', value: 1 }).catch((e: unknown) => e)
+    const client = createClient({
+      backend: kafka({
+        brokers: [NOWHERE],
+        logLevel: 'nothing',
+        connectionTimeoutMs: 500,
+        retry: { retries: 1, initialRetryTimeMs: 100 },
+      }),
+    })
+    const error = await client
+      .producer()
+      .send(defineTopic(unique('nowhere')), { key: 'k', value: 1 })
+      .catch((e: unknown) => e)
     await client.close()
     expect(error).toBeInstanceOf(BackendUnavailableError)
     expect((error as KeyedError).code).toBe('BACKEND_UNAVAILABLE')
@@ -42,7 +59,12 @@ describe('kafka connection', () => {
         }),
       })
       // The test broker has no SASL listener, so the login fails like a wrong password would.
-      errors.push(await client.producer().send(defineTopic(unique('sasl')), { key: 'k', value: 1 }).catch((e: unknown) => e))
+      errors.push(
+        await client
+          .producer()
+          .send(defineTopic(unique('sasl')), { key: 'k', value: 1 })
+          .catch((e: unknown) => e),
+      )
       await client.close()
     }
     vi.restoreAllMocks()

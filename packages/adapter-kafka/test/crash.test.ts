@@ -15,7 +15,9 @@ describe('kafka member crashes after joining', () => {
   it('stops the consumer with a typed error through onError and stopped(), even with kafkajs logging off', async () => {
     const topic = defineTopic(unique('crash'), { partitions: 1, value: serdes.json<{ n: number }>() })
     // Few retries, so kafkajs gives up on the batch it cannot decode quickly.
-    const client = createClient({ backend: testKafka({ logLevel: 'nothing', retry: { retries: 1, initialRetryTimeMs: 100 } }) })
+    const client = createClient({
+      backend: testKafka({ logLevel: 'nothing', retry: { retries: 1, initialRetryTimeMs: 100 } }),
+    })
     const handled: number[] = []
     const errors: KeyedError[] = []
     try {
@@ -27,8 +29,14 @@ describe('kafka member crashes after joining', () => {
       // From now on the member cannot decode a zstd batch: kafkajs's fetch fails until it gives up and crashes.
       registered = CompressionCodecs[CompressionTypes.ZSTD] as () => { compress: unknown }
       const working = registered()
-      CompressionCodecs[CompressionTypes.ZSTD] = () => ({ compress: working.compress, decompress: () => Promise.reject(new Error('injected decode failure')) })
-      const stopped = consumer.stopped().then(() => 'resolved', (e: unknown) => e)
+      CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+        compress: working.compress,
+        decompress: () => Promise.reject(new Error('injected decode failure')),
+      })
+      const stopped = consumer.stopped().then(
+        () => 'resolved',
+        (e: unknown) => e,
+      )
       await producer.send(topic, { key: 'a', value: { n: 2 } })
       await waitFor('onError', 30_000, () => errors.length > 0)
       expect(errors).toHaveLength(1)

@@ -6,8 +6,15 @@ import { toKeyedError } from '../src/errors.js'
 import { secretsOf } from '../src/options.js'
 
 const PASSWORD = 'p@ss/w:rd%Sup3r'
-const context = { brokers: ['127.0.0.1:9092'], secrets: secretsOf({ brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'plain', username: 'alice', password: PASSWORD } }) }
-const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError, KafkaJSConnectionError } = kafkajs
+const context = {
+  brokers: ['127.0.0.1:9092'],
+  secrets: secretsOf({
+    brokers: ['127.0.0.1:9092'],
+    sasl: { mechanism: 'plain', username: 'alice', password: PASSWORD },
+  }),
+}
+const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError, KafkaJSConnectionError } =
+  kafkajs
 
 const retried = (e: Error) => new KafkaJSNumberOfRetriesExceeded(e, { retryCount: 5, retryTime: 100 })
 
@@ -30,8 +37,18 @@ describe('kafka error translation', () => {
   it.each([
     ['MESSAGE_TOO_LARGE', 'BACKEND_REFUSED', 'max.message.bytes', /max\.message\.bytes/],
     ['INVALID_TIMESTAMP', 'BACKEND_REFUSED', 'message.timestamp.before.max.ms', /message\.timestamp\.after\.max\.ms/],
-    ['INVALID_SESSION_TIMEOUT', 'BACKEND_REFUSED', 'sessionTimeoutMs', /group\.min\.session\.timeout\.ms .. group\.max\.session\.timeout\.ms/],
-    ['INCONSISTENT_GROUP_PROTOCOL', 'BACKEND_REFUSED', 'groupId', /Java consumer on the classic protocol.*group\.protocol=consumer/],
+    [
+      'INVALID_SESSION_TIMEOUT',
+      'BACKEND_REFUSED',
+      'sessionTimeoutMs',
+      /group\.min\.session\.timeout\.ms .. group\.max\.session\.timeout\.ms/,
+    ],
+    [
+      'INCONSISTENT_GROUP_PROTOCOL',
+      'BACKEND_REFUSED',
+      'groupId',
+      /Java consumer on the classic protocol.*group\.protocol=consumer/,
+    ],
     ['TOPIC_AUTHORIZATION_FAILED', 'BACKEND_REFUSED', 'ACL', /ACL/],
   ])('%s is a permanent %s naming %s', (type, code, setting, text) => {
     const error = toKeyedError(retried(protocol(type)), 'do it', context)
@@ -40,15 +57,26 @@ describe('kafka error translation', () => {
   })
 
   it('keeps what kafkajs calls retriable retriable, and unknown client failures permanent', () => {
-    expect(toKeyedError(protocol('LEADER_NOT_AVAILABLE', true), 'send', context)).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: true })
-    expect(toKeyedError(new KafkaJSConnectionError('Connection timeout'), 'send', context)).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: true })
-    expect(toKeyedError(retried(new TypeError('boom')), 'consume', context)).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: false })
+    expect(toKeyedError(protocol('LEADER_NOT_AVAILABLE', true), 'send', context)).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      retriable: true,
+    })
+    expect(toKeyedError(new KafkaJSConnectionError('Connection timeout'), 'send', context)).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      retriable: true,
+    })
+    expect(toKeyedError(retried(new TypeError('boom')), 'consume', context)).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      retriable: false,
+    })
     expect(toKeyedError(protocol('REBALANCE_IN_PROGRESS', true), 'commit', context)).toMatchObject({ code: 'FENCED' })
   })
 
   it('reports a refused login as AuthenticationError, and no secret in any part of it', () => {
     // kafkajs errors can quote the SASL exchange or a broker string; the keyed error keeps neither as cause.
-    const sasl = new (KafkaJSSASLAuthenticationError as new (message: string) => Error)(`SASL PLAIN authentication failed for alice:${PASSWORD} at ${encodeURIComponent(PASSWORD)}`)
+    const sasl = new (KafkaJSSASLAuthenticationError as new (message: string) => Error)(
+      `SASL PLAIN authentication failed for alice:${PASSWORD} at ${encodeURIComponent(PASSWORD)}`,
+    )
     const wrapped = retried(Object.assign(sasl, { originalError: { password: PASSWORD } }))
     const error = toKeyedError(wrapped, 'connect', context)
     expect(isKeyedError(error, 'AUTHENTICATION')).toBe(true)
@@ -62,7 +90,10 @@ describe('kafka error translation', () => {
 
   it('treats credentials written into a broker string as secrets', () => {
     const secrets = secretsOf({ brokers: ['SASL_SSL://alice:hunter2@host:9092'] })
-    const error = toKeyedError(new KafkaJSConnectionError('failed to connect to alice:hunter2@host:9092'), 'connect', { brokers: ['SASL_SSL://alice:hunter2@host:9092'], secrets })
+    const error = toKeyedError(new KafkaJSConnectionError('failed to connect to alice:hunter2@host:9092'), 'connect', {
+      brokers: ['SASL_SSL://alice:hunter2@host:9092'],
+      secrets,
+    })
     expect(everything(error)).not.toContain('hunter2')
   })
 })

@@ -9,14 +9,19 @@ const javaProducer = fileURLToPath(new URL('./interop/JavaBatchProducer.java', i
 
 describe('kafka record headers', () => {
   it('reads a header whose value is null (Java new RecordHeader(name, null)) as an empty string', async () => {
-    const topic = defineTopic(unique('null-header'), { partitions: 2, value: serdes.json<{ codec: string; seq: number }>() })
+    const topic = defineTopic(unique('null-header'), {
+      partitions: 2,
+      value: serdes.json<{ codec: string; seq: number }>(),
+    })
     const client = createClient({ backend: testKafka() })
     const read: Message<typeof topic>[] = []
     const errors: unknown[] = []
     try {
       await client.admin().ensureTopics([topic])
       expect(runJava(javaProducer, [BROKER, topic.name, 'none', '20', 'null-header'], '')).toEqual(['sent none 20'])
-      await client.consumer({ groupId: unique('null-header'), onError: (e) => void errors.push(e) }).subscribe(topic, (m) => void read.push(m), { fromBeginning: true })
+      await client
+        .consumer({ groupId: unique('null-header'), onError: (e) => void errors.push(e) })
+        .subscribe(topic, (m) => void read.push(m), { fromBeginning: true })
       await waitFor('20 records', 30_000, () => read.length >= 20 || errors.length > 0)
     } finally {
       await client.close()

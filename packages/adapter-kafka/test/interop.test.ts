@@ -6,7 +6,17 @@ import { BROKER, testKafka } from './support/brokers.js'
 import { runJava } from './support/java.js'
 
 const producerSource = fileURLToPath(new URL('./interop/JavaProducer.java', import.meta.url))
-const KEYS = ['order-1', 'customer-42', 'klíč-ü-日本', '🙂🚀 emoji', 'ключ', 'a', 'ß', '', ...Array.from({ length: 40 }, (_, i) => `k-${i * 7919}`)]
+const KEYS = [
+  'order-1',
+  'customer-42',
+  'klíč-ü-日本',
+  '🙂🚀 emoji',
+  'ключ',
+  'a',
+  'ß',
+  '',
+  ...Array.from({ length: 40 }, (_, i) => `k-${i * 7919}`),
+]
 
 describe('kafka interop with the official Java client', () => {
   it("puts every key in the partition Java's default partitioner picks, and a typed keyed consumer reads what Java wrote", async () => {
@@ -21,14 +31,19 @@ describe('kafka interop with the official Java client', () => {
         return { partition: Number(partition), offset: offset! }
       })
       expect(java).toHaveLength(KEYS.length)
-      const ours = await client.producer().send(topic, KEYS.map((key, seq) => ({ key, value: { from: 'keyed', seq } })))
+      const ours = await client.producer().send(
+        topic,
+        KEYS.map((key, seq) => ({ key, value: { from: 'keyed', seq } })),
+      )
       expect(ours.map((m) => m.partition)).toEqual(java.map((m) => m.partition))
       expect(KEYS.map((k) => partitionFor(k, partitions))).toEqual(java.map((m) => m.partition))
       expect(new Set(java.map((m) => m.partition)).size).toBeGreaterThan(3)
 
       const read: Message<typeof topic>[] = []
-      await client.consumer({ groupId: unique('interop') }).subscribe(topic, (m) => void read.push(m), { fromBeginning: true })
-      await waitFor('both producers\' records', 30_000, () => read.length >= KEYS.length * 2)
+      await client
+        .consumer({ groupId: unique('interop') })
+        .subscribe(topic, (m) => void read.push(m), { fromBeginning: true })
+      await waitFor("both producers' records", 30_000, () => read.length >= KEYS.length * 2)
       const fromJava = read.filter((m) => m.value.from === 'java').sort((a, b) => a.value.seq - b.value.seq)
       expect(fromJava.map((m) => m.key)).toEqual(KEYS)
       expect(fromJava.map((m) => ({ partition: m.partition, offset: m.offset }))).toEqual(java)

@@ -15,7 +15,11 @@ async function javaMemberOf(topic: string, group: string, protocol: 'classic' | 
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()))
   createInterface({ input: child.stdout }).on('line', (line) => void (assigned ||= line.startsWith('assigned')))
-  await waitFor(`the Java ${protocol} member to hold partitions`, 60_000, () => assigned || child.exitCode !== null).catch((e: unknown) => {
+  await waitFor(
+    `the Java ${protocol} member to hold partitions`,
+    60_000,
+    () => assigned || child.exitCode !== null,
+  ).catch((e: unknown) => {
     child.kill('SIGKILL')
     throw e
   })
@@ -31,10 +35,15 @@ describe('kafka consumer groups shared with Java consumers', () => {
     await client.admin().ensureTopics([topic])
     const java = await javaMemberOf(topic.name, group, 'classic')
     try {
-      const error = await client.consumer({ groupId: group }).subscribe(topic, () => {}).catch((e: unknown) => e)
+      const error = await client
+        .consumer({ groupId: group })
+        .subscribe(topic, () => {})
+        .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(BackendRefusedError)
       expect(error).toMatchObject({ code: 'BACKEND_REFUSED', setting: 'groupId', retriable: false })
-      expect((error as Error).message).toMatch(/INCONSISTENT_GROUP_PROTOCOL.*Java consumer on the classic protocol.*group\.protocol=consumer/)
+      expect((error as Error).message).toMatch(
+        /INCONSISTENT_GROUP_PROTOCOL.*Java consumer on the classic protocol.*group\.protocol=consumer/,
+      )
     } finally {
       java.kill('SIGKILL')
       await client.close()

@@ -5,7 +5,14 @@ import { KafkaProducer } from '../src/producer.js'
 
 const noLimit = () => Promise.resolve(undefined)
 const settings = { idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: undefined } as const
-const record = (partition: number, n: number): OutgoingRecord => ({ topic: 't', partition, key: Buffer.from(`k${n}`), value: Buffer.from(String(n)), headers: {}, timestamp: 0 })
+const record = (partition: number, n: number): OutgoingRecord => ({
+  topic: 't',
+  partition,
+  key: Buffer.from(`k${n}`),
+  value: Buffer.from(String(n)),
+  headers: {},
+  timestamp: 0,
+})
 
 /** A kafkajs producer that leaves partitions out of its answers, as kafkajs does after a leader moved (issue 1303). */
 function stub(dropped: (call: number, partition: number) => boolean) {
@@ -27,14 +34,21 @@ function stub(dropped: (call: number, partition: number) => boolean) {
 describe('kafka producer: partitions left out of an answer', () => {
   it('sends exactly the missing partitions again and reports every offset', async () => {
     const { producer, calls } = stub((call, p) => call === 1 && p === 2)
-    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([record(0, 0), record(2, 1), record(0, 2), record(2, 3)])
+    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([
+      record(0, 0),
+      record(2, 1),
+      record(0, 2),
+      record(2, 3),
+    ])
     expect(calls).toEqual([[0, 2], [2]])
     expect(meta.map((m) => m.offset)).toEqual(['100', '300', '101', '301'])
   })
 
   it('fails the send instead of reporting success when a partition is never acknowledged', async () => {
     const { producer } = stub((_, p) => p === 1)
-    const error = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([record(0, 0), record(1, 1)]).catch((e: unknown) => e)
+    const error = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit)
+      .send([record(0, 0), record(1, 1)])
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(BackendUnavailableError)
     expect((error as Error).message).toMatch(/t\[1\].*send them again/)
   })

@@ -18,7 +18,10 @@ describe('kafka refusals the same call meets again', () => {
     try {
       await client.admin().ensureTopics([topic])
       // The broker's group.min.session.timeout.ms is 6000 by default.
-      const error = await client.consumer({ groupId: unique('session'), sessionTimeoutMs: 1000, heartbeatIntervalMs: 200 }).subscribe(topic, () => {}).catch((e: unknown) => e)
+      const error = await client
+        .consumer({ groupId: unique('session'), sessionTimeoutMs: 1000, heartbeatIntervalMs: 200 })
+        .subscribe(topic, () => {})
+        .catch((e: unknown) => e)
       expectRefused(error, 'sessionTimeoutMs', /sessionTimeoutMs.*group\.min\.session\.timeout\.ms/)
     } finally {
       await client.close()
@@ -29,7 +32,10 @@ describe('kafka refusals the same call meets again', () => {
     const topic = defineTopic(unique('bad-config'), { config: { 'segment.ms': '60000', 'compression.type': 'brotli' } })
     const client = createClient({ backend: testKafka() })
     try {
-      const error = await client.admin().ensureTopics([topic]).catch((e: unknown) => e)
+      const error = await client
+        .admin()
+        .ensureTopics([topic])
+        .catch((e: unknown) => e)
       expectRefused(error, 'compression.type', /compression\.type=brotli/)
     } finally {
       await client.close()
@@ -41,7 +47,10 @@ describe('kafka refusals the same call meets again', () => {
     const client = createClient({ backend: testKafka() })
     try {
       await client.admin().ensureTopics([topic])
-      const error = await client.producer().send(topic, { key: 'k', value: 'v', timestamp: Date.now() - 3_600_000 }).catch((e: unknown) => e)
+      const error = await client
+        .producer()
+        .send(topic, { key: 'k', value: 'v', timestamp: Date.now() - 3_600_000 })
+        .catch((e: unknown) => e)
       expectRefused(error, 'message.timestamp.before.max.ms', /message\.timestamp\.before\.max\.ms/)
     } finally {
       await client.close()

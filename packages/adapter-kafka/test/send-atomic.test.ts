@@ -12,7 +12,8 @@ describe('kafka send of a call over max.message.bytes', () => {
   beforeAll(async () => void (admin = await rawAdmin()))
   afterAll(() => admin.disconnect())
 
-  const logSize = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0)
+  const logSize = async (topic: string) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0)
 
   it('refuses the whole call, naming the record and the limit, when one record of a multi-partition call is too large', async () => {
     const topic = defineTopic(unique('too-large'), { partitions: 3, config: { 'max.message.bytes': String(LIMIT) } })
@@ -32,20 +33,28 @@ describe('kafka send of a call over max.message.bytes', () => {
       expect(isKeyedError(error, 'RECORD_TOO_LARGE')).toBe(true)
       expect(error).toBeInstanceOf(RecordTooLargeError)
       expect(error).toMatchObject({ index: 2, topic: topic.name, retriable: false })
-      expect((error as Error).message).toMatch(new RegExp(`record 2 of the call.*max\\.message\\.bytes of ${LIMIT}.*Nothing of this call was sent`))
+      expect((error as Error).message).toMatch(
+        new RegExp(`record 2 of the call.*max\\.message\\.bytes of ${LIMIT}.*Nothing of this call was sent`),
+      )
     } finally {
       await client.close()
     }
   })
 
   it('refuses a call whose records for one partition only together exceed the limit', async () => {
-    const topic = defineTopic(unique('too-large-sum'), { partitions: 2, config: { 'max.message.bytes': String(LIMIT) } })
+    const topic = defineTopic(unique('too-large-sum'), {
+      partitions: 2,
+      config: { 'max.message.bytes': String(LIMIT) },
+    })
     const client = createClient({ backend: testKafka() })
     try {
       await client.admin().ensureTopics([topic])
       const value = 'y'.repeat(LIMIT / 3)
       const records = [0, 1, 0, 0].map((partition, i) => ({ key: `k${i}`, value, partition }))
-      const error = await client.producer().send(topic, records).catch((e: unknown) => e)
+      const error = await client
+        .producer()
+        .send(topic, records)
+        .catch((e: unknown) => e)
       expect(error).toMatchObject({ code: 'RECORD_TOO_LARGE', index: 3 })
       expect((error as Error).message).toMatch(/partition 0.*smaller calls/)
       expect(await logSize(topic.name)).toBe(0)
@@ -58,13 +67,21 @@ describe('kafka send of a call over max.message.bytes', () => {
   })
 
   it('reports a compressed batch the broker refuses as RecordTooLargeError too', async () => {
-    const topic = defineTopic(unique('too-large-zstd'), { partitions: 1, config: { 'max.message.bytes': String(LIMIT) } })
+    const topic = defineTopic(unique('too-large-zstd'), {
+      partitions: 1,
+      config: { 'max.message.bytes': String(LIMIT) },
+    })
     const client = createClient({ backend: testKafka() })
     try {
       await client.admin().ensureTopics([topic])
       // Random bytes do not compress.
-      const value = Buffer.from(Array.from({ length: 2 * LIMIT }, () => Math.floor(Math.random() * 256))).toString('base64')
-      const error = await client.producer({ compression: 'zstd' }).send(topic, { key: 'k', value }).catch((e: unknown) => e)
+      const value = Buffer.from(Array.from({ length: 2 * LIMIT }, () => Math.floor(Math.random() * 256))).toString(
+        'base64',
+      )
+      const error = await client
+        .producer({ compression: 'zstd' })
+        .send(topic, { key: 'k', value })
+        .catch((e: unknown) => e)
       expect(error).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false })
       expect((error as Error).message).toContain('max.message.bytes')
     } finally {

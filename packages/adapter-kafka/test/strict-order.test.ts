@@ -17,10 +17,14 @@ async function readBack(topicName: string, partitions: number, expected: number)
   const client = createClient({ backend: testKafka() })
   const events: Handled[] = []
   try {
-    await client.consumer({ groupId: unique('reader') }).subscribe(topic, (m) => {
-      expect(m.partition).toBe(partitionFor(m.key, partitions))
-      events.push({ member: 'r', key: m.key, seq: m.value.seq, partition: m.partition })
-    }, { fromBeginning: true })
+    await client.consumer({ groupId: unique('reader') }).subscribe(
+      topic,
+      (m) => {
+        expect(m.partition).toBe(partitionFor(m.key, partitions))
+        events.push({ member: 'r', key: m.key, seq: m.value.seq, partition: m.partition })
+      },
+      { fromBeginning: true },
+    )
     await waitFor(`${expected} records`, 30_000, () => events.length >= expected)
   } finally {
     await client.close()
@@ -38,14 +42,16 @@ describe('kafka strict producer', () => {
       const producer = client.producer({ ordering: 'strict' })
       // Every send is started before any finished: 480 calls in flight on one idempotent producer.
       const calls: Promise<{ partition: number; offset: string }>[] = []
-      for (let seq = 0; seq < perKey; seq++) for (const key of keys) calls.push(producer.send(topic, { key, value: { key, seq } }))
+      for (let seq = 0; seq < perKey; seq++)
+        for (const key of keys) calls.push(producer.send(topic, { key, value: { key, seq } }))
       const metadata = await Promise.all(calls)
       const offsets = new Map<string, bigint[]>()
       metadata.forEach((m, i) => {
         const key = keys[i % keys.length]!
         offsets.set(key, [...(offsets.get(key) ?? []), BigInt(m.offset)])
       })
-      for (const [key, list] of offsets) expect(list, key).toEqual([...list].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
+      for (const [key, list] of offsets)
+        expect(list, key).toEqual([...list].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
     } finally {
       await client.close()
     }
@@ -61,12 +67,27 @@ describe('kafka strict producer', () => {
     const client = createClient({ backend })
     try {
       await client.admin().ensureTopics([defineTopic(name, { partitions: 3 })])
-      const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 5, retries: 5, clientId: undefined })
+      const producer = backend.producer({
+        idempotent: true,
+        acks: 'all',
+        maxInFlight: 5,
+        retries: 5,
+        clientId: undefined,
+      })
       const encode = (v: Seq) => new TextEncoder().encode(JSON.stringify(v))
       const calls = []
       for (let seq = 0; seq < rounds; seq++) {
         calls.push(
-          producer.send(keys.map((key) => ({ topic: name, partition: partitionFor(key, 3), key: new TextEncoder().encode(key), value: encode({ key, seq }), headers: {}, timestamp: Date.now() }))),
+          producer.send(
+            keys.map((key) => ({
+              topic: name,
+              partition: partitionFor(key, 3),
+              key: new TextEncoder().encode(key),
+              value: encode({ key, seq }),
+              headers: {},
+              timestamp: Date.now(),
+            })),
+          ),
         )
       }
       await Promise.all(calls)

@@ -43,7 +43,10 @@ describe('kafka topics', () => {
 
   it("describes a topic made outside keyed with the broker's partitions and cleanup.policy, and undefined for none", async () => {
     const name = unique('outside')
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 7, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: name, numPartitions: 7, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    })
     const backend = testKafka()
     try {
       expect(await backend.describeTopic(name)).toEqual({ name, partitions: 7, cleanupPolicy: 'compact' })
@@ -55,16 +58,25 @@ describe('kafka topics', () => {
 
   it('reports a topic whose real cleanup.policy or partition count differs from its declaration, naming both values', async () => {
     const name = unique('drift')
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }] })
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: name, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }],
+    })
     const client = createClient({ backend: testKafka() })
     try {
       const compacted = defineTopic(name, { partitions: 2, cleanupPolicy: 'compact' })
-      const policy = await client.producer().send(compacted, { key: 'k', value: 1 }).catch((e: unknown) => e)
+      const policy = await client
+        .producer()
+        .send(compacted, { key: 'k', value: 1 })
+        .catch((e: unknown) => e)
       expect(policy).toBeInstanceOf(TopicMismatchError)
       expect((policy as Error).message).toContain('cleanupPolicy=compact')
       expect((policy as Error).message).toContain('cleanupPolicy=delete')
       const wider = defineTopic(name, { partitions: 6 })
-      const partitions = await client.admin().ensureTopics([wider]).catch((e: unknown) => e)
+      const partitions = await client
+        .admin()
+        .ensureTopics([wider])
+        .catch((e: unknown) => e)
       expect(partitions).toBeInstanceOf(TopicMismatchError)
       expect((partitions as Error).message).toMatch(/partitions=6.*partitions=2/)
     } finally {

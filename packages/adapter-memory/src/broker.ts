@@ -38,7 +38,10 @@ export class MemoryBroker {
 
   createTopic(spec: TopicSpec): void {
     if (this.topics.has(spec.name)) return
-    this.topics.set(spec.name, { spec, logs: Array.from({ length: spec.partitions }, (_, p) => new PartitionLog(spec.name, p)) })
+    this.topics.set(spec.name, {
+      spec,
+      logs: Array.from({ length: spec.partitions }, (_, p) => new PartitionLog(spec.name, p)),
+    })
   }
 
   /** The settings the topic was created with. */
@@ -65,7 +68,10 @@ export class MemoryBroker {
     // Check everything first, so a bad record appends nothing.
     for (const r of records) {
       const logs = this.topics.get(r.topic)?.logs
-      if (!logs) throw new ConfigError(`Topic '${r.topic}' does not exist on the memory backend; declare it and let the client create it.`)
+      if (!logs)
+        throw new ConfigError(
+          `Topic '${r.topic}' does not exist on the memory backend; declare it and let the client create it.`,
+        )
       if (!logs[r.partition]) throw new ConfigError(`Topic '${r.topic}' has no partition ${r.partition}.`)
     }
     const now = this.now()

@@ -48,7 +48,9 @@ export class Group {
    */
   private async revokeOrExpel(member: Member): Promise<void> {
     let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), member.options.sessionTimeoutMs)))
+    const expired = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(true), member.options.sessionTimeoutMs)),
+    )
     const stuck = await Promise.race([member.revokeAll().then(() => false), expired])
     clearTimeout(timer)
     if (stuck) {
@@ -120,7 +122,13 @@ export class Member {
 
   assign(partitions: readonly TopicPartition[]): void {
     // Ownership is recorded before any loop runs: a loop may reach its first commit synchronously.
-    this.fetchers = partitions.map((tp) => ({ topic: tp.topic, partition: tp.partition, active: true, cancelWait: undefined, done: Promise.resolve() }))
+    this.fetchers = partitions.map((tp) => ({
+      topic: tp.topic,
+      partition: tp.partition,
+      active: true,
+      cancelWait: undefined,
+      done: Promise.resolve(),
+    }))
     for (const f of this.fetchers) f.done = this.fetch(f)
   }
 
@@ -128,7 +136,8 @@ export class Member {
     const log = this.host.partitionsOf(f.topic)[f.partition]
     if (!log) return
     const fromBeginning = this.options.subscriptions.find((s) => s.topic === f.topic)?.fromBeginning ?? false
-    let position = this.group.committedOffset(f.topic, f.partition) ?? (fromBeginning ? log.logStartOffset : log.logEndOffset)
+    let position =
+      this.group.committedOffset(f.topic, f.partition) ?? (fromBeginning ? log.logStartOffset : log.logEndOffset)
     const isActive = () => f.active
     const heartbeat = async () => {}
     while (f.active) {

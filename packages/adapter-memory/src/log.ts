@@ -11,7 +11,8 @@ export interface StoredRecord {
 }
 
 /** The key as a map key; only compaction needs it, so it is not computed on append. */
-const keyId = (key: Uint8Array | null): string | null => (key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'))
+const keyId = (key: Uint8Array | null): string | null =>
+  key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 
 /** One partition: an append-only log whose offsets never change, with holes where retention or compaction removed records. */
 export class PartitionLog {
@@ -37,7 +38,15 @@ export class PartitionLog {
   append(record: OutgoingRecord, now: number): number {
     const offset = this.nextOffset++
     const size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0) + 16
-    this.records.push({ offset, key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp, appendedAt: now, size })
+    this.records.push({
+      offset,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+      timestamp: record.timestamp,
+      appendedAt: now,
+      size,
+    })
     this.dirty = true
     return offset
   }
@@ -70,7 +79,15 @@ export class PartitionLog {
     const out: IncomingRecord[] = new Array(end - lo)
     for (let i = lo; i < end; i++) {
       const r = this.records[i]!
-      out[i - lo] = { topic: this.topic, partition: this.partition, offset: String(r.offset), key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }
+      out[i - lo] = {
+        topic: this.topic,
+        partition: this.partition,
+        offset: String(r.offset),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+      }
     }
     return out
   }

@@ -51,7 +51,8 @@ export class MemoryReader implements BackendReader {
       position = Math.max(position, log.logStartOffset)
       const records = log.read(position, maxBatchSize)
       // Nothing at or after the position: whatever lay before the log end was read or removed.
-      position = records.length > 0 ? Number(records[records.length - 1]!.offset) + 1 : Math.max(position, log.logEndOffset)
+      position =
+        records.length > 0 ? Number(records[records.length - 1]!.offset) + 1 : Math.max(position, log.logEndOffset)
       const reached = position >= until
       if (records.length > 0 || (reached && !caughtUp)) {
         caughtUp ||= reached

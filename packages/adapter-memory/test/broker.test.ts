@@ -7,7 +7,11 @@ describe('memory broker', () => {
     const topic = defineTopic(`shared-${Date.now()}`, { partitions: 2 })
     await createClient({ backend: memory() }).producer().send(topic, { key: 'k', value: 1 })
     expect(await createClient({ backend: memory() }).admin().describeTopic(topic)).toMatchObject({ partitions: 2 })
-    expect(await createClient({ backend: memory({ broker: new MemoryBroker() }) }).admin().describeTopic(topic)).toBeUndefined()
+    expect(
+      await createClient({ backend: memory({ broker: new MemoryBroker() }) })
+        .admin()
+        .describeTopic(topic),
+    ).toBeUndefined()
   })
 
   it('refuses the commit of a member that left the group', async () => {
@@ -15,7 +19,15 @@ describe('memory broker', () => {
     const topic = defineTopic('fenced', { partitions: 1 })
     const backend = memory({ broker })
     await createClient({ backend }).admin().ensureTopics([topic])
-    const member = backend.consumer({ groupId: 'g', clientId: undefined, subscriptions: [{ topic: 'fenced', fromBeginning: true }], onBatch: async () => {}, sessionTimeoutMs: 1000, heartbeatIntervalMs: 100, maxBatchSize: 10 })
+    const member = backend.consumer({
+      groupId: 'g',
+      clientId: undefined,
+      subscriptions: [{ topic: 'fenced', fromBeginning: true }],
+      onBatch: async () => {},
+      sessionTimeoutMs: 1000,
+      heartbeatIntervalMs: 100,
+      maxBatchSize: 10,
+    })
     await member.start()
     await member.commit([{ topic: 'fenced', partition: 0, offset: '0' }])
     await member.close()
@@ -26,7 +38,10 @@ describe('memory broker', () => {
   it('runs its cleaner on a clock it is given', async () => {
     let now = 1_000_000
     const broker = new MemoryBroker({ now: () => now, cleanerIntervalMs: 1_000_000 })
-    const topic = defineTopic('clocked', { retentionMs: 1000, value: { '~standard': { version: 1, vendor: 'x', validate: (v: unknown) => ({ value: v as number }) } } })
+    const topic = defineTopic('clocked', {
+      retentionMs: 1000,
+      value: { '~standard': { version: 1, vendor: 'x', validate: (v: unknown) => ({ value: v as number }) } },
+    })
     const producer = createClient({ backend: memory({ broker }) }).producer()
     await producer.send(topic, { key: 'k', value: 1, timestamp: now })
     now += 2000
@@ -44,12 +59,23 @@ describe('memory consumer group', () => {
     let release!: () => void
     const stuck = new Promise<void>((resolve) => (release = resolve))
     const seenByA: number[] = []
-    const a = createClient({ backend: memory({ broker }) }).consumer({ groupId: 'g', sessionTimeoutMs: 200, onError: () => {} })
-    await a.subscribe(topic, async (m) => {
-      seenByA.push(m.partition)
-      await stuck
-    }, { fromBeginning: true })
-    await producer.send(topic, [{ key: 'x', value: 1, partition: 0 }, { key: 'y', value: 2, partition: 1 }])
+    const a = createClient({ backend: memory({ broker }) }).consumer({
+      groupId: 'g',
+      sessionTimeoutMs: 200,
+      onError: () => {},
+    })
+    await a.subscribe(
+      topic,
+      async (m) => {
+        seenByA.push(m.partition)
+        await stuck
+      },
+      { fromBeginning: true },
+    )
+    await producer.send(topic, [
+      { key: 'x', value: 1, partition: 0 },
+      { key: 'y', value: 2, partition: 1 },
+    ])
     while (seenByA.length < 2) await new Promise((r) => setTimeout(r, 5))
 
     const seenByB: number[] = []
@@ -59,7 +85,10 @@ describe('memory consumer group', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(150)
     while (seenByB.length < 2) await new Promise((r) => setTimeout(r, 5))
     expect([...seenByB].sort()).toEqual([0, 1])
-    await producer.send(topic, [{ key: 'x', value: 3, partition: 0 }, { key: 'x', value: 4, partition: 0 }])
+    await producer.send(topic, [
+      { key: 'x', value: 3, partition: 0 },
+      { key: 'x', value: 4, partition: 0 },
+    ])
     while (seenByB.length < 4) await new Promise((r) => setTimeout(r, 5))
     await new Promise((r) => setTimeout(r, 20))
     expect(broker.group('g').committedOffset('stuck', 0)).toBe(3)

@@ -21,7 +21,10 @@ const rec = (key: string | null, value: string | null, timestamp = 0): OutgoingR
   headers: {},
   timestamp,
 })
-const view = (log: PartitionLog) => log.read(0, 100).map((r) => `${r.offset}:${r.key && Buffer.from(r.key).toString()}=${r.value && Buffer.from(r.value).toString()}`)
+const view = (log: PartitionLog) =>
+  log
+    .read(0, 100)
+    .map((r) => `${r.offset}:${r.key && Buffer.from(r.key).toString()}=${r.value && Buffer.from(r.value).toString()}`)
 
 describe('memory partition log', () => {
   it('compacts to the latest record per key without renumbering, keeping records younger than the compaction lag', () => {

@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest'
 import { memory, MemoryBroker } from '../src/index.js'
 
 const settings = (name: string, deleteRetentionMs = 600_000) =>
-  defineTopic(name, { partitions: 1, cleanupPolicy: 'compact', value: serdes.json<{ v: number }>(), minCompactionLagMs: 0, deleteRetentionMs })
+  defineTopic(name, {
+    partitions: 1,
+    cleanupPolicy: 'compact',
+    value: serdes.json<{ v: number }>(),
+    minCompactionLagMs: 0,
+    deleteRetentionMs,
+  })
 
 describe('memory reader', () => {
   it('compaction between two batches of a bootstrap: the reader continues at the next surviving offset', async () => {
@@ -14,7 +20,11 @@ describe('memory reader', () => {
     const topic = settings('mid-bootstrap')
     const client = createClient({ backend })
     const producer = client.producer()
-    for (let round = 0; round < 10; round++) await producer.send(topic, ['a', 'b', 'c'].map((key) => ({ key, value: { v: round } })))
+    for (let round = 0; round < 10; round++)
+      await producer.send(
+        topic,
+        ['a', 'b', 'c'].map((key) => ({ key, value: { v: round } })),
+      )
     const batches: ReaderBatch[] = []
     let cleaned = false
     const reader = backend.reader!({
@@ -49,7 +59,10 @@ describe('memory reader', () => {
     const topic = settings('all-removed', 10)
     const client = createClient({ backend: memory({ broker }) })
     const producer = client.producer()
-    await producer.send(topic, [{ key: 'kept', value: { v: 0 } }, { key: 'gone', value: { v: 1 } }])
+    await producer.send(topic, [
+      { key: 'kept', value: { v: 0 } },
+      { key: 'gone', value: { v: 1 } },
+    ])
     await producer.tombstone(topic, 'gone')
     now += 100
     broker.runCleaner()
@@ -69,7 +82,11 @@ describe('memory reader', () => {
     const topic = settings('table-mid-bootstrap')
     const client = createClient({ backend: memory({ broker }) })
     const producer = client.producer()
-    for (let round = 0; round < 50; round++) await producer.send(topic, Array.from({ length: 20 }, (_, k) => ({ key: `k${k}`, value: { v: round } })))
+    for (let round = 0; round < 50; round++)
+      await producer.send(
+        topic,
+        Array.from({ length: 20 }, (_, k) => ({ key: `k${k}`, value: { v: round } })),
+      )
     await producer.tombstone(topic, 'k3')
     const table = client.table(topic, { maxBatchSize: 7 })
     // Runs the cleaner while the table is between batches, as often as it takes to load.

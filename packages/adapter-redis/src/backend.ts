@@ -1,4 +1,17 @@
-import type { Backend, BackendCapabilities, BackendConsumer, BackendProducer, BackendReader, GroupMemberOptions, GroupPartitionOffset, PartitionEnd, PartitionReaderOptions, ProducerSettings, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendConsumer,
+  BackendProducer,
+  BackendReader,
+  GroupMemberOptions,
+  GroupPartitionOffset,
+  PartitionEnd,
+  PartitionReaderOptions,
+  ProducerSettings,
+  TopicDescription,
+  TopicSpec,
+} from '@keyed/sdk/backend'
 import { ConfigError, TopicNotFoundError } from '@keyed/sdk/backend'
 import { Cleaner } from './cleaner.js'
 import { Connections } from './connection.js'
@@ -50,9 +63,12 @@ export class RedisBackend implements Backend {
   }
 
   async createTopic(spec: TopicSpec): Promise<void> {
-    if (!Number.isInteger(spec.partitions) || spec.partitions < 1) throw new ConfigError(`Topic '${spec.name}' needs at least one partition.`)
+    if (!Number.isInteger(spec.partitions) || spec.partitions < 1)
+      throw new ConfigError(`Topic '${spec.name}' needs at least one partition.`)
     const conn = await this.connections.connection()
-    await translated(`create topic '${spec.name}'`, this.options.server, () => createTopic.run(conn, [this.keys.topic(spec.name)], metaFields(spec)))
+    await translated(`create topic '${spec.name}'`, this.options.server, () =>
+      createTopic.run(conn, [this.keys.topic(spec.name)], metaFields(spec)),
+    )
     await this.loadMeta(spec.name)
   }
 
@@ -67,7 +83,9 @@ export class RedisBackend implements Backend {
     const cached = this.metas.get(name)
     if (cached) return cached
     const conn = await this.connections.connection()
-    const hash = await translated(`read topic '${name}'`, this.options.server, () => conn.hgetall(this.keys.topic(name)))
+    const hash = await translated(`read topic '${name}'`, this.options.server, () =>
+      conn.hgetall(this.keys.topic(name)),
+    )
     const meta = parseMeta(name, hash)
     if (meta) {
       this.metas.set(name, meta)

@@ -51,7 +51,11 @@ export class Cleaner {
         let cursor = '-'
         let held = 0
         for (;;) {
-          const { last, scanned, heldBack } = await compact.run(conn, [stream, keys.index(meta.name, p)], [cursor, CHUNK, meta.minCompactionLagMs, meta.deleteRetentionMs])
+          const { last, scanned, heldBack } = await compact.run(
+            conn,
+            [stream, keys.index(meta.name, p)],
+            [cursor, CHUNK, meta.minCompactionLagMs, meta.deleteRetentionMs],
+          )
           held += heldBack
           cursor = last
           if (scanned < CHUNK) break

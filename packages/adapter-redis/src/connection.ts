@@ -26,7 +26,13 @@ export function createConnection(options: ResolvedOptions, name: string): Connec
         retryDelayOnClusterDown: 100,
         retryDelayOnTryAgain: 100,
         clusterRetryStrategy: retryStrategy,
-        redisOptions: { username: server.username, password: server.password, ...tls, connectionName: name, maxRetriesPerRequest: null },
+        redisOptions: {
+          username: server.username,
+          password: server.password,
+          ...tls,
+          connectionName: name,
+          maxRetriesPerRequest: null,
+        },
       },
     )
   }

@@ -1,10 +1,26 @@
-import { AuthenticationError, BackendRefusedError, BackendUnavailableError, isKeyedError, type KeyedError } from '@keyed/sdk/backend'
+import {
+  AuthenticationError,
+  BackendRefusedError,
+  BackendUnavailableError,
+  isKeyedError,
+  type KeyedError,
+} from '@keyed/sdk/backend'
 import type { ServerAddress } from './url.js'
 
 /** Error replies whose cause passes by itself (a server starting, busy, failing over): the same call may succeed later. */
 const PASSING = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN'])
 /** Socket failures Node reports by code: the server is down, restarting or unreachable. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
 
 interface ErrorShape {
   readonly name?: unknown
@@ -50,16 +66,26 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
   if (code === undefined) {
     const { name, message, code: sysCode } = shape(error)
     const down =
-      name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || (typeof sysCode === 'string' && SOCKET_CODES.has(sysCode))
+      name === 'MaxRetriesPerRequestError' ||
+      message === 'Connection is closed.' ||
+      (typeof sysCode === 'string' && SOCKET_CODES.has(sysCode))
     return down
-      ? new BackendUnavailableError('redis', `could not ${action}: ${server.display} did not answer (${detail}).`, { cause })
+      ? new BackendUnavailableError('redis', `could not ${action}: ${server.display} did not answer (${detail}).`, {
+          cause,
+        })
       : new BackendUnavailableError('redis', `could not ${action} (${detail}).`, { cause, retriable: false })
   }
-  if (PASSING.has(code)) return new BackendUnavailableError('redis', `could not ${action}: ${detail}. Retry later.`, { cause })
+  if (PASSING.has(code))
+    return new BackendUnavailableError('redis', `could not ${action}: ${detail}. Retry later.`, { cause })
   if (detail.startsWith('ERR max number of clients')) {
-    return new BackendUnavailableError('redis', `could not ${action}: the server has maxclients connections open. Retry later, or raise maxclients.`, { cause })
+    return new BackendUnavailableError(
+      'redis',
+      `could not ${action}: the server has maxclients connections open. Retry later, or raise maxclients.`,
+      { cause },
+    )
   }
-  const refused = (message: string, setting?: string) => new BackendRefusedError('redis', `could not ${action}: ${message}`, { cause, setting })
+  const refused = (message: string, setting?: string) =>
+    new BackendRefusedError('redis', `could not ${action}: ${message}`, { cause, setting })
   switch (code) {
     case 'OOM':
       return refused(
@@ -68,7 +94,10 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
         'maxmemory',
       )
     case 'READONLY':
-      return refused(`${server.display} is a read-only replica (${detail}). Point redis({ url }) at the primary.`, 'url')
+      return refused(
+        `${server.display} is a read-only replica (${detail}). Point redis({ url }) at the primary.`,
+        'url',
+      )
     case 'WRONGTYPE':
       return refused(
         `a key under this keyPrefix holds another type of value than keyed put there (${detail}): another application ` +
@@ -78,7 +107,10 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
     case 'MOVED':
     case 'ASK':
     case 'CROSSSLOT':
-      return refused(`${server.display} is a Redis Cluster node (${detail}); redis({ url }) is for a single server: pass the cluster's nodes as redis({ cluster: [urls] }).`, 'url')
+      return refused(
+        `${server.display} is a Redis Cluster node (${detail}); redis({ url }) is for a single server: pass the cluster's nodes as redis({ cluster: [urls] }).`,
+        'url',
+      )
     case 'NOSCRIPT':
     case 'NOTBUSY':
       return refused(`${detail}. The server does not run keyed's Lua scripts; keyed needs Redis 7.0+ with scripting.`)

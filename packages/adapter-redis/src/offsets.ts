@@ -32,7 +32,11 @@ async function countAfter(conn: Connection, stream: string, after: string): Prom
  * entry before the oldest pending one, or the last delivered id when nothing is pending; lag is the pending entries
  * plus those never delivered (XINFO GROUPS' lag on Redis 7, counted when deletions made it unknown).
  */
-async function position(conn: Connection, stream: string, groupId: string): Promise<{ committed: string | undefined; lag: number } | undefined> {
+async function position(
+  conn: Connection,
+  stream: string,
+  groupId: string,
+): Promise<{ committed: string | undefined; lag: number } | undefined> {
   let groups: unknown[]
   try {
     groups = (await conn.xinfo('GROUPS', stream)) as unknown[]
@@ -47,7 +51,9 @@ async function position(conn: Connection, stream: string, groupId: string): Prom
   let committed = lastDelivered
   if (pending > 0) {
     const [, oldest] = (await conn.xpending(stream, groupId)) as [number, string | null, string | null, unknown]
-    const [before] = oldest ? ((await conn.xrevrange(stream, `(${oldest}`, '-', 'COUNT', 1)) as Array<[string, string[]]>) : []
+    const [before] = oldest
+      ? ((await conn.xrevrange(stream, `(${oldest}`, '-', 'COUNT', 1)) as Array<[string, string[]]>)
+      : []
     committed = before?.[0] ?? '0-0'
   }
   const undelivered = group.get('lag')
@@ -74,7 +80,11 @@ async function topicNames(conn: Connection, context: Context): Promise<string[]>
 }
 
 /** Where the group stands in each partition of the topics; without topics, in every topic where it has a stream group. */
-export async function committedOffsets(context: Context, groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
+export async function committedOffsets(
+  context: Context,
+  groupId: string,
+  topics?: readonly string[],
+): Promise<GroupPartitionOffset[]> {
   const { server } = context.options
   return translated(`read the positions of group '${groupId}'`, server, async () => {
     const conn = await context.connection()
@@ -86,7 +96,13 @@ export async function committedOffsets(context: Context, groupId: string, topics
         const stream = context.keys.stream(topic, partition)
         const [newest] = (await conn.xrevrange(stream, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>
         const at = await position(conn, stream, groupId)
-        rows.push({ topic, partition, committed: at?.committed, end: newest?.[0] ?? '0-0', lag: at?.lag ?? (await conn.xlen(stream)) })
+        rows.push({
+          topic,
+          partition,
+          committed: at?.committed,
+          end: newest?.[0] ?? '0-0',
+          lag: at?.lag ?? (await conn.xlen(stream)),
+        })
       }
       if (topics || rows.some((r) => r.committed !== undefined)) out.push(...rows)
     }
@@ -97,5 +113,14 @@ export async function committedOffsets(context: Context, groupId: string, topics
 /** The stored metadata as the spec that created it. */
 export function specOf(meta: TopicMeta): TopicSpec {
   const { name, partitions, cleanupPolicy, retentionMs, retentionBytes, deleteRetentionMs, minCompactionLagMs } = meta
-  return { name, partitions, cleanupPolicy, retentionMs, retentionBytes, deleteRetentionMs, minCompactionLagMs, config: {} }
+  return {
+    name,
+    partitions,
+    cleanupPolicy,
+    retentionMs,
+    retentionBytes,
+    deleteRetentionMs,
+    minCompactionLagMs,
+    config: {},
+  }
 }

@@ -54,11 +54,15 @@ function int(name: string, value: number | undefined, fallback: number | undefin
 }
 
 export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
-  if (options.url !== undefined && typeof options.url !== 'string') throw new ConfigError(`redis({ url }) must be a string like redis://127.0.0.1:6379, got ${typeof options.url}.`)
+  if (options.url !== undefined && typeof options.url !== 'string')
+    throw new ConfigError(`redis({ url }) must be a string like redis://127.0.0.1:6379, got ${typeof options.url}.`)
   const cluster = options.cluster === undefined ? undefined : clusterNodes(options.cluster, options.url)
   const server = cluster ? clusterAddress(cluster) : parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379')
   const keyPrefix = options.keyPrefix ?? 'keyed:'
-  if (/[{}]/.test(keyPrefix)) throw new ConfigError(`redis({ keyPrefix }) must not contain '{' or '}': keyed puts its own hash tags after the prefix. Got '${keyPrefix}'.`)
+  if (/[{}]/.test(keyPrefix))
+    throw new ConfigError(
+      `redis({ keyPrefix }) must not contain '{' or '}': keyed puts its own hash tags after the prefix. Got '${keyPrefix}'.`,
+    )
   return {
     server,
     cluster,
@@ -75,16 +79,22 @@ export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
 }
 
 function clusterNodes(urls: readonly string[], url: string | undefined): ServerAddress[] {
-  if (url !== undefined) throw new ConfigError(`redis({ url, cluster }): give one of them, the server's URL or the cluster's node URLs.`)
+  if (url !== undefined)
+    throw new ConfigError(`redis({ url, cluster }): give one of them, the server's URL or the cluster's node URLs.`)
   if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string')) {
     throw new ConfigError(`redis({ cluster }) must be a non-empty list of node URLs like ['redis://127.0.0.1:7000'].`)
   }
   const nodes = urls.map((u) => parseRedisUrl(u))
   const first = nodes[0]!
   for (const node of nodes) {
-    if (node.db !== 0) throw new ConfigError(`redis({ cluster }) node '${node.display}' names database ${node.db}: a Redis Cluster has only database 0. Drop the /${node.db}.`)
+    if (node.db !== 0)
+      throw new ConfigError(
+        `redis({ cluster }) node '${node.display}' names database ${node.db}: a Redis Cluster has only database 0. Drop the /${node.db}.`,
+      )
     if (node.username !== first.username || node.password !== first.password || node.tls !== first.tls) {
-      throw new ConfigError(`redis({ cluster }) nodes '${first.display}' and '${node.display}' differ in user, password or scheme: every node of a cluster is reached with the same ones.`)
+      throw new ConfigError(
+        `redis({ cluster }) nodes '${first.display}' and '${node.display}' differ in user, password or scheme: every node of a cluster is reached with the same ones.`,
+      )
     }
   }
   return nodes

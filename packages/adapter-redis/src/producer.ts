@@ -26,7 +26,8 @@ export class RedisProducer implements BackendProducer {
     this.waiting ??= (async () => {
       if (this.settings.acks !== 'all') return { replicas: 0, conn: undefined }
       const { options } = this.context
-      const replicas = options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
+      const replicas =
+        options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
       // WAIT blocks its connection until the replicas answer: heartbeats and commits must not queue behind it.
       return { replicas, conn: replicas > 0 ? await this.context.dedicated('keyed-producer') : undefined }
     })()
@@ -80,7 +81,9 @@ export class RedisProducer implements BackendProducer {
         const stream = keys.stream(first.topic, first.partition)
         const args: AppendArgs = []
         for (const i of indexes) appendArgs(records[i]!, args)
-        const scriptKeys: AppendKeys = isCompacted(meta) ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)] : [stream]
+        const scriptKeys: AppendKeys = isCompacted(meta)
+          ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
+          : [stream]
         return { indexes, first, keys: scriptKeys, args }
       }),
     )
@@ -100,13 +103,27 @@ export class RedisProducer implements BackendProducer {
     const { replicaTimeoutMs, sendTimeoutMs, server } = this.context.options
     const byNode = new Map<string, typeof calls>()
     for (const call of calls) {
-      const node = conn instanceof Cluster ? (conn.slots[keySlot(call.keys[0])]?.[0] ?? `slot ${keySlot(call.keys[0])}`) : 'server'
+      const node =
+        conn instanceof Cluster ? (conn.slots[keySlot(call.keys[0])]?.[0] ?? `slot ${keySlot(call.keys[0])}`) : 'server'
       byNode.set(node, [...(byNode.get(node) ?? []), call])
     }
     await Promise.all(
       [...byNode.values()].map(async (nodeCalls) => {
-        const { replies, acked } = await append.runAllThenWait(conn, nodeCalls, wait.replicas, replicaTimeoutMs, started + sendTimeoutMs)
-        if (acked < wait.replicas) throw replicasTimeout(nodeCalls.map((c) => c.first), acked, wait.replicas, replicaTimeoutMs, server.display)
+        const { replies, acked } = await append.runAllThenWait(
+          conn,
+          nodeCalls,
+          wait.replicas,
+          replicaTimeoutMs,
+          started + sendTimeoutMs,
+        )
+        if (acked < wait.replicas)
+          throw replicasTimeout(
+            nodeCalls.map((c) => c.first),
+            acked,
+            wait.replicas,
+            replicaTimeoutMs,
+            server.display,
+          )
         nodeCalls.forEach((call, n) => place(call, replies[n]!))
       }),
     )
@@ -122,7 +139,13 @@ export class RedisProducer implements BackendProducer {
   }
 }
 
-function replicasTimeout(partitions: ReadonlyArray<{ topic: string; partition: number }>, acked: number, wanted: number, ms: number, display: string): TimeoutError {
+function replicasTimeout(
+  partitions: ReadonlyArray<{ topic: string; partition: number }>,
+  acked: number,
+  wanted: number,
+  ms: number,
+  display: string,
+): TimeoutError {
   const which = partitions.map((p) => `partition ${p.partition} of '${p.topic}'`).join(', ')
   return new TimeoutError(
     `acks 'all': the append to ${which} on ${display} reached ${acked} of ${wanted} replica(s) and`,

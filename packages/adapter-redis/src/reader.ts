@@ -7,13 +7,18 @@ import { toKeyedError, translated } from './errors.js'
 import { compareIds } from './ids.js'
 
 /** Each partition's end: the id of its stream's newest entry, '0-0' for a stream with none. */
-export async function endOffsets(context: Pick<RedisContext, 'topicMeta' | 'connection' | 'keys' | 'options'>, topic: string): Promise<PartitionEnd[]> {
+export async function endOffsets(
+  context: Pick<RedisContext, 'topicMeta' | 'connection' | 'keys' | 'options'>,
+  topic: string,
+): Promise<PartitionEnd[]> {
   const meta = await context.topicMeta(topic)
   const conn = await context.connection()
   return Promise.all(
     Array.from({ length: meta.partitions }, async (_, partition) => {
       const stream = context.keys.stream(topic, partition)
-      const [newest] = (await translated(`read the end of '${topic}'`, context.options.server, () => conn.xrevrange(stream, '+', '-', 'COUNT', 1))) as Array<[string, string[]]>
+      const [newest] = (await translated(`read the end of '${topic}'`, context.options.server, () =>
+        conn.xrevrange(stream, '+', '-', 'COUNT', 1),
+      )) as Array<[string, string[]]>
       return { partition, offset: newest?.[0] ?? '0-0' }
     }),
   )
@@ -38,7 +43,9 @@ export class RedisReader implements BackendReader {
   async start(): Promise<void> {
     const { topic, partitions } = this.options
     const meta = await this.context.topicMeta(topic)
-    for (const p of partitions) if (!Number.isInteger(p) || p < 0 || p >= meta.partitions) throw new ConfigError(`Topic '${topic}' has no partition ${p}.`)
+    for (const p of partitions)
+      if (!Number.isInteger(p) || p < 0 || p >= meta.partitions)
+        throw new ConfigError(`Topic '${topic}' has no partition ${p}.`)
     this.registry.add(this)
     try {
       for (const p of partitions) this.conns.push(await this.context.dedicated(`keyed-table-${topic}-${p}`))
@@ -50,7 +57,9 @@ export class RedisReader implements BackendReader {
       this.follow(p, this.conns[i]!).catch((error: unknown) => {
         if (this.stopping) return
         this.stopping = true
-        this.options.onError(toKeyedError(error, `read partition ${p} of '${this.options.topic}'`, this.context.options.server))
+        this.options.onError(
+          toKeyedError(error, `read partition ${p} of '${this.options.topic}'`, this.context.options.server),
+        )
       }),
     )
   }

@@ -52,7 +52,13 @@ export function decodeEntry(topic: string, partition: number, entry: RawEntry): 
     const code = name.length === 1 ? name[0]! : 0
     const bit = code === K ? 1 : code === V ? 2 : code === H ? 4 : code === T ? 8 : 0
     if (bit === 0 || (seen & bit) !== 0) {
-      decodeError ??= { field: 'record', reason: bit === 0 ? `unknown field '${printable(name)}' (keyed writes only k, v, h and t)` : `field '${printable(name)}' twice` }
+      decodeError ??= {
+        field: 'record',
+        reason:
+          bit === 0
+            ? `unknown field '${printable(name)}' (keyed writes only k, v, h and t)`
+            : `field '${printable(name)}' twice`,
+      }
       continue
     }
     seen |= bit
@@ -65,7 +71,11 @@ export function decodeEntry(topic: string, partition: number, entry: RawEntry): 
     } else {
       const text = data.toString('latin1')
       timestamp = /^\d{1,16}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : -1
-      if (timestamp < 0) decodeError ??= { field: 'timestamp', reason: `the timestamp (field 't') is not a non-negative integer of milliseconds` }
+      if (timestamp < 0)
+        decodeError ??= {
+          field: 'timestamp',
+          reason: `the timestamp (field 't') is not a non-negative integer of milliseconds`,
+        }
     }
   }
   if ((seen & 8) === 0) decodeError ??= { field: 'timestamp', reason: `no 't' (timestamp) field` }
@@ -82,9 +92,11 @@ function parseHeaders(data: Buffer): Record<string, string> | string {
   } catch {
     return `the headers (field 'h') are not JSON`
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return `the headers (field 'h') are not a JSON object`
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return `the headers (field 'h') are not a JSON object`
   for (const [name, v] of Object.entries(parsed)) {
-    if (typeof v !== 'string') return `the headers (field 'h') must map names to strings; '${printable(Buffer.from(name))}' holds ${v === null ? 'null' : typeof v}`
+    if (typeof v !== 'string')
+      return `the headers (field 'h') must map names to strings; '${printable(Buffer.from(name))}' holds ${v === null ? 'null' : typeof v}`
   }
   return parsed as Record<string, string>
 }

@@ -44,7 +44,13 @@ export class Script<K extends readonly string[], A extends readonly Arg[], R> {
    * node's connection (it may have run: at-least-once) goes again, alone with a WAIT, after a slots refresh, until
    * `retryUntil` (epoch ms). A NOSCRIPT call goes again as EVAL.
    */
-  async runAllThenWait(conn: Connection, calls: ReadonlyArray<{ readonly keys: K; readonly args: A }>, replicas: number, timeoutMs: number, retryUntil: number): Promise<{ replies: R[]; acked: number }> {
+  async runAllThenWait(
+    conn: Connection,
+    calls: ReadonlyArray<{ readonly keys: K; readonly args: A }>,
+    replicas: number,
+    timeoutMs: number,
+    retryUntil: number,
+  ): Promise<{ replies: R[]; acked: number }> {
     const replies: R[] = new Array(calls.length)
     const asEval = new Set<number>()
     let todo = calls.map((_, i) => i)
@@ -108,7 +114,8 @@ function integer(reply: unknown, script: string): number {
 }
 
 function strings(reply: unknown, script: string): string[] {
-  if (!Array.isArray(reply) || !reply.every((x) => typeof x === 'string')) throw new ScriptReplyError(script, 'a list of strings', reply)
+  if (!Array.isArray(reply) || !reply.every((x) => typeof x === 'string'))
+    throw new ScriptReplyError(script, 'a list of strings', reply)
   return reply as string[]
 }
 
@@ -121,7 +128,11 @@ export type AppendKeys = [stream: string] | [stream: string, index: string, dirt
 
 export const append = new Script<AppendKeys, AppendArgs, string[]>('append', strings)
 
-export const acquire = new Script<[lease: string, epoch: string], [member: string, leaseMs: number], string | undefined>('acquire', (reply, script) => {
+export const acquire = new Script<
+  [lease: string, epoch: string],
+  [member: string, leaseMs: number],
+  string | undefined
+>('acquire', (reply, script) => {
   if (reply === null) return undefined
   if (typeof reply !== 'string') throw new ScriptReplyError(script, 'a token or nil', reply)
   return reply
@@ -134,16 +145,23 @@ export const release = new Script<[lease: string], [token: string], boolean>('re
 
 export type CommitReply = { readonly fenced: true } | { readonly fenced: false; readonly acknowledged: number }
 
-export const commit = new Script<[stream: string, lease: string], [token: string, group: string, ...ids: string[]], CommitReply>('commit', (reply, script) => {
+export const commit = new Script<
+  [stream: string, lease: string],
+  [token: string, group: string, ...ids: string[]],
+  CommitReply
+>('commit', (reply, script) => {
   const n = integer(reply, script)
   return n < 0 ? { fenced: true } : { fenced: false, acknowledged: n }
 })
 
 /** Keys: one member set per subscribed topic. Reply: the live members of each, in key order. */
-export const heartbeat = new Script<string[], [member: string, sessionMs: number, leave: '0' | '1'], string[][]>('heartbeat', (reply, script) => {
-  if (!Array.isArray(reply)) throw new ScriptReplyError(script, 'a list per member set', reply)
-  return reply.map((set) => strings(set, script))
-})
+export const heartbeat = new Script<string[], [member: string, sessionMs: number, leave: '0' | '1'], string[][]>(
+  'heartbeat',
+  (reply, script) => {
+    if (!Array.isArray(reply)) throw new ScriptReplyError(script, 'a list per member set', reply)
+    return reply.map((set) => strings(set, script))
+  },
+)
 
 export interface CompactReply {
   readonly last: string
@@ -152,16 +170,26 @@ export interface CompactReply {
   readonly deleted: number
 }
 
-export const compact = new Script<[stream: string, index: string], [after: string, count: number, minCompactionLagMs: number, deleteRetentionMs: number], CompactReply>(
-  'compact',
-  (reply, script) => {
-    if (!Array.isArray(reply) || reply.length !== 4 || typeof reply[0] !== 'string') throw new ScriptReplyError(script, '{ last, scanned, held, deleted }', reply)
-    return { last: reply[0], scanned: integer(reply[1], script), heldBack: integer(reply[2], script), deleted: integer(reply[3], script) }
-  },
-)
+export const compact = new Script<
+  [stream: string, index: string],
+  [after: string, count: number, minCompactionLagMs: number, deleteRetentionMs: number],
+  CompactReply
+>('compact', (reply, script) => {
+  if (!Array.isArray(reply) || reply.length !== 4 || typeof reply[0] !== 'string')
+    throw new ScriptReplyError(script, '{ last, scanned, held, deleted }', reply)
+  return {
+    last: reply[0],
+    scanned: integer(reply[1], script),
+    heldBack: integer(reply[2], script),
+    deleted: integer(reply[3], script),
+  }
+})
 
 /** Reply: entries trimmed. -1 turns a retention off. */
-export const retain = new Script<[stream: string], [retentionMs: number, retentionBytes: number], number>('retain', integer)
+export const retain = new Script<[stream: string], [retentionMs: number, retentionBytes: number], number>(
+  'retain',
+  integer,
+)
 
 /** Reply: true when this call created the topic, false when it existed. */
 export const createTopic = new Script<[topic: string], string[], boolean>('create-topic', flag)

@@ -14,12 +14,18 @@ const DAY_MS = 86_400_000
 
 export function metaFields(spec: TopicSpec): string[] {
   return [
-    'partitions', String(spec.partitions),
-    'cleanupPolicy', spec.cleanupPolicy,
-    'retentionMs', String(spec.retentionMs ?? -1),
-    'retentionBytes', String(spec.retentionBytes ?? -1),
-    'deleteRetentionMs', String(spec.deleteRetentionMs ?? DAY_MS),
-    'minCompactionLagMs', String(spec.minCompactionLagMs ?? 0),
+    'partitions',
+    String(spec.partitions),
+    'cleanupPolicy',
+    spec.cleanupPolicy,
+    'retentionMs',
+    String(spec.retentionMs ?? -1),
+    'retentionBytes',
+    String(spec.retentionBytes ?? -1),
+    'deleteRetentionMs',
+    String(spec.deleteRetentionMs ?? DAY_MS),
+    'minCompactionLagMs',
+    String(spec.minCompactionLagMs ?? 0),
   ]
 }
 

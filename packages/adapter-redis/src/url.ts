@@ -29,7 +29,12 @@ export function parseRedisUrl(url: string): ServerAddress {
   let username: string | undefined
   let password: string | undefined
   if (userinfo !== undefined) {
-    for (const [char, code] of [['@', '%40'], ['/', '%2F'], ['?', '%3F'], ['#', '%23']] as const) {
+    for (const [char, code] of [
+      ['@', '%40'],
+      ['/', '%2F'],
+      ['?', '%3F'],
+      ['#', '%23'],
+    ] as const) {
       if (userinfo.includes(char)) throw fail(`has '${char}' in its user or password: percent-encode it as ${code}`)
     }
     const colon = userinfo.indexOf(':')
@@ -49,7 +54,8 @@ export function parseRedisUrl(url: string): ServerAddress {
   if (!parsed.hostname) throw fail('names no host')
   if (parsed.search || parsed.hash) throw fail('takes no query or fragment: pass options to redis({ … }) instead')
   const path = parsed.pathname.replace(/^\/+|\/+$/g, '')
-  if (path !== '' && !/^\d{1,5}$/.test(path)) throw fail(`has '/${path}' where a database number (/0, /1…) may follow the host`)
+  if (path !== '' && !/^\d{1,5}$/.test(path))
+    throw fail(`has '/${path}' where a database number (/0, /1…) may follow the host`)
   const address: ServerAddress = {
     host: parsed.hostname.replace(/^\[|\]$/g, ''),
     port: parsed.port ? Number(parsed.port) : 6379,

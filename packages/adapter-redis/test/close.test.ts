@@ -20,13 +20,18 @@ describe('redis close is bounded by sendTimeoutMs', () => {
     it(`closes a consumer, a producer with a send in flight and the client while the server is ${signal === 'SIGSTOP' ? 'frozen' : 'gone'}`, async () => {
       const server = await privateServer()
       try {
-        const client = createClient({ backend: redis({ url: server.url, sendTimeoutMs: SEND_TIMEOUT_MS, blockMs: 200 }) })
+        const client = createClient({
+          backend: redis({ url: server.url, sendTimeoutMs: SEND_TIMEOUT_MS, blockMs: 200 }),
+        })
         const topic = defineTopic(uniqueTopic('close-down'), { partitions: 2 })
         const got: unknown[] = []
         const consumer = client.consumer({ groupId: 'g', sessionTimeoutMs: 2000, heartbeatIntervalMs: 200 })
         await consumer.subscribe(topic, (m) => void got.push(m.value), { fromBeginning: true })
         const producer = client.producer()
-        await producer.send(topic, [{ key: 'a', value: 1 }, { key: 'b', value: 2 }])
+        await producer.send(topic, [
+          { key: 'a', value: 1 },
+          { key: 'b', value: 2 },
+        ])
         await waitFor('both records', 5000, () => got.length === 2)
         server.signal(signal)
         await sleep(100)
@@ -47,14 +52,42 @@ describe('redis close is bounded by sendTimeoutMs', () => {
     try {
       const backend = redis({ url: server.url, sendTimeoutMs: SEND_TIMEOUT_MS, blockMs: 200 })
       const name = uniqueTopic('close-stuck')
-      await backend.createTopic({ name, partitions: 1, cleanupPolicy: 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
-      await backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 0, clientId: undefined }).send([
-        { topic: name, partition: 0, key: Buffer.from('k'), value: Buffer.from('1'), headers: {}, timestamp: Date.now() },
-      ])
+      await backend.createTopic({
+        name,
+        partitions: 1,
+        cleanupPolicy: 'delete',
+        retentionMs: undefined,
+        retentionBytes: undefined,
+        deleteRetentionMs: undefined,
+        minCompactionLagMs: undefined,
+        config: {},
+      })
+      await backend
+        .producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 0, clientId: undefined })
+        .send([
+          {
+            topic: name,
+            partition: 0,
+            key: Buffer.from('k'),
+            value: Buffer.from('1'),
+            headers: {},
+            timestamp: Date.now(),
+          },
+        ])
       // A long lease: a new owner that gets the partition sooner got it because the stuck member let go.
-      const membership = { clientId: undefined, subscriptions: [{ topic: name, fromBeginning: true }], sessionTimeoutMs: 20_000, heartbeatIntervalMs: 200, maxBatchSize: 10 }
+      const membership = {
+        clientId: undefined,
+        subscriptions: [{ topic: name, fromBeginning: true }],
+        sessionTimeoutMs: 20_000,
+        heartbeatIntervalMs: 200,
+        maxBatchSize: 10,
+      }
       let stuck = 0
-      const member = backend.consumer({ groupId: 'g', ...membership, onBatch: () => (stuck++, new Promise<void>(() => {})) })
+      const member = backend.consumer({
+        groupId: 'g',
+        ...membership,
+        onBatch: () => (stuck++, new Promise<void>(() => {})),
+      })
       await member.start()
       await waitFor('the batch that never returns', 5000, () => stuck === 1)
 

@@ -12,7 +12,10 @@ const prefix = runPrefix()
 const clients: Client[] = []
 const children: MemberProcess[] = []
 const client = (clientId: string) => {
-  const c = createClient({ clientId, backend: redis({ cluster: CLUSTER_URLS, keyPrefix: prefix, blockMs: 200, replicaTimeoutMs: 500 }) })
+  const c = createClient({
+    clientId,
+    backend: redis({ cluster: CLUSTER_URLS, keyPrefix: prefix, blockMs: 200, replicaTimeoutMs: 500 }),
+  })
   clients.push(c)
   return c
 }
@@ -30,7 +33,11 @@ type Seq = { key: string; seq: number }
  * runs (after a third is sent). Returns what was acknowledged, handled, and any moment two members were inside one
  * partition at once.
  */
-async function flow(name: string, fault: (topic: string, child: MemberProcess | undefined) => Promise<void>, withChild = false) {
+async function flow(
+  name: string,
+  fault: (topic: string, child: MemberProcess | undefined) => Promise<void>,
+  withChild = false,
+) {
   const topic = defineTopic(name, { partitions: 12 })
   await client('admin').admin().ensureTopics([topic])
   const handled: Array<Handled & { member: string; t: number }> = []
@@ -44,7 +51,8 @@ async function flow(name: string, fault: (topic: string, child: MemberProcess | 
         topic,
         async (m) => {
           const holder = busy.get(m.partition)
-          if (holder !== undefined && holder !== memberName) overlaps.push(`partition ${m.partition}: ${memberName} while ${holder}`)
+          if (holder !== undefined && holder !== memberName)
+            overlaps.push(`partition ${m.partition}: ${memberName} while ${holder}`)
           busy.set(m.partition, memberName)
           handled.push({ member: memberName, ...(m.value as Seq), partition: m.partition, t: Date.now() })
           await sleep(1)
@@ -54,11 +62,27 @@ async function flow(name: string, fault: (topic: string, child: MemberProcess | 
       )
   // With a child process as the second member, its handled records count too (its own commits, one per record).
   const child = withChild
-    ? new MemberProcess({ CLUSTER: CLUSTER_URLS.join(','), PREFIX: prefix, MEMBER: 'child', TOPIC: name, GROUP: name, PARTITIONS: '12', DELAY_MS: '1', SESSION_MS: '3000', HEARTBEAT_MS: '200' })
+    ? new MemberProcess({
+        CLUSTER: CLUSTER_URLS.join(','),
+        PREFIX: prefix,
+        MEMBER: 'child',
+        TOPIC: name,
+        GROUP: name,
+        PARTITIONS: '12',
+        DELAY_MS: '1',
+        SESSION_MS: '3000',
+        HEARTBEAT_MS: '200',
+      })
     : undefined
   if (child) children.push(child)
   await Promise.all([member('m1'), child ? waitFor('the child member', 20_000, () => child.ready) : member('m2')])
-  const all = () => [...handled, ...(child?.events.filter((e) => e.ev === 'start').map((e) => ({ member: 'child', key: e.key!, seq: e.seq!, partition: e.partition!, t: e.t })) ?? [])].sort((a, b) => a.t - b.t)
+  const all = () =>
+    [
+      ...handled,
+      ...(child?.events
+        .filter((e) => e.ev === 'start')
+        .map((e) => ({ member: 'child', key: e.key!, seq: e.seq!, partition: e.partition!, t: e.t })) ?? []),
+    ].sort((a, b) => a.t - b.t)
 
   const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`)
   const perKey = 120
@@ -71,7 +95,10 @@ async function flow(name: string, fault: (topic: string, child: MemberProcess | 
       // A refused or timed-out send is sent again (at-least-once); only a resolved send counts as acknowledged.
       for (;;) {
         try {
-          await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
+          await producer.send(
+            topic,
+            keys.map((key) => ({ key, value: { key, seq } })),
+          )
           break
         } catch (error) {
           if (!isKeyedError(error) || !error.retriable) throw error
@@ -91,10 +118,14 @@ async function flow(name: string, fault: (topic: string, child: MemberProcess | 
   // The fault ended while records were still being sent.
   expect(sentAfterFault).toBeLessThan(perKey)
   expect(sent).toBe(perKey)
-  await waitFor('every acknowledged record', 30_000, () => missing(all(), keys, perKey).length === 0).catch(() => undefined)
+  await waitFor('every acknowledged record', 30_000, () => missing(all(), keys, perKey).length === 0).catch(
+    () => undefined,
+  )
   const events = all()
   const seen = new Set(events.map((h) => `${h.key}#${h.seq}`))
-  console.log(`${name}: ${acked.length} acknowledged, ${events.length} handled (${events.length - seen.size} again), send failures retried: ${JSON.stringify(Object.fromEntries(failures))}`)
+  console.log(
+    `${name}: ${acked.length} acknowledged, ${events.length} handled (${events.length - seen.size} again), send failures retried: ${JSON.stringify(Object.fromEntries(failures))}`,
+  )
   return { lost: acked.filter((r) => !seen.has(r)), violations: orderViolations(events), overlaps }
 }
 

@@ -11,7 +11,13 @@ const BASE = CLUSTER_BASE
 /** A connection to the first node of the test cluster that answers. */
 async function anyNode(): Promise<Redis> {
   for (let port = BASE; port < BASE + 6; port++) {
-    const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const conn = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    })
     conn.on('error', () => undefined)
     try {
       await conn.connect()
@@ -25,27 +31,37 @@ async function anyNode(): Promise<Redis> {
 
 /** Runs scripts/redis-cluster.sh (kill N, restart N, wait). */
 export function clusterScript(...args: string[]): void {
-  execFileSync('bash', [script, ...args], { stdio: 'inherit', env: { ...process.env, KEYED_REDIS_CLUSTER_PORT: String(BASE) } })
+  execFileSync('bash', [script, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, KEYED_REDIS_CLUSTER_PORT: String(BASE) },
+  })
 }
 
 /** CLUSTER NODES of the first node that answers: port -> role and the slot ranges it serves. */
-async function nodes(): Promise<Array<{ id: string; port: number; primary: boolean; failed: boolean; slots: Array<[number, number]> }>> {
+async function nodes(): Promise<
+  Array<{ id: string; port: number; primary: boolean; failed: boolean; slots: Array<[number, number]> }>
+> {
   const conn = await anyNode()
   try {
     const text = String(await conn.call('CLUSTER', 'NODES'))
-    return text.trim().split('\n').map((line) => {
-      const [id, address, flags, , , , , , ...ranges] = line.split(' ')
-      return {
-        id: id!,
-        port: Number(address!.split(':')[1]!.split('@')[0]),
-        primary: flags!.includes('master'),
-        failed: flags!.includes('fail'),
-        slots: ranges.filter((r) => !r.startsWith('[')).map((r) => {
-          const [a, b] = r.split('-').map(Number)
-          return [a!, b ?? a!] as [number, number]
-        }),
-      }
-    })
+    return text
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [id, address, flags, , , , , , ...ranges] = line.split(' ')
+        return {
+          id: id!,
+          port: Number(address!.split(':')[1]!.split('@')[0]),
+          primary: flags!.includes('master'),
+          failed: flags!.includes('fail'),
+          slots: ranges
+            .filter((r) => !r.startsWith('['))
+            .map((r) => {
+              const [a, b] = r.split('-').map(Number)
+              return [a!, b ?? a!] as [number, number]
+            }),
+        }
+      })
   } finally {
     conn.disconnect()
   }
@@ -69,7 +85,10 @@ export async function primaryOf(prefix: string, topic: string, partition: number
 export async function failedOver(killed: number): Promise<void> {
   await waitFor(`a replica promoted in place of node ${killed}`, 20_000, async () => {
     const all = await nodes()
-    return all.filter((n) => n.primary && !n.failed && n.slots.length > 0).length === 3 && !all.some((n) => n.port === BASE + killed && n.primary && !n.failed)
+    return (
+      all.filter((n) => n.primary && !n.failed && n.slots.length > 0).length === 3 &&
+      !all.some((n) => n.port === BASE + killed && n.primary && !n.failed)
+    )
   })
   clusterScript('wait')
 }
@@ -102,7 +121,9 @@ export async function ownersOf(topic: string): Promise<string[]> {
   const conn = await anyNode()
   const all = (await nodes()).filter((n) => n.primary && !n.failed)
   try {
-    const slots = await Promise.all(Array.from({ length: 12 }, async (_, p) => Number(await conn.call('CLUSTER', 'KEYSLOT', `{${topic}:${p}}`))))
+    const slots = await Promise.all(
+      Array.from({ length: 12 }, async (_, p) => Number(await conn.call('CLUSTER', 'KEYSLOT', `{${topic}:${p}}`))),
+    )
     return slots.map((slot) => all.find((n) => n.slots.some(([a, b]) => a <= slot && slot <= b))?.id ?? 'none')
   } finally {
     conn.disconnect()
@@ -112,8 +133,22 @@ export async function ownersOf(topic: string): Promise<string[]> {
 /** redis-cli --cluster reshard: moves `count` slots (the first of the source's) with their keys. */
 export function reshard(from: string, to: string, count: number): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${BASE}`, '--cluster-from', from, '--cluster-to', to, '--cluster-slots', String(count), '--cluster-yes'], { maxBuffer: 1 << 24 }, (error) =>
-      error ? reject(new Error(`redis-cli --cluster reshard failed: ${error.message}`)) : resolve(),
+    execFile(
+      'redis-cli',
+      [
+        '--cluster',
+        'reshard',
+        `127.0.0.1:${BASE}`,
+        '--cluster-from',
+        from,
+        '--cluster-to',
+        to,
+        '--cluster-slots',
+        String(count),
+        '--cluster-yes',
+      ],
+      { maxBuffer: 1 << 24 },
+      (error) => (error ? reject(new Error(`redis-cli --cluster reshard failed: ${error.message}`)) : resolve()),
     ),
   )
 }

@@ -67,7 +67,9 @@ describe('a server that requires a password', () => {
     try {
       const topic = defineTopic(uniqueTopic('auth-ok'), { partitions: 1 })
       const got: unknown[] = []
-      await client.consumer({ groupId: 'g', sessionTimeoutMs: 2000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void got.push(m.value), { fromBeginning: true })
+      await client
+        .consumer({ groupId: 'g', sessionTimeoutMs: 2000, heartbeatIntervalMs: 200 })
+        .subscribe(topic, (m) => void got.push(m.value), { fromBeginning: true })
       await client.producer().send(topic, { key: 'k', value: 'v' })
       await waitFor('the record', 5000, () => got.length === 1)
     } finally {
@@ -81,14 +83,25 @@ describe('a server that requires a password', () => {
     ['no password', () => '', /requires a password/],
   ] as const) {
     it(`fails a send, a subscribe and describeTopic at once with an AuthenticationError for ${what}, holding no secret`, async () => {
-      const client = createClient({ backend: redis({ url: url(userinfo()), connectTimeoutMs: 5000, sendTimeoutMs: 5000 }) })
+      const client = createClient({
+        backend: redis({ url: url(userinfo()), connectTimeoutMs: 5000, sendTimeoutMs: 5000 }),
+      })
       try {
         const topic = defineTopic(uniqueTopic('auth-bad'), { partitions: 1 })
         const started = Date.now()
         const errors = [
-          await client.producer().send(topic, { key: 'k', value: 'v' }).catch((e: unknown) => e),
-          await client.consumer({ groupId: 'g' }).subscribe(topic, () => undefined).catch((e: unknown) => e),
-          await client.admin().describeTopic(topic.name).catch((e: unknown) => e),
+          await client
+            .producer()
+            .send(topic, { key: 'k', value: 'v' })
+            .catch((e: unknown) => e),
+          await client
+            .consumer({ groupId: 'g' })
+            .subscribe(topic, () => undefined)
+            .catch((e: unknown) => e),
+          await client
+            .admin()
+            .describeTopic(topic.name)
+            .catch((e: unknown) => e),
         ]
         expect(Date.now() - started).toBeLessThan(3000)
         for (const error of errors) {

@@ -8,7 +8,10 @@ describe('redis({ url }) with a database number', () => {
   it('refuses a database the server does not have instead of writing into database 0', async () => {
     const client = createClient({ backend: redis({ url: 'redis://127.0.0.1:6379/99' }) })
     try {
-      const error = await client.producer().send(defineTopic(uniqueTopic('db'), { partitions: 1 }), { key: 'k', value: 1 }).catch((e: unknown) => e)
+      const error = await client
+        .producer()
+        .send(defineTopic(uniqueTopic('db'), { partitions: 1 }), { key: 'k', value: 1 })
+        .catch((e: unknown) => e)
       expect(isKeyedError(error, 'CONFIG')).toBe(true)
       expect((error as Error).message).toMatch(/no database 99/)
     } finally {

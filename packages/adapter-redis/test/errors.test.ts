@@ -42,14 +42,37 @@ function expectTranslated(error: unknown, code: KeyedError['code'], retriable: b
   expect(errorTexts(error).join('\n')).not.toMatch(/\bargs\b/)
 }
 
-const spec = (name: string) => ({ name, partitions: 1, cleanupPolicy: 'delete' as const, retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
-const record = (topic: string) => ({ topic, partition: 0, key: Buffer.from('k'), value: Buffer.from('"v"'), headers: {}, timestamp: Date.now() })
+const spec = (name: string) => ({
+  name,
+  partitions: 1,
+  cleanupPolicy: 'delete' as const,
+  retentionMs: undefined,
+  retentionBytes: undefined,
+  deleteRetentionMs: undefined,
+  minCompactionLagMs: undefined,
+  config: {},
+})
+const record = (topic: string) => ({
+  topic,
+  partition: 0,
+  key: Buffer.from('k'),
+  value: Buffer.from('"v"'),
+  headers: {},
+  timestamp: Date.now(),
+})
 const settings = { idempotent: true, acks: 'all' as const, maxInFlight: 1, retries: 0, clientId: undefined }
 
 /** A member of the backend that keeps each batch it gets, for commit tests. */
 async function member(backend: Backend, topic: string) {
   const batches: PartitionBatch[] = []
-  const m = backend.consumer({ groupId: 'g', clientId: undefined, subscriptions: [{ topic, fromBeginning: true }], ...fast, maxBatchSize: 10, onBatch: async (b) => void batches.push(b) })
+  const m = backend.consumer({
+    groupId: 'g',
+    clientId: undefined,
+    subscriptions: [{ topic, fromBeginning: true }],
+    ...fast,
+    maxBatchSize: 10,
+    onBatch: async (b) => void batches.push(b),
+  })
   await m.start()
   await waitFor('a batch', 5000, () => batches.length > 0)
   return { m, batch: batches[0]! }
@@ -64,7 +87,10 @@ describe('redis errors are keyed errors that say what to change', () => {
     const raw = admin(REDIS_URL)
     await raw.set(new Keys(prefix).stream(name, 0), 'not a stream')
     raw.disconnect()
-    const error = await c.producer().send(topic, { key: 'k', value: 1 }).catch((e: unknown) => e)
+    const error = await c
+      .producer()
+      .send(topic, { key: 'k', value: 1 })
+      .catch((e: unknown) => e)
     expectTranslated(error, 'BACKEND_REFUSED', false)
     expect(error).toMatchObject({ setting: 'keyPrefix' })
     expect(error.message).toMatch(/WRONGTYPE.*keyPrefix/s)
@@ -131,7 +157,10 @@ describe('redis errors are keyed errors that say what to change', () => {
     await raw.replicaof('127.0.0.1', String(primary.port))
     raw.disconnect()
     const c = client(replica.url)
-    const error = await c.admin().ensureTopics([defineTopic(uniqueTopic('readonly'), { partitions: 1 })]).catch((e: unknown) => e)
+    const error = await c
+      .admin()
+      .ensureTopics([defineTopic(uniqueTopic('readonly'), { partitions: 1 })])
+      .catch((e: unknown) => e)
     expectTranslated(error, 'BACKEND_REFUSED', false)
     expect(error).toMatchObject({ setting: 'url' })
     expect(error.message).toMatch(/read-only replica/)

@@ -30,7 +30,13 @@ afterAll(async () => {
 })
 
 type Seq = { key: string; seq: number }
-const handled = (member: string, e: MemberEvent): Handled & { t: number } => ({ member, key: e.key!, seq: e.seq!, partition: e.partition!, t: e.t })
+const handled = (member: string, e: MemberEvent): Handled & { t: number } => ({
+  member,
+  key: e.key!,
+  seq: e.seq!,
+  partition: e.partition!,
+  t: e.t,
+})
 
 describe('redis adapter under faults', () => {
   it('moves the partitions of a killed member mid-batch, redelivers its pending records and keeps per-key order', async () => {
@@ -38,24 +44,43 @@ describe('redis adapter under faults', () => {
     const group = 'kill'
     const topic = defineTopic(name, { partitions: 4 })
     await client('admin').admin().ensureTopics([topic])
-    const x = child({ MEMBER: 'x', TOPIC: name, GROUP: group, PARTITIONS: '4', DELAY_MS: '3', SESSION_MS: '1500', HEARTBEAT_MS: '200', HANG_AFTER: '30' })
+    const x = child({
+      MEMBER: 'x',
+      TOPIC: name,
+      GROUP: group,
+      PARTITIONS: '4',
+      DELAY_MS: '3',
+      SESSION_MS: '1500',
+      HEARTBEAT_MS: '200',
+      HANG_AFTER: '30',
+    })
     await waitFor('the child member', 20_000, () => x.ready)
     const mine: Array<Handled & { t: number }> = []
-    await client('y').consumer({ groupId: group, sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 }).subscribe(
-      topic,
-      (m) => void mine.push({ member: 'y', ...(m.value as Seq), partition: m.partition, t: Date.now() }),
-      { fromBeginning: true },
-    )
+    await client('y')
+      .consumer({ groupId: group, sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 })
+      .subscribe(
+        topic,
+        (m) => void mine.push({ member: 'y', ...(m.value as Seq), partition: m.partition, t: Date.now() }),
+        { fromBeginning: true },
+      )
     const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`)
     const perKey = 40
     const producer = client('producer').producer()
-    for (let seq = 0; seq < perKey; seq++) await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
+    for (let seq = 0; seq < perKey; seq++)
+      await producer.send(
+        topic,
+        keys.map((key) => ({ key, value: { key, seq } })),
+      )
     // The child hangs inside its 31st record: that record is surely started and uncommitted when it dies.
     await waitFor('the child to be mid-record', 20_000, () => x.events.filter((e) => e.ev === 'start').length >= 31)
     await x.kill()
     const killedAt = Date.now()
     const theirs = () => x.events.filter((e) => e.ev === 'start').map((e) => handled('x', e))
-    await waitFor('every record after the takeover', 15_000, () => missing([...theirs(), ...mine], keys, perKey).length === 0)
+    await waitFor(
+      'every record after the takeover',
+      15_000,
+      () => missing([...theirs(), ...mine], keys, perKey).length === 0,
+    )
 
     const events = [...theirs(), ...mine].sort((a, b) => a.t - b.t)
     expect(orderViolations(events)).toEqual([])
@@ -76,25 +101,44 @@ describe('redis adapter under faults', () => {
     await client('admin').admin().ensureTopics([topic])
     // 'a-…' sorts before 'b-…': the assignor gives the only partition to the child while it is alive.
     // Its 11th record takes a second: the SIGSTOP lands inside it, so its commit is surely the one refused after the resume.
-    const a = child({ MEMBER: 'a', TOPIC: name, GROUP: group, PARTITIONS: '1', DELAY_MS: '20', SLOW_AFTER: '10', SLOW_MS: '1000', SESSION_MS: '1000', HEARTBEAT_MS: '100' })
+    const a = child({
+      MEMBER: 'a',
+      TOPIC: name,
+      GROUP: group,
+      PARTITIONS: '1',
+      DELAY_MS: '20',
+      SLOW_AFTER: '10',
+      SLOW_MS: '1000',
+      SESSION_MS: '1000',
+      HEARTBEAT_MS: '100',
+    })
     await waitFor('the child member', 20_000, () => a.ready)
     const intervals: Array<{ member: string; start: number; end: number; seq: number }> = []
     const mine: Array<Handled & { t: number }> = []
-    await client('b').consumer({ groupId: group, sessionTimeoutMs: 1000, heartbeatIntervalMs: 100 }).subscribe(
-      topic,
-      async (m) => {
-        const start = Date.now()
-        const v = m.value as Seq
-        mine.push({ member: 'b', ...v, partition: 0, t: start })
-        await sleep(5)
-        intervals.push({ member: 'b', start, end: Date.now(), seq: v.seq })
-      },
-      { fromBeginning: true },
-    )
+    await client('b')
+      .consumer({ groupId: group, sessionTimeoutMs: 1000, heartbeatIntervalMs: 100 })
+      .subscribe(
+        topic,
+        async (m) => {
+          const start = Date.now()
+          const v = m.value as Seq
+          mine.push({ member: 'b', ...v, partition: 0, t: start })
+          await sleep(5)
+          intervals.push({ member: 'b', start, end: Date.now(), seq: v.seq })
+        },
+        { fromBeginning: true },
+      )
     const producer = client('producer').producer()
     const perKey = 150
-    await producer.send(topic, Array.from({ length: perKey }, (_, seq) => ({ key: 'k', value: { key: 'k', seq } })))
-    await waitFor('the child to start its slow record', 20_000, () => a.events.filter((e) => e.ev === 'start').length >= 11)
+    await producer.send(
+      topic,
+      Array.from({ length: perKey }, (_, seq) => ({ key: 'k', value: { key: 'k', seq } })),
+    )
+    await waitFor(
+      'the child to start its slow record',
+      20_000,
+      () => a.events.filter((e) => e.ev === 'start').length >= 11,
+    )
     a.signal('SIGSTOP')
     const pausedAt = Date.now()
     await waitFor('the takeover', 10_000, () => mine.length > 0)
@@ -114,7 +158,11 @@ describe('redis adapter under faults', () => {
     // The record in the child's hands when it froze is the one unavoidable overlap (its commit is the one refused).
     const frozen = intervals.filter((i) => i.member === 'a' && i.start <= pausedAt && i.end >= pausedAt)
     const others = intervals.filter((i) => !frozen.includes(i))
-    const overlaps = others.flatMap((i) => others.filter((j) => j.member !== i.member && j.start < i.end && i.start < j.end).map((j) => `${i.member}#${i.seq} with ${j.member}#${j.seq}`))
+    const overlaps = others.flatMap((i) =>
+      others
+        .filter((j) => j.member !== i.member && j.start < i.end && i.start < j.end)
+        .map((j) => `${i.member}#${i.seq} with ${j.member}#${j.seq}`),
+    )
     expect(overlaps).toEqual([])
     expect(orderViolations([...theirs(), ...mine].sort((x, y) => x.t - y.t))).toEqual([])
   })
@@ -124,7 +172,24 @@ describe('redis adapter under faults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyed-redis-aof-'))
     const url = `redis://127.0.0.1:${port}`
     const start = (): ChildProcess =>
-      spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
+      spawn(
+        'redis-server',
+        [
+          '--bind',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
+        { stdio: 'ignore' },
+      )
     const ping = () => answers(url)
     let server = start()
     try {
@@ -132,7 +197,9 @@ describe('redis adapter under faults', () => {
       const topic = defineTopic(uniqueTopic('aof'), { partitions: 2 })
       const c = client('aof', url)
       const got = new Set<number>()
-      await c.consumer({ groupId: 'aof', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void got.add((m.value as { i: number }).i), { fromBeginning: true })
+      await c
+        .consumer({ groupId: 'aof', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 })
+        .subscribe(topic, (m) => void got.add((m.value as { i: number }).i), { fromBeginning: true })
       const producer = c.producer()
       const acked: number[] = []
       const total = 400
@@ -157,7 +224,9 @@ describe('redis adapter under faults', () => {
       // And the log itself, read by a new client after the restart, holds every acknowledged record.
       const reader = client('reader', url)
       const fresh = new Set<number>()
-      await reader.consumer({ groupId: 'fresh', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 }).subscribe(topic, (m) => void fresh.add((m.value as { i: number }).i), { fromBeginning: true })
+      await reader
+        .consumer({ groupId: 'fresh', sessionTimeoutMs: 3000, heartbeatIntervalMs: 200 })
+        .subscribe(topic, (m) => void fresh.add((m.value as { i: number }).i), { fromBeginning: true })
       await waitFor('the whole log', 15_000, () => fresh.size >= total)
       expect(acked.filter((i) => !fresh.has(i))).toEqual([])
     } finally {

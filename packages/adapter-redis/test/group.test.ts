@@ -26,9 +26,16 @@ describe('redis adapter through the SDK', () => {
     const c = client()
     const got: Array<{ key: string; partition: number; offset: string; value: unknown }> = []
     const consumer = c.consumer({ groupId: 'g', ...fast })
-    await consumer.subscribe(topic, (m) => void got.push({ key: m.key, partition: m.partition, offset: m.offset, value: m.value }), { fromBeginning: true })
+    await consumer.subscribe(
+      topic,
+      (m) => void got.push({ key: m.key, partition: m.partition, offset: m.offset, value: m.value }),
+      { fromBeginning: true },
+    )
     const producer = c.producer()
-    const sent = await producer.send(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 17}`, value: { i } })))
+    const sent = await producer.send(
+      topic,
+      Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 17}`, value: { i } })),
+    )
     await waitFor('200 records', 20_000, () => got.length >= 200)
     expect(got).toHaveLength(200)
     for (const g of got) expect(g.partition).toBe(partitionFor(g.key, 4))
@@ -43,21 +50,28 @@ describe('redis adapter through the SDK', () => {
     let overlaps = 0
     const members = ['a', 'b', 'c'].map((name) => {
       const consumer = client().consumer({ groupId: 'order', ...fast })
-      return consumer.subscribe(topic, async (m) => {
-        const other = busy.get(m.partition)
-        if (other && other !== name) overlaps++
-        busy.set(m.partition, name)
-        seen.push(m.value as { key: string; seq: number })
-        if (Math.random() < 0.05) await sleep(1)
-        busy.delete(m.partition)
-      }, { fromBeginning: true })
+      return consumer.subscribe(
+        topic,
+        async (m) => {
+          const other = busy.get(m.partition)
+          if (other && other !== name) overlaps++
+          busy.set(m.partition, name)
+          seen.push(m.value as { key: string; seq: number })
+          if (Math.random() < 0.05) await sleep(1)
+          busy.delete(m.partition)
+        },
+        { fromBeginning: true },
+      )
     })
     await Promise.all(members)
     const producer = client().producer()
     const keys = Array.from({ length: 30 }, (_, k) => `key-${k}`)
     const perKey = 40
     for (let seq = 0; seq < perKey; seq++) {
-      await producer.send(topic, keys.map((key) => ({ key, value: { key, seq } })))
+      await producer.send(
+        topic,
+        keys.map((key) => ({ key, value: { key, seq } })),
+      )
     }
     await waitFor('all records', 20_000, () => missing(seen, keys, perKey).length === 0)
     expect(orderViolations(seen)).toEqual([])
@@ -71,10 +85,16 @@ describe('redis adapter through the SDK', () => {
     const consumer = c1.consumer({ groupId: 'resume', ...fast })
     await consumer.subscribe(topic, (m) => void first.push((m.value as { i: number }).i), { fromBeginning: true })
     const producer = client().producer()
-    await producer.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i } })))
+    await producer.send(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i } })),
+    )
     await waitFor('first 50', 20_000, () => first.length >= 50)
     await consumer.close()
-    await producer.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i: 50 + i } })))
+    await producer.send(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: { i: 50 + i } })),
+    )
     const second: number[] = []
     const again = client().consumer({ groupId: 'resume', ...fast })
     await again.subscribe(topic, (m) => void second.push((m.value as { i: number }).i), { fromBeginning: true })
@@ -89,7 +109,9 @@ describe('redis adapter through the SDK', () => {
     const producer = client().producer()
     await producer.send(topic, { key: 'old', value: 'old' })
     const got: unknown[] = []
-    await client().consumer({ groupId: 'latest', ...fast }).subscribe(topic, (m) => void got.push(m.value))
+    await client()
+      .consumer({ groupId: 'latest', ...fast })
+      .subscribe(topic, (m) => void got.push(m.value))
     await producer.send(topic, { key: 'new', value: 'new' })
     await waitFor('new record', 20_000, () => got.length >= 1)
     await sleep(200)
@@ -112,7 +134,10 @@ describe('redis adapter through the SDK', () => {
     let seq = 0
     const produce = async (rounds: number) => {
       for (let r = 0; r < rounds; r++, seq++) {
-        await producer.send(topic, Array.from({ length: 8 }, (_, k) => ({ key: `key-${k}`, value: { key: `key-${k}`, seq } })))
+        await producer.send(
+          topic,
+          Array.from({ length: 8 }, (_, k) => ({ key: `key-${k}`, value: { key: `key-${k}`, seq } })),
+        )
         await sleep(20)
       }
     }
@@ -134,7 +159,10 @@ describe('redis adapter through the SDK', () => {
     const topic = defineTopic(uniqueTopic('size'), { partitions: 1, retentionBytes: 4000 })
     const producer = client().producer()
     const value = 'x'.repeat(80)
-    const sent = await producer.send(topic, Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: { i, value } })))
+    const sent = await producer.send(
+      topic,
+      Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: { i, value } })),
+    )
     const got: number[] = []
     await waitFor('the cleaner to trim', 20_000, async () => {
       got.length = 0
@@ -161,12 +189,18 @@ describe('redis adapter through the SDK', () => {
 
   it('stores topic metadata in Redis so a differing declaration is refused', async () => {
     const name = uniqueTopic('meta')
-    await client().admin().ensureTopics([defineTopic(name, { partitions: 3 })])
+    await client()
+      .admin()
+      .ensureTopics([defineTopic(name, { partitions: 3 })])
     const other = client()
     expect(await other.admin().describeTopic(name)).toEqual({ name, partitions: 3, cleanupPolicy: 'delete' })
-    await expect(other.producer().send(defineTopic(name, { partitions: 4 }), { key: 'k', value: 1 })).rejects.toBeInstanceOf(TopicMismatchError)
-    await expect(client().producer().send(defineTopic(name, { partitions: 3, cleanupPolicy: 'compact' }), { key: 'k', value: 1 })).rejects.toBeInstanceOf(
-      TopicMismatchError,
-    )
+    await expect(
+      other.producer().send(defineTopic(name, { partitions: 4 }), { key: 'k', value: 1 }),
+    ).rejects.toBeInstanceOf(TopicMismatchError)
+    await expect(
+      client()
+        .producer()
+        .send(defineTopic(name, { partitions: 3, cleanupPolicy: 'compact' }), { key: 'k', value: 1 }),
+    ).rejects.toBeInstanceOf(TopicMismatchError)
   })
 })

@@ -24,7 +24,10 @@ export function clusterBackendFactory(prefix: string, extra: RedisOptions = {}) 
 
 /** Deletes every key under the prefix on every primary of the test cluster. */
 export async function cleanupCluster(prefix: string): Promise<void> {
-  const cluster = new Cluster(CLUSTER_URLS.map((u) => ({ host: '127.0.0.1', port: Number(u.split(':')[2]) })), { lazyConnect: true, scaleReads: 'master' })
+  const cluster = new Cluster(
+    CLUSTER_URLS.map((u) => ({ host: '127.0.0.1', port: Number(u.split(':')[2]) })),
+    { lazyConnect: true, scaleReads: 'master' },
+  )
   cluster.on('error', () => undefined)
   await cluster.connect()
   try {
@@ -97,7 +100,11 @@ export async function privateServer(extra: readonly string[] = []): Promise<Priv
     // Its own directory (a replica writes the primary's snapshot there), with its pid for the global teardown: a test
     // that timed out never reaches its finally.
     const dir = mkdtempSync(join(process.env.KEYED_REDIS_SERVERS ?? tmpdir(), 'server-'))
-    const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extra], { stdio: 'ignore' })
+    const child = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extra],
+      { stdio: 'ignore' },
+    )
     if (child.pid !== undefined) writeFileSync(join(dir, 'pid'), String(child.pid))
     let exited = false
     const gone = new Promise<void>((resolve) =>
@@ -130,7 +137,14 @@ export async function privateServer(extra: readonly string[] = []): Promise<Priv
 
 /** True when something answers Redis's protocol on the port (an error reply counts). */
 async function replies(port: number): Promise<boolean> {
-  const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false })
+  const conn = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+  })
   conn.on('error', () => undefined)
   try {
     await conn.connect()

@@ -1,6 +1,14 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, serdes, type Client, type KeyedError } from '@keyed/sdk'
+import {
+  createClient,
+  DEAD_LETTER_HEADERS,
+  defineTopic,
+  isKeyedError,
+  serdes,
+  type Client,
+  type KeyedError,
+} from '@keyed/sdk'
 import { Keys } from '../src/keys.js'
 import { sleep, waitFor } from '@keyed/sdk/testing'
 import { backendFactory, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
@@ -55,13 +63,27 @@ describe('redis entries keyed did not write', () => {
     await client()
       .consumer({ groupId: 'g', deadLetter: true, onError: (e) => void errors.push(e), ...fast })
       .subscribe(topic, (m) => void got.push(m.value), { fromBeginning: true })
-    const dead: Array<{ offset: string | undefined; stage: string | undefined; error: string | undefined; key: string | null }> = []
+    const dead: Array<{
+      offset: string | undefined
+      stage: string | undefined
+      error: string | undefined
+      key: string | null
+    }> = []
     await client()
       .consumer({ groupId: 'dlq-reader', ...fast })
-      .subscribe(defineTopic(`${topic.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }), (m) => {
-        const h = m.headers as Record<string, string>
-        dead.push({ offset: h[DEAD_LETTER_HEADERS.offset], stage: h[DEAD_LETTER_HEADERS.stage], error: h[DEAD_LETTER_HEADERS.error], key: m.key })
-      }, { fromBeginning: true })
+      .subscribe(
+        defineTopic(`${topic.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }),
+        (m) => {
+          const h = m.headers as Record<string, string>
+          dead.push({
+            offset: h[DEAD_LETTER_HEADERS.offset],
+            stage: h[DEAD_LETTER_HEADERS.stage],
+            error: h[DEAD_LETTER_HEADERS.error],
+            key: m.key,
+          })
+        },
+        { fromBeginning: true },
+      )
     await waitFor('both good records', 10_000, () => got.length >= 2)
     await waitFor('every malformed entry in the dead-letter topic', 10_000, () => dead.length >= BAD.length)
     expect(got).toEqual(['good-0', 'good-1'])

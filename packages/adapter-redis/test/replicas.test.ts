@@ -30,7 +30,9 @@ async function primaryWithReplica(): Promise<{ primary: PrivateServer; replica: 
   servers.push(replica)
   const conn = new Redis(replica.url, { maxRetriesPerRequest: 1 })
   try {
-    await waitFor('the replica in sync', 10_000, async () => /master_link_status:up/.test(await conn.info('replication')))
+    await waitFor('the replica in sync', 10_000, async () =>
+      /master_link_status:up/.test(await conn.info('replication')),
+    )
   } finally {
     conn.disconnect()
   }
@@ -38,7 +40,10 @@ async function primaryWithReplica(): Promise<{ primary: PrivateServer; replica: 
 }
 
 async function failure(work: Promise<unknown>): Promise<KeyedError> {
-  const error = await work.then(() => undefined, (e: unknown) => e)
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(isKeyedError(error), String(error)).toBe(true)
   return error as KeyedError
 }
@@ -51,7 +56,10 @@ describe("redis acks 'all'", () => {
     await c.admin().ensureTopics([topic])
     const all = c.producer({ idempotent: false, retries: 0 })
     const leader = c.producer({ acks: 'leader', idempotent: false, retries: 0 })
-    await all.send(topic, [{ key: 'a', value: 1 }, { key: 'b', value: 2 }])
+    await all.send(topic, [
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+    ])
 
     replica.signal('SIGSTOP') // connected, in sync until now, and answering nothing
     const t0 = Date.now()
@@ -67,7 +75,7 @@ describe("redis acks 'all'", () => {
     await all.send(topic, { key: 'a', value: 5 })
   })
 
-  it("waits for nobody on a server without replicas, unless redis({ replicas }) asks: then every send times out", async () => {
+  it('waits for nobody on a server without replicas, unless redis({ replicas }) asks: then every send times out', async () => {
     const topic = defineTopic(uniqueTopic('noreplica'), { partitions: 1 })
     const c = client(REDIS_URL)
     await c.admin().ensureTopics([topic])

@@ -24,16 +24,25 @@ export interface OpenedBackend {
  */
 export async function openBackend(url: string, patient = false): Promise<OpenedBackend> {
   const display = redactUrl(url)
-  if (url === 'memory' || url === 'memory://') return { backend: (await import('@keyed/adapter-memory')).memory(), display: 'memory' }
+  if (url === 'memory' || url === 'memory://')
+    return { backend: (await import('@keyed/adapter-memory')).memory(), display: 'memory' }
   if (url.startsWith('kafka://')) {
     const rest = url.slice('kafka://'.length).replace(/\/+$/, '')
-    if (rest.includes('@')) throw new UsageError(`--backend ${display}: Kafka credentials cannot be given in the URL; SASL and TLS are not supported by the CLI yet.`)
+    if (rest.includes('@'))
+      throw new UsageError(
+        `--backend ${display}: Kafka credentials cannot be given in the URL; SASL and TLS are not supported by the CLI yet.`,
+      )
     const brokers = rest.split(',').map((b) => b.trim())
     const bad = brokers.find((b) => !/^[^\s:/]+:\d{1,5}$/.test(b) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(b))
     if (bad !== undefined) throw new UsageError(`--backend ${display}: '${bad}' is not host:port. Expected ${FORMS}.`)
     const { kafka } = await import('@keyed/adapter-kafka')
     return {
-      backend: kafka({ brokers, logLevel: 'nothing', clientId: 'keyed-cli', ...(!patient && { retry: { retries: 2, maxRetryTimeMs: 1000 }, connectionTimeoutMs: 2000 }) }),
+      backend: kafka({
+        brokers,
+        logLevel: 'nothing',
+        clientId: 'keyed-cli',
+        ...(!patient && { retry: { retries: 2, maxRetryTimeMs: 1000 }, connectionTimeoutMs: 2000 }),
+      }),
       display,
     }
   }

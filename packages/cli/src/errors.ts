@@ -21,10 +21,25 @@ export class CheckFailed extends Error {
 export const EXIT = { ok: 0, error: 1, check: 2 } as const
 
 /** What a failure prints and its exit code. Keyed errors already say what is wrong without secrets; anything else is unexpected. */
-export function describeFailure(error: unknown): { code: string; message: string; retriable: boolean; exit: number; expected: boolean } {
-  if (error instanceof CheckFailed) return { code: error.code, message: error.message, retriable: false, exit: EXIT.check, expected: true }
-  if (error instanceof UsageError) return { code: error.code, message: error.message, retriable: false, exit: EXIT.error, expected: true }
-  if (isKeyedError(error)) return { code: error.code, message: error.message, retriable: error.retriable, exit: EXIT.error, expected: true }
+export function describeFailure(error: unknown): {
+  code: string
+  message: string
+  retriable: boolean
+  exit: number
+  expected: boolean
+} {
+  if (error instanceof CheckFailed)
+    return { code: error.code, message: error.message, retriable: false, exit: EXIT.check, expected: true }
+  if (error instanceof UsageError)
+    return { code: error.code, message: error.message, retriable: false, exit: EXIT.error, expected: true }
+  if (isKeyedError(error))
+    return { code: error.code, message: error.message, retriable: error.retriable, exit: EXIT.error, expected: true }
   const message = error instanceof Error ? error.message : String(error)
-  return { code: 'UNEXPECTED', message: `unexpected failure: ${message}`, retriable: false, exit: EXIT.error, expected: false }
+  return {
+    code: 'UNEXPECTED',
+    message: `unexpected failure: ${message}`,
+    retriable: false,
+    exit: EXIT.error,
+    expected: false,
+  }
 }

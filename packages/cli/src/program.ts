@@ -15,7 +15,8 @@ const VERSION = '0.1.0'
 function integer(min: number) {
   return (value: string): number => {
     const n = Number(value)
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'.`)
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'.`)
     return n
   }
 }
@@ -45,17 +46,29 @@ export async function run(argv: readonly string[]): Promise<number> {
     const b = await backend(patient)
     const seed = program.opts<GlobalOptions>().seed
     if (seed !== undefined) {
-      if (b.backend.name !== 'memory') throw new UsageError('--seed is for the memory backend only (its state lives in this process).')
+      if (b.backend.name !== 'memory')
+        throw new UsageError('--seed is for the memory backend only (its state lives in this process).')
       await seedMemory(b.backend, seed)
     }
     return b
   }
   const program = new Command('keyed')
-    .description('Key-skew analysis, partition planning, consumer lag and order-preserving topic migration for keyed topics.')
+    .description(
+      'Key-skew analysis, partition planning, consumer lag and order-preserving topic migration for keyed topics.',
+    )
     .version(VERSION)
-    .addOption(new Option('--backend <url>', 'kafka://host:port[,host:port], redis://host:port or memory').env('KEYED_BACKEND').default('memory'))
+    .addOption(
+      new Option('--backend <url>', 'kafka://host:port[,host:port], redis://host:port or memory')
+        .env('KEYED_BACKEND')
+        .default('memory'),
+    )
     .option('--json', 'print the result as JSON on stdout (errors too)', false)
-    .addOption(new Option('--seed <file>', 'memory backend only: load topics, records and group commits from a JSON file first (for tests)').hideHelp())
+    .addOption(
+      new Option(
+        '--seed <file>',
+        'memory backend only: load topics, records and group commits from a JSON file first (for tests)',
+      ).hideHelp(),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   program.hook('preAction', () => {
@@ -77,7 +90,11 @@ export async function run(argv: readonly string[]): Promise<number> {
       .description('records and distinct keys per partition, skew, hot keys, keyless share and a verdict'),
   )
     .option('--top <n>', 'how many hot keys to show', integer(1), 10)
-    .option('--fail-on-skew <x>', 'exit 2 when the busiest partition has more than X times the mean load', positiveNumber)
+    .option(
+      '--fail-on-skew <x>',
+      'exit 2 when the busiest partition has more than X times the mean load',
+      positiveNumber,
+    )
     .action(async (topic: string | undefined, options: KeySourceOptions & { top: number; failOnSkew?: number }) => {
       const input = await keySource(topic, options, () => seeded())
       analyzeCommand(input, options, output(json))
@@ -88,7 +105,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     partitions
       .command('plan')
       .argument('[topic]', 'the topic whose keys to plan for, or none with --keys')
-      .description('which keys and records a partition count change would move, what it means for ordering, and counts that move fewer'),
+      .description(
+        'which keys and records a partition count change would move, what it means for ordering, and counts that move fewer',
+      ),
   )
     .requiredOption('--to <n>', 'the partition count to plan for', integer(1))
     .option('--show <n>', 'how many moved keys to list', integer(0), 10)
@@ -101,7 +120,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     .command('lag')
     .argument('<groupId>', 'the consumer group')
     .argument('[topic]', 'only this topic (default: every topic the group committed in)')
-    .description("committed position, end offset and lag per partition of a consumer group")
+    .description('committed position, end offset and lag per partition of a consumer group')
     .action(async (groupId: string, topic: string | undefined) => {
       const b = await seeded()
       await lagCommand(b.backend, b.display, groupId, topic, output(json))
@@ -116,11 +135,19 @@ export async function run(argv: readonly string[]): Promise<number> {
     .option('--group <id>', 'the consumer group that records the copy position (default keyed-migrate.<from>.<to>)')
     .option('--batch <n>', 'most records read and sent per batch', integer(1), 1000)
     .option('--no-verify', 'skip the final check that every key arrived complete and in order')
-    .description("copies every record to a new topic in per-key order with a strict producer; resumable; verifies at the end")
-    .action(async (from: string, to: string, options: { partitions: number; group?: string; batch: number; verify: boolean }) => {
-      const b = await seeded(true)
-      await migrateCommand(b.backend, b.display, { from, to, ...options }, output(json))
-    })
+    .description(
+      'copies every record to a new topic in per-key order with a strict producer; resumable; verifies at the end',
+    )
+    .action(
+      async (
+        from: string,
+        to: string,
+        options: { partitions: number; group?: string; batch: number; verify: boolean },
+      ) => {
+        const b = await seeded(true)
+        await migrateCommand(b.backend, b.display, { from, to, ...options }, output(json))
+      },
+    )
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -136,7 +163,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stderr.write(`keyed: ${failure.message}\n`)
     if (!failure.expected && process.env.KEYED_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`)
     // A failed check (--fail-on-skew, a verification) already printed its result, which says so.
-    if (json && failure.code !== 'CHECK_FAILED') process.stdout.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message, retriable: failure.retriable } }, null, 2)}\n`)
+    if (json && failure.code !== 'CHECK_FAILED')
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: failure.code, message: failure.message, retriable: failure.retriable } }, null, 2)}\n`,
+      )
     return failure.exit
   } finally {
     if (opened) await closeWithin(opened.backend, 5000)
@@ -145,6 +175,9 @@ export async function run(argv: readonly string[]): Promise<number> {
 
 async function closeWithin(backend: Backend, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([backend.close().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  await Promise.race([
+    backend.close().catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ])
   clearTimeout(timer)
 }

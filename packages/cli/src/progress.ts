@@ -15,7 +15,9 @@ export function progress(label: string, total: number | undefined, unit = 'recor
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: known ? `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}` : `${label} {value} ${unit} | {speed} ${unit}/s`,
+      format: known
+        ? `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}`
+        : `${label} {value} ${unit} | {speed} ${unit}/s`,
       noTTYOutput: true,
       notTTYSchedule: 2000,
       etaBuffer: 50,
@@ -27,7 +29,8 @@ export function progress(label: string, total: number | undefined, unit = 'recor
   const started = Date.now()
   let shown = false
   let last = 0
-  const speed = (done: number) => Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')
+  const speed = (done: number) =>
+    Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')
   return {
     update(done, newTotal) {
       last = done

@@ -13,7 +13,11 @@ export function bar(value: number, max: number, width = 40): string {
 }
 
 /** Rows as aligned columns; `right` lists the columns aligned right (numbers). */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: readonly string[]) =>
     cells

@@ -27,9 +27,24 @@ export async function seedMemory(backend: Backend, file: string): Promise<void> 
   } catch (error) {
     throw new UsageError(`--seed ${file}: not a readable JSON file (${(error as Error).message}).`)
   }
-  const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 0, clientId: 'keyed-seed' })
+  const producer = backend.producer({
+    idempotent: true,
+    acks: 'all',
+    maxInFlight: 1,
+    retries: 0,
+    clientId: 'keyed-seed',
+  })
   for (const t of seed.topics ?? []) {
-    await backend.createTopic({ name: t.name, partitions: t.partitions, cleanupPolicy: t.cleanupPolicy ?? 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
+    await backend.createTopic({
+      name: t.name,
+      partitions: t.partitions,
+      cleanupPolicy: t.cleanupPolicy ?? 'delete',
+      retentionMs: undefined,
+      retentionBytes: undefined,
+      deleteRetentionMs: undefined,
+      minCompactionLagMs: undefined,
+      config: {},
+    })
     const records: OutgoingRecord[] = (t.records ?? []).map((r, i) => ({
       topic: t.name,
       partition: r.partition ?? (r.key === null ? i % t.partitions : partitionFor(r.key, t.partitions)),

@@ -44,68 +44,93 @@ export function tempFile(name: string, content: string): string {
   return file
 }
 
-export const unique = (what: string) => `cli-${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`
+export const unique = (what: string) =>
+  `cli-${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`
 
 // The --json shapes a script relies on.
 const share = z.number().min(0).max(1)
-export const analysisSchema = z.object({
-  source: z.object({ kind: z.enum(['file', 'stdin', 'topic']), name: z.string(), sample: z.number().optional() }),
-  partitions: z.number().int().positive(),
-  records: z.number().int().nonnegative(),
-  keyless: z.number().int().nonnegative(),
-  keylessShare: share,
-  distinctKeys: z.number().int().nonnegative(),
-  perPartition: z.array(z.object({ partition: z.number().int(), records: z.number().int(), distinctKeys: z.number().int(), share })),
-  skew: z.object({ maxOverMean: z.number(), coefficientOfVariation: z.number(), hottestPartition: z.number().int() }),
-  hotKeys: z.array(z.object({ key: z.string(), records: z.number().int(), share, partition: z.number().int() })),
-  verdict: z.object({ level: z.enum(['ok', 'warn', 'bad']), summary: z.string(), suggestion: z.string() }),
-  misplacedRecords: z.number().int().nonnegative(),
-  failOnSkew: z.object({ threshold: z.number(), failed: z.boolean() }).optional(),
-}).strict()
+export const analysisSchema = z
+  .object({
+    source: z.object({ kind: z.enum(['file', 'stdin', 'topic']), name: z.string(), sample: z.number().optional() }),
+    partitions: z.number().int().positive(),
+    records: z.number().int().nonnegative(),
+    keyless: z.number().int().nonnegative(),
+    keylessShare: share,
+    distinctKeys: z.number().int().nonnegative(),
+    perPartition: z.array(
+      z.object({ partition: z.number().int(), records: z.number().int(), distinctKeys: z.number().int(), share }),
+    ),
+    skew: z.object({ maxOverMean: z.number(), coefficientOfVariation: z.number(), hottestPartition: z.number().int() }),
+    hotKeys: z.array(z.object({ key: z.string(), records: z.number().int(), share, partition: z.number().int() })),
+    verdict: z.object({ level: z.enum(['ok', 'warn', 'bad']), summary: z.string(), suggestion: z.string() }),
+    misplacedRecords: z.number().int().nonnegative(),
+    failOnSkew: z.object({ threshold: z.number(), failed: z.boolean() }).optional(),
+  })
+  .strict()
 
-export const planSchema = z.object({
-  source: analysisSchema.shape.source,
-  from: z.number().int(),
-  to: z.number().int(),
-  distinctKeys: z.number().int(),
-  records: z.number().int(),
-  movedKeys: z.number().int(),
-  movedKeyShare: share,
-  movedRecords: z.number().int(),
-  movedRecordShare: share,
-  sample: z.array(z.object({ key: z.string(), records: z.number().int(), from: z.number().int(), to: z.number().int() })),
-  alternatives: z.array(z.object({ partitions: z.number().int(), movedKeyShare: share, movedRecordShare: share })),
-  ordering: z.string(),
-}).strict()
+export const planSchema = z
+  .object({
+    source: analysisSchema.shape.source,
+    from: z.number().int(),
+    to: z.number().int(),
+    distinctKeys: z.number().int(),
+    records: z.number().int(),
+    movedKeys: z.number().int(),
+    movedKeyShare: share,
+    movedRecords: z.number().int(),
+    movedRecordShare: share,
+    sample: z.array(
+      z.object({ key: z.string(), records: z.number().int(), from: z.number().int(), to: z.number().int() }),
+    ),
+    alternatives: z.array(z.object({ partitions: z.number().int(), movedKeyShare: share, movedRecordShare: share })),
+    ordering: z.string(),
+  })
+  .strict()
 
-export const lagSchema = z.object({
-  groupId: z.string(),
-  partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), committed: z.string().optional(), end: z.string(), lag: z.number().int().nonnegative() }).strict()),
-  totalLag: z.number().int().nonnegative(),
-}).strict()
+export const lagSchema = z
+  .object({
+    groupId: z.string(),
+    partitions: z.array(
+      z
+        .object({
+          topic: z.string(),
+          partition: z.number().int(),
+          committed: z.string().optional(),
+          end: z.string(),
+          lag: z.number().int().nonnegative(),
+        })
+        .strict(),
+    ),
+    totalLag: z.number().int().nonnegative(),
+  })
+  .strict()
 
-export const migrateSchema = z.object({
-  from: z.string(),
-  to: z.string(),
-  partitions: z.object({ from: z.number().int(), to: z.number().int() }),
-  groupId: z.string(),
-  created: z.boolean(),
-  copied: z.number().int(),
-  skipped: z.number().int(),
-  seconds: z.number(),
-  recordsPerSecond: z.number(),
-  settings: z.object({ name: z.string(), partitions: z.number().int(), cleanupPolicy: z.string() }).passthrough(),
-  verification: z
-    .object({
-      ok: z.boolean(),
-      keys: z.number().int(),
-      sourceRecords: z.number().int(),
-      targetRecords: z.number().int(),
-      mismatchedKeys: z.number().int(),
-      examples: z.array(z.string()),
-      mode: z.enum(['every-record', 'latest-per-key']),
-    })
-    .nullable(),
-}).strict()
+export const migrateSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    partitions: z.object({ from: z.number().int(), to: z.number().int() }),
+    groupId: z.string(),
+    created: z.boolean(),
+    copied: z.number().int(),
+    skipped: z.number().int(),
+    seconds: z.number(),
+    recordsPerSecond: z.number(),
+    settings: z.object({ name: z.string(), partitions: z.number().int(), cleanupPolicy: z.string() }).passthrough(),
+    verification: z
+      .object({
+        ok: z.boolean(),
+        keys: z.number().int(),
+        sourceRecords: z.number().int(),
+        targetRecords: z.number().int(),
+        mismatchedKeys: z.number().int(),
+        examples: z.array(z.string()),
+        mode: z.enum(['every-record', 'latest-per-key']),
+      })
+      .nullable(),
+  })
+  .strict()
 
-export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), retriable: z.boolean() }) }).strict()
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), retriable: z.boolean() }) })
+  .strict()

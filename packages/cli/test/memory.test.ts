@@ -19,7 +19,12 @@ describe('keys analyze from a file or stdin', () => {
     expect(a.records).toBe(3000)
     expect(a.distinctKeys).toBe(new Set(keys).size)
     expect(a.perPartition.map((p) => p.records)).toEqual(expectedLoad(keys, 6))
-    expect(a.hotKeys[0]).toMatchObject({ key: 'tenant-hot', records: 750, share: 0.25, partition: partitionFor('tenant-hot', 6) })
+    expect(a.hotKeys[0]).toMatchObject({
+      key: 'tenant-hot',
+      records: 750,
+      share: 0.25,
+      partition: partitionFor('tenant-hot', 6),
+    })
     expect(a.verdict.level).toBe('bad')
     expect(a.verdict.suggestion).toContain("compound key ('tenant-hot:<sub-id>'")
     const load = expectedLoad(keys, 6)
@@ -36,7 +41,10 @@ describe('keys analyze from a file or stdin', () => {
   })
 
   it('reads stdin with --keys -, and --fail-on-skew exits 2 with the analysis still printed', () => {
-    const run = keyed(['keys', 'analyze', '--keys', '-', '--partitions', '6', '--fail-on-skew', '1.1', '--json'], keys.join('\n'))
+    const run = keyed(
+      ['keys', 'analyze', '--keys', '-', '--partitions', '6', '--fail-on-skew', '1.1', '--json'],
+      keys.join('\n'),
+    )
     expect(run.status).toBe(2)
     expect(run.stderr).toMatch(/^keyed: skew \d\.\d\d \(max\/mean\) is above --fail-on-skew 1\.1\.\n$/)
     expect(json(run, analysisSchema).failOnSkew).toEqual({ threshold: 1.1, failed: true })
@@ -53,7 +61,10 @@ describe('keys analyze from a file or stdin', () => {
 
 describe('partitions plan', () => {
   it('gives the share of keys and records that would move, a sample, the ordering impact and counts that move fewer', () => {
-    const p = json(keyed(['partitions', 'plan', '--keys', keyFile, '--partitions', '6', '--to', '8', '--json']), planSchema)
+    const p = json(
+      keyed(['partitions', 'plan', '--keys', keyFile, '--partitions', '6', '--to', '8', '--json']),
+      planSchema,
+    )
     const distinct = [...new Set(keys)]
     const moved = distinct.filter((k) => partitionFor(k, 6) !== partitionFor(k, 8))
     expect(p.movedKeys).toBe(moved.length)
@@ -63,7 +74,10 @@ describe('partitions plan', () => {
     expect(p.ordering).toContain('keyed topic migrate')
     // 12 (a multiple of 6) keeps the keys whose partition under 12 is their partition under 6: about half.
     const twelve = p.alternatives.find((a) => a.partitions === 12)!
-    expect(twelve.movedKeyShare).toBeCloseTo(distinct.filter((k) => partitionFor(k, 12) !== partitionFor(k, 6)).length / distinct.length, 9)
+    expect(twelve.movedKeyShare).toBeCloseTo(
+      distinct.filter((k) => partitionFor(k, 12) !== partitionFor(k, 6)).length / distinct.length,
+      9,
+    )
     expect(twelve.movedKeyShare).toBeLessThan(p.movedKeyShare)
   })
 })
@@ -105,7 +119,10 @@ describe('a topic on the memory backend (seeded)', () => {
   })
 
   it('topic migrate copies every record to the new count in per-key order and verifies it', () => {
-    const m = json(keyed(['--seed', seed, 'topic', 'migrate', 'orders', 'orders-v2', '--partitions', '5', '--json']), migrateSchema)
+    const m = json(
+      keyed(['--seed', seed, 'topic', 'migrate', 'orders', 'orders-v2', '--partitions', '5', '--json']),
+      migrateSchema,
+    )
     expect(m).toMatchObject({ created: true, copied: 302, skipped: 0, partitions: { from: 3, to: 5 } })
     expect(m.verification).toMatchObject({ ok: true, sourceRecords: 302, targetRecords: 302, mismatchedKeys: 0 })
   })
@@ -118,11 +135,23 @@ describe('a topic on the memory backend (seeded)', () => {
 
 describe('bad input: one line, non-zero exit, no stack, no secret', () => {
   it.each([
-    [['--backend', 'postgres://admin:hunter2@db:5432', 'lag', 'g'], /^keyed: Unknown backend URL 'postgres:\/\/\*\*\*@db:5432'\. Expected kafka:\/\//],
-    [['--backend', 'kafka://admin:hunter2@k:9092', 'lag', 'g'], /^keyed: --backend kafka:\/\/\*\*\*@k:9092: Kafka credentials cannot be given in the URL/],
+    [
+      ['--backend', 'postgres://admin:hunter2@db:5432', 'lag', 'g'],
+      /^keyed: Unknown backend URL 'postgres:\/\/\*\*\*@db:5432'\. Expected kafka:\/\//,
+    ],
+    [
+      ['--backend', 'kafka://admin:hunter2@k:9092', 'lag', 'g'],
+      /^keyed: --backend kafka:\/\/\*\*\*@k:9092: Kafka credentials cannot be given in the URL/,
+    ],
     [['--backend', 'kafka://localhost', 'lag', 'g'], /'localhost' is not host:port/],
-    [['keys', 'analyze', 'missing-topic'], /^keyed: Topic 'missing-topic' does not exist on memory\. Check the name and --backend\.\n$/],
-    [['keys', 'analyze', '--keys', '/nonexistent/keys.txt', '--partitions', '3'], /^keyed: --keys \/nonexistent\/keys\.txt: cannot read the file \(it does not exist\)\.\n$/],
+    [
+      ['keys', 'analyze', 'missing-topic'],
+      /^keyed: Topic 'missing-topic' does not exist on memory\. Check the name and --backend\.\n$/,
+    ],
+    [
+      ['keys', 'analyze', '--keys', '/nonexistent/keys.txt', '--partitions', '3'],
+      /^keyed: --keys \/nonexistent\/keys\.txt: cannot read the file \(it does not exist\)\.\n$/,
+    ],
     [['keys', 'analyze', '--keys', keyFile], /--keys needs --partitions N/],
     [['topic', 'migrate', 'nope', 'nope-2', '--partitions', '2'], /^keyed: Topic 'nope' does not exist on memory/],
   ])('%j', (args, message) => {
@@ -143,6 +172,8 @@ describe('bad input: one line, non-zero exit, no stack, no secret', () => {
   it('a bad option value is refused by the parser with a one-line message', () => {
     const run = keyed(['keys', 'analyze', '--keys', keyFile, '--partitions', 'zero'])
     expect(run.status).toBe(1)
-    expect(run.stderr).toContain("error: option '--partitions <n>' argument 'zero' is invalid. expected an integer >= 1, got 'zero'.")
+    expect(run.stderr).toContain(
+      "error: option '--partitions <n>' argument 'zero' is invalid. expected an integer >= 1, got 'zero'.",
+    )
   })
 })

@@ -8,7 +8,11 @@ import { redis } from '@keyed/adapter-redis'
 import { analysisSchema, json, keyed, keyedAsync, lagSchema, migrateSchema, planSchema, unique } from './cli.js'
 
 const servers = [
-  { name: 'kafka', url: 'kafka://127.0.0.1:9092', backend: () => kafka({ brokers: ['127.0.0.1:9092'], logLevel: 'nothing' }) },
+  {
+    name: 'kafka',
+    url: 'kafka://127.0.0.1:9092',
+    backend: () => kafka({ brokers: ['127.0.0.1:9092'], logLevel: 'nothing' }),
+  },
   { name: 'redis', url: 'redis://127.0.0.1:6379', backend: () => redis({ url: 'redis://127.0.0.1:6379' }) },
 ] as const
 
@@ -53,19 +57,34 @@ describe.each(servers)('on $name', (server) => {
   const keys = Array.from({ length: 2000 }, (_, i) => (i % 5 === 0 ? 'hot-tenant' : `customer-${i % 300}`))
 
   it('keys analyze reads the topic to its end offsets; --sample reads about that many; partitions plan uses its keys', async () => {
-    await client.producer().send(orders, keys.map((key, i) => ({ key, value: { i } })))
+    await client.producer().send(
+      orders,
+      keys.map((key, i) => ({ key, value: { i } })),
+    )
     const a = json(keyed(['--backend', server.url, 'keys', 'analyze', orders.name, '--json']), analysisSchema)
-    expect(a).toMatchObject({ records: 2000, distinctKeys: new Set(keys).size, partitions: 4, keyless: 0, misplacedRecords: 0 })
+    expect(a).toMatchObject({
+      records: 2000,
+      distinctKeys: new Set(keys).size,
+      partitions: 4,
+      keyless: 0,
+      misplacedRecords: 0,
+    })
     const load = [0, 0, 0, 0]
     for (const k of keys) load[partitionFor(k, 4)]!++
     expect(a.perPartition.map((p) => p.records)).toEqual(load)
     expect(a.hotKeys[0]).toMatchObject({ key: 'hot-tenant', records: 400 })
-    const sample = json(keyed(['--backend', server.url, 'keys', 'analyze', orders.name, '--sample', '500', '--json']), analysisSchema)
+    const sample = json(
+      keyed(['--backend', server.url, 'keys', 'analyze', orders.name, '--sample', '500', '--json']),
+      analysisSchema,
+    )
     expect(sample.records).toBeGreaterThanOrEqual(500)
     expect(sample.records).toBeLessThan(520)
     const text = keyed(['--backend', server.url, 'keys', 'analyze', orders.name])
     expect(text.stdout).toContain(`2,000 records, ${new Set(keys).size} distinct keys from topic '${orders.name}'`)
-    const p = json(keyed(['--backend', server.url, 'partitions', 'plan', orders.name, '--to', '6', '--json']), planSchema)
+    const p = json(
+      keyed(['--backend', server.url, 'partitions', 'plan', orders.name, '--to', '6', '--json']),
+      planSchema,
+    )
     expect(p.movedKeys).toBe([...new Set(keys)].filter((k) => partitionFor(k, 4) !== partitionFor(k, 6)).length)
   })
 
@@ -75,9 +94,13 @@ describe.each(servers)('on $name', (server) => {
     const consumer = client.consumer({ groupId, maxBatchSize: 100 })
     let stop!: () => void
     const enough = new Promise<void>((resolve) => (stop = resolve))
-    await consumer.subscribe(orders, async () => {
-      if (++handled === 2000) stop()
-    }, { fromBeginning: true })
+    await consumer.subscribe(
+      orders,
+      async () => {
+        if (++handled === 2000) stop()
+      },
+      { fromBeginning: true },
+    )
     await enough
     await consumer.close()
     await client.producer().send(orders, [{ key: 'late', value: { i: -1 } }])
@@ -95,7 +118,9 @@ describe.each(servers)('on $name', (server) => {
   it('a missing topic is one line and exit 1', () => {
     const run = keyed(['--backend', server.url, 'keys', 'analyze', `${name}-absent`])
     expect(run.status).toBe(1)
-    expect(run.stderr).toBe(`keyed: Topic '${name}-absent' does not exist on ${server.url}. Check the name and --backend.\n`)
+    expect(run.stderr).toBe(
+      `keyed: Topic '${name}-absent' does not exist on ${server.url}. Check the name and --backend.\n`,
+    )
   })
 
   it('topic migrate killed midway (SIGKILL) and run again loses nothing, doubles nothing and keeps per-key order', async () => {
@@ -111,7 +136,19 @@ describe.each(servers)('on $name', (server) => {
     for (let i = 0; i < records.length; i += 5000) await producer.send(source, records.slice(i, i + 5000))
     const target = `${name}-events-v2`
     const groupId = `keyed-migrate.${source.name}.${target}`
-    const args = ['--backend', server.url, 'topic', 'migrate', source.name, target, '--partitions', '5', '--batch', '100', '--json']
+    const args = [
+      '--backend',
+      server.url,
+      'topic',
+      'migrate',
+      source.name,
+      target,
+      '--partitions',
+      '5',
+      '--batch',
+      '100',
+      '--json',
+    ]
     const first = keyedAsync(args)
     // Kill it once it committed part of the copy.
     for (let i = 0; ; i++) {
@@ -130,7 +167,12 @@ describe.each(servers)('on $name', (server) => {
 
     const second = json(keyed(args), migrateSchema)
     expect(second.created).toBe(false)
-    expect(second.verification).toMatchObject({ ok: true, sourceRecords: 30_000, targetRecords: 30_000, mismatchedKeys: 0 })
+    expect(second.verification).toMatchObject({
+      ok: true,
+      sourceRecords: 30_000,
+      targetRecords: 30_000,
+      mismatchedKeys: 0,
+    })
     expect(second.settings).toMatchObject({ partitions: 5, retentionMs: 7 * 86_400_000 })
     // Checked apart from the CLI's own verification: every key's values, in target order, are 0, 1, 2, … once each.
     const copied = await readTopic(client.backend, target)

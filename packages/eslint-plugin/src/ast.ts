@@ -58,7 +58,12 @@ export function findProperty(object: TSESTree.ObjectExpression, name: string): T
 }
 
 export function isNullLiteral(node: TSESTree.Node): boolean {
-  return node.type === AST_NODE_TYPES.Literal && node.value === null && !('regex' in node && node.regex) && !('bigint' in node && node.bigint)
+  return (
+    node.type === AST_NODE_TYPES.Literal &&
+    node.value === null &&
+    !('regex' in node && node.regex) &&
+    !('bigint' in node && node.bigint)
+  )
 }
 
 export function isUndefinedLiteral(node: TSESTree.Node): boolean {
@@ -75,7 +80,18 @@ const LOOPS = new Set<string>([
   AST_NODE_TYPES.WhileStatement,
   AST_NODE_TYPES.DoWhileStatement,
 ])
-const ITERATORS = new Set(['forEach', 'map', 'flatMap', 'filter', 'reduce', 'some', 'every', 'from', 'setInterval', 'on'])
+const ITERATORS = new Set([
+  'forEach',
+  'map',
+  'flatMap',
+  'filter',
+  'reduce',
+  'some',
+  'every',
+  'from',
+  'setInterval',
+  'on',
+])
 
 /** Whether the node runs repeatedly: inside a loop or a callback given to an iterating method, within its function. */
 export function isRepeated(node: TSESTree.Node): boolean {
@@ -84,7 +100,8 @@ export function isRepeated(node: TSESTree.Node): boolean {
     if (n.type === AST_NODE_TYPES.ArrowFunctionExpression || n.type === AST_NODE_TYPES.FunctionExpression) {
       const call = n.parent
       if (call?.type === AST_NODE_TYPES.CallExpression && call.arguments.includes(n)) {
-        const name = memberName(call.callee) ?? (call.callee.type === AST_NODE_TYPES.Identifier ? call.callee.name : undefined)
+        const name =
+          memberName(call.callee) ?? (call.callee.type === AST_NODE_TYPES.Identifier ? call.callee.name : undefined)
         if (name !== undefined && ITERATORS.has(name)) return true
       }
       return false

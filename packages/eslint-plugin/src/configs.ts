@@ -21,10 +21,23 @@ function config(name: string, plugin: ESLint.Plugin, rules: Linter.RulesRecord):
  * The configs, built from each rule's docs: `recommended` holds the rules flagged `recommended`, with their default
  * options; `strict` holds every rule, with its `strictOptions` when it has some.
  */
-export function configsFor(plugin: ESLint.Plugin, docs: Record<string, KeyedRuleDocs | undefined>): { recommended: Linter.Config; strict: Linter.Config } {
+export function configsFor(
+  plugin: ESLint.Plugin,
+  docs: Record<string, KeyedRuleDocs | undefined>,
+): { recommended: Linter.Config; strict: Linter.Config } {
   const entries = Object.entries(docs).map(([rule, d]) => [`keyed/${rule}`, d] as const)
   return {
-    recommended: config('keyed/recommended', plugin, Object.fromEntries(entries.filter(([, d]) => d?.recommended === true).map(([rule]) => [rule, 'error']))),
-    strict: config('keyed/strict', plugin, Object.fromEntries(entries.map(([rule, d]) => [rule, d?.strictOptions ? ['error', ...d.strictOptions] : 'error']))),
+    recommended: config(
+      'keyed/recommended',
+      plugin,
+      Object.fromEntries(entries.filter(([, d]) => d?.recommended === true).map(([rule]) => [rule, 'error'])),
+    ),
+    strict: config(
+      'keyed/strict',
+      plugin,
+      Object.fromEntries(
+        entries.map(([rule, d]) => [rule, d?.strictOptions ? ['error', ...d.strictOptions] : 'error']),
+      ),
+    ),
   }
 }

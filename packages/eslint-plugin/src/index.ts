@@ -9,7 +9,10 @@ import noReorderingProducer from './rules/no-reordering-producer.js'
 import noTombstoneOnUncompactedTopic from './rules/no-tombstone-on-uncompacted-topic.js'
 import noUnstableKey from './rules/no-unstable-key.js'
 
-const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
+const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string
+  version: string
+}
 
 export const rules = {
   'no-null-key-on-ordered-topic': noNullKeyOnOrderedTopic,
@@ -29,8 +32,15 @@ export interface KeyedPlugin extends ESLint.Plugin {
 }
 
 // typescript-eslint's RuleModule and ESLint's differ only in their context types; the objects are the same.
-const plugin: KeyedPlugin = { meta: { name, version }, rules: rules as unknown as KeyedPlugin['rules'], configs: {} as KeyedPlugin['configs'] }
+const plugin: KeyedPlugin = {
+  meta: { name, version },
+  rules: rules as unknown as KeyedPlugin['rules'],
+  configs: {} as KeyedPlugin['configs'],
+}
 
-plugin.configs = configsFor(plugin, Object.fromEntries(Object.entries(rules).map(([rule, module]) => [rule, module.meta.docs])))
+plugin.configs = configsFor(
+  plugin,
+  Object.fromEntries(Object.entries(rules).map(([rule, module]) => [rule, module.meta.docs])),
+)
 
 export default plugin

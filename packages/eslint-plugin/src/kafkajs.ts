@@ -13,6 +13,8 @@ export function declaredInKafkajs(symbol: ts.Symbol | undefined): boolean {
  * `send({ topic, messages })` method out of the kafkajs checks.
  */
 export function isKafkajsSender(type: ts.Type, method: 'send' | 'sendBatch'): boolean {
-  const parts = type.isUnion() ? type.types.filter((t) => (t.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)) === 0) : [type]
+  const parts = type.isUnion()
+    ? type.types.filter((t) => (t.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)) === 0)
+    : [type]
   return parts.length > 0 && parts.every((t) => declaredInKafkajs(t.getProperty(method)))
 }

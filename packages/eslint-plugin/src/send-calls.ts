@@ -1,4 +1,10 @@
-import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils'
+import {
+  AST_NODE_TYPES,
+  ESLintUtils,
+  type ParserServicesWithTypeInformation,
+  type TSESLint,
+  type TSESTree,
+} from '@typescript-eslint/utils'
 import ts from 'typescript'
 import { findProperty, memberName, propertyName, unwrap } from './ast.js'
 import { declaredInKafkajs, isKafkajsSender } from './kafkajs.js'
@@ -73,7 +79,8 @@ function returnedExpressions(fn: TSESTree.Node): TSESTree.Node[] {
     for (const [k, v] of Object.entries(n)) {
       if (k === 'parent') continue
       for (const child of Array.isArray(v) ? v : [v]) {
-        if (child && typeof child === 'object' && typeof (child as TSESTree.Node).type === 'string') visit(child as TSESTree.Node)
+        if (child && typeof child === 'object' && typeof (child as TSESTree.Node).type === 'string')
+          visit(child as TSESTree.Node)
       }
     }
   }
@@ -100,10 +107,14 @@ export function recordsOf(context: Context, arg: TSESTree.Node): { records: Reco
     return { records, batch: true }
   }
   const method = node.type === AST_NODE_TYPES.CallExpression ? memberName(node.callee) : undefined
-  if (node.type === AST_NODE_TYPES.CallExpression && (method === 'map' || method === 'flatMap' || (method === 'from' && node.arguments.length >= 2))) {
+  if (
+    node.type === AST_NODE_TYPES.CallExpression &&
+    (method === 'map' || method === 'flatMap' || (method === 'from' && node.arguments.length >= 2))
+  ) {
     const fn = node.arguments[method === 'from' ? 1 : 0]
     const callback = fn && unwrap(context, fn)
-    if (callback) return { records: returnedExpressions(callback).map((n) => recordFrom(context, n, true)), batch: true }
+    if (callback)
+      return { records: returnedExpressions(callback).map((n) => recordFrom(context, n, true)), batch: true }
   }
   const { program, esTreeNodeToTSNodeMap } = services(context)
   const checker = program.getTypeChecker()
@@ -122,10 +133,18 @@ export function fieldOf(context: Context, record: RecordSite, name: string): Fie
     if (!symbol) return undefined
     // kafkajs's own Message type declares `key?: Buffer | string | null`: that says nothing about the values sent.
     const library = declaredInKafkajs(symbol)
-    return { kind: 'typed', node, type: checker.getTypeOfSymbol(symbol), optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0, library }
+    return {
+      kind: 'typed',
+      node,
+      type: checker.getTypeOfSymbol(symbol),
+      optional: (symbol.flags & ts.SymbolFlags.Optional) !== 0,
+      library,
+    }
   }
   if (!record.object) {
-    let type = checker.getTypeAtLocation(esTreeNodeToTSNodeMap.get(record.node.type === AST_NODE_TYPES.SpreadElement ? record.node.argument : record.node))
+    let type = checker.getTypeAtLocation(
+      esTreeNodeToTSNodeMap.get(record.node.type === AST_NODE_TYPES.SpreadElement ? record.node.argument : record.node),
+    )
     type = elementType(checker, type) ?? type
     return fromType(record.node, type) ?? { kind: 'unknown' }
   }
@@ -147,12 +166,17 @@ export function fieldOf(context: Context, record: RecordSite, name: string): Fie
 function staticString(context: Context, node: TSESTree.Node): string | undefined {
   const target = unwrap(context, node, false)
   if (target.type === AST_NODE_TYPES.Literal && typeof target.value === 'string') return target.value
-  if (target.type === AST_NODE_TYPES.TemplateLiteral && target.expressions.length === 0) return target.quasis[0]?.value.cooked ?? undefined
+  if (target.type === AST_NODE_TYPES.TemplateLiteral && target.expressions.length === 0)
+    return target.quasis[0]?.value.cooked ?? undefined
   const type = services(context).getTypeAtLocation(target)
   return type.isStringLiteral() ? type.value : undefined
 }
 
-function kafkajsSite(context: Context, call: TSESTree.CallExpression, spec: TSESTree.ObjectExpression): SendSite | undefined {
+function kafkajsSite(
+  context: Context,
+  call: TSESTree.CallExpression,
+  spec: TSESTree.ObjectExpression,
+): SendSite | undefined {
   const topic = findProperty(spec, 'topic')
   const messages = findProperty(spec, 'messages')
   if (!topic || !messages) return undefined
@@ -177,16 +201,23 @@ function isSendRecordType(checker: ts.TypeChecker, type: ts.Type): boolean {
   return element !== undefined && isSendRecordType(checker, element)
 }
 
-const INLINE = new Set<string>([AST_NODE_TYPES.ObjectExpression, AST_NODE_TYPES.ArrayExpression, AST_NODE_TYPES.CallExpression])
+const INLINE = new Set<string>([
+  AST_NODE_TYPES.ObjectExpression,
+  AST_NODE_TYPES.ArrayExpression,
+  AST_NODE_TYPES.CallExpression,
+])
 
 /** A call to a helper of the user's that declares a parameter as `SendRecord<T>` (or an array of them) next to a topic. */
 function helperSite(context: Context, call: TSESTree.CallExpression): SendSite | undefined {
-  if (call.arguments.length < 2 || !call.arguments.some((a) => INLINE.has(unwrap(context, a, false).type))) return undefined
+  if (call.arguments.length < 2 || !call.arguments.some((a) => INLINE.has(unwrap(context, a, false).type)))
+    return undefined
   const parser = services(context)
   const checker = parser.program.getTypeChecker()
   const declaration = checker.getResolvedSignature(parser.esTreeNodeToTSNodeMap.get(call))?.getDeclaration()
   if (!declaration || !('parameters' in declaration)) return undefined
-  const index = declaration.parameters.findIndex((p) => p.type !== undefined && isSendRecordType(checker, checker.getTypeFromTypeNode(p.type)))
+  const index = declaration.parameters.findIndex(
+    (p) => p.type !== undefined && isSendRecordType(checker, checker.getTypeFromTypeNode(p.type)),
+  )
   const input = call.arguments[index]
   if (index < 0 || !input) return undefined
   for (const [i, topic] of call.arguments.entries()) {
@@ -195,7 +226,17 @@ function helperSite(context: Context, call: TSESTree.CallExpression): SendSite |
     const kind = topicKindOf(parser, bare)
     if (!kind) continue
     const { records, batch } = recordsOf(context, input)
-    return { api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(bare), kind, topicName: undefined, recordsNode: input, records, batch }
+    return {
+      api: 'keyed',
+      call,
+      topicNode: topic,
+      topicLabel: context.sourceCode.getText(bare),
+      kind,
+      topicName: undefined,
+      recordsNode: input,
+      records,
+      batch,
+    }
   }
   return undefined
 }
@@ -212,10 +253,23 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
     const kind = topicKindOf(services(context), bare)
     if (!kind) return []
     const { records, batch } = recordsOf(context, input)
-    return [{ api: 'keyed', call, topicNode: topic, topicLabel: context.sourceCode.getText(bare), kind, topicName: undefined, recordsNode: input, records, batch }]
+    return [
+      {
+        api: 'keyed',
+        call,
+        topicNode: topic,
+        topicLabel: context.sourceCode.getText(bare),
+        kind,
+        topicName: undefined,
+        recordsNode: input,
+        records,
+        batch,
+      },
+    ]
   }
   const kafkajs = (name: 'send' | 'sendBatch'): boolean =>
-    call.callee.type === AST_NODE_TYPES.MemberExpression && isKafkajsSender(services(context).getTypeAtLocation(call.callee.object), name)
+    call.callee.type === AST_NODE_TYPES.MemberExpression &&
+    isKafkajsSender(services(context).getTypeAtLocation(call.callee.object), name)
   if (method === 'send' && call.arguments.length === 1) {
     if (!kafkajs('send')) return []
     const spec = unwrap(context, call.arguments[0]!)
@@ -243,7 +297,10 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
 }
 
 /** A keyed `producer.tombstone(topic, key)` call with its topic's design. */
-export function tombstoneSite(context: Context, call: TSESTree.CallExpression): { topic: TSESTree.Node; key: TSESTree.Node | undefined; kind: TopicKind } | undefined {
+export function tombstoneSite(
+  context: Context,
+  call: TSESTree.CallExpression,
+): { topic: TSESTree.Node; key: TSESTree.Node | undefined; kind: TopicKind } | undefined {
   if (memberName(call.callee) !== 'tombstone' || call.arguments.length < 1) return undefined
   const topic = unwrap(context, call.arguments[0]!, false)
   const kind = topicKindOf(services(context), topic)

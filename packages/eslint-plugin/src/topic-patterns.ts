@@ -7,7 +7,12 @@ export function topicMatcher(patterns: readonly string[] | undefined): (name: st
       return (name) => re.test(name)
     }
     if (pattern.includes('*')) {
-      const re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+      const re = new RegExp(
+        `^${pattern
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      )
       return (name) => re.test(name)
     }
     return (name) => name === pattern

@@ -67,7 +67,8 @@ export function isUncompacted(kind: TopicKind): boolean {
 export function keyRequirement(kind: TopicKind): string | undefined {
   const reasons = [
     mayBeOrdered(kind) && "ordered per key (ordering: 'per-key')",
-    mayBeCompacted(kind) && `compacted (cleanupPolicy: '${[...kind.policies!].filter((p) => p !== 'delete').join("' | '")}')`,
+    mayBeCompacted(kind) &&
+      `compacted (cleanupPolicy: '${[...kind.policies!].filter((p) => p !== 'delete').join("' | '")}')`,
   ].filter((r): r is string => typeof r === 'string')
   return reasons.length ? reasons.join(' and ') : undefined
 }

@@ -18,7 +18,11 @@ const MEMBER_CALLS: Record<string, Record<string, UnstableSource['kind']>> = {
   performance: { now: 'time' },
   process: { hrtime: 'time', uptime: 'time' },
 }
-const ANY_OBJECT: Record<string, UnstableSource['kind']> = { randomUUID: 'random', randomBytes: 'random', getRandomValues: 'random' }
+const ANY_OBJECT: Record<string, UnstableSource['kind']> = {
+  randomUUID: 'random',
+  randomBytes: 'random',
+  getRandomValues: 'random',
+}
 const MODULE_EXPORTS: Record<string, Record<string, UnstableSource['kind']>> = {
   uuid: { v1: 'time', v4: 'random', v6: 'time', v7: 'time' },
   nanoid: { nanoid: 'random' },
@@ -26,7 +30,7 @@ const MODULE_EXPORTS: Record<string, Record<string, UnstableSource['kind']>> = {
   ulid: { ulid: 'time', monotonicFactory: 'time' },
   crypto: { randomUUID: 'random', randomBytes: 'random' },
   'node:crypto': { randomUUID: 'random', randomBytes: 'random' },
-  'perf_hooks': {},
+  perf_hooks: {},
   'node:perf_hooks': {},
 }
 
@@ -46,7 +50,12 @@ function importOf(context: Context, id: TSESTree.Identifier): { module: string; 
 
 function isJsonStringifyOfObject(context: Context, call: TSESTree.CallExpression): boolean {
   const callee = call.callee
-  if (callee.type !== AST_NODE_TYPES.MemberExpression || callee.object.type !== AST_NODE_TYPES.Identifier || callee.object.name !== 'JSON') return false
+  if (
+    callee.type !== AST_NODE_TYPES.MemberExpression ||
+    callee.object.type !== AST_NODE_TYPES.Identifier ||
+    callee.object.name !== 'JSON'
+  )
+    return false
   if (memberName(callee) !== 'stringify' || !call.arguments[0]) return false
   const arg = unwrap(context, call.arguments[0])
   if (arg.type === AST_NODE_TYPES.ObjectExpression) return true
@@ -54,10 +63,19 @@ function isJsonStringifyOfObject(context: Context, call: TSESTree.CallExpression
   const type = getTypeAtLocation(arg)
   const checker = program.getTypeChecker()
   const parts = type.isUnion() ? type.types : [type]
-  return parts.some((p) => (p.flags & ts.TypeFlags.Object) !== 0 && !checker.isArrayType(p) && !checker.isTupleType(p) && p.getCallSignatures().length === 0)
+  return parts.some(
+    (p) =>
+      (p.flags & ts.TypeFlags.Object) !== 0 &&
+      !checker.isArrayType(p) &&
+      !checker.isTupleType(p) &&
+      p.getCallSignatures().length === 0,
+  )
 }
 
-function calledSource(context: Context, call: TSESTree.CallExpression | TSESTree.NewExpression): UnstableSource | undefined {
+function calledSource(
+  context: Context,
+  call: TSESTree.CallExpression | TSESTree.NewExpression,
+): UnstableSource | undefined {
   const callee = call.callee
   const text = context.sourceCode.getText(callee)
   if (call.type === AST_NODE_TYPES.NewExpression) {
@@ -72,13 +90,17 @@ function calledSource(context: Context, call: TSESTree.CallExpression | TSESTree
     return kind ? { node: call, source: `${text}() from '${imported.module}'`, kind } : undefined
   }
   if (callee.type === AST_NODE_TYPES.MemberExpression) {
-    if (isJsonStringifyOfObject(context, call)) return { node: call, source: 'JSON.stringify of an object', kind: 'json' }
+    if (isJsonStringifyOfObject(context, call))
+      return { node: call, source: 'JSON.stringify of an object', kind: 'json' }
     const method = memberName(callee)
     if (method === undefined) return undefined
     const anyObject = own(ANY_OBJECT, method)
     if (anyObject) return { node: call, source: `${text}()`, kind: anyObject }
     // process.hrtime.bigint()
-    const object = callee.object.type === AST_NODE_TYPES.MemberExpression && memberName(callee.object) === 'hrtime' ? callee.object.object : callee.object
+    const object =
+      callee.object.type === AST_NODE_TYPES.MemberExpression && memberName(callee.object) === 'hrtime'
+        ? callee.object.object
+        : callee.object
     if (object.type !== AST_NODE_TYPES.Identifier) return undefined
     const imported = importOf(context, object)
     const fromModule = imported && own(own(MODULE_EXPORTS, imported.module), method)
@@ -98,7 +120,11 @@ export function findUnstable(context: Context, node: TSESTree.Node, depth = 0): 
   }
   if (node.type === AST_NODE_TYPES.Identifier) {
     const parent = node.parent
-    const isReference = !(parent?.type === AST_NODE_TYPES.MemberExpression && parent.property === node && !parent.computed)
+    const isReference = !(
+      parent?.type === AST_NODE_TYPES.MemberExpression &&
+      parent.property === node &&
+      !parent.computed
+    )
     const init = isReference ? constDeclarator(context, node)?.init : undefined
     const found = init ? findUnstable(context, init, depth + 1) : undefined
     return found ? { ...found, node } : undefined

@@ -3,7 +3,13 @@ import { defineConfig } from 'eslint/config'
 import type { ESLint, Linter } from 'eslint'
 import plugin from '../src/index.js'
 
-export const extended = defineConfig([{ files: ['**/*.ts'], extends: [plugin.configs.recommended] }, plugin.configs.strict])
+export const extended = defineConfig([
+  { files: ['**/*.ts'], extends: [plugin.configs.recommended] },
+  plugin.configs.strict,
+])
 export const config: Linter.Config = plugin.configs.recommended
-export const registered: Linter.Config = { plugins: { keyed: plugin }, rules: { 'keyed/no-constant-key': ['error', { checkSingleSends: true }] } }
+export const registered: Linter.Config = {
+  plugins: { keyed: plugin },
+  rules: { 'keyed/no-constant-key': ['error', { checkSingleSends: true }] },
+}
 export const asPlugin: ESLint.Plugin = plugin

@@ -25,7 +25,10 @@ describe('the deliberately wrong example', () => {
       cwd: dir,
       overrideConfigFile: true,
       overrideConfig: [
-        { files: ['**/*.ts'], languageOptions: { parser, parserOptions: { projectService: true, tsconfigRootDir: dir } } },
+        {
+          files: ['**/*.ts'],
+          languageOptions: { parser, parserOptions: { projectService: true, tsconfigRootDir: dir } },
+        },
         plugin.configs.recommended,
         {
           rules: {
@@ -43,7 +46,9 @@ describe('the deliberately wrong example', () => {
       .sort()
     expect(found).toEqual(expected())
     // The markers themselves cannot silently vanish: every rule is exercised, 12 findings in all.
-    const perRule = Object.fromEntries(Object.keys(plugin.rules).map((r) => [r, found.filter((f) => f.endsWith(`keyed/${r}`)).length]))
+    const perRule = Object.fromEntries(
+      Object.keys(plugin.rules).map((r) => [r, found.filter((f) => f.endsWith(`keyed/${r}`)).length]),
+    )
     expect(perRule).toEqual({
       'no-null-key-on-ordered-topic': 4,
       'no-tombstone-on-uncompacted-topic': 2,

@@ -12,29 +12,85 @@ ruleTester.run('no-reordering-producer', rule as never, {
   valid: [
     // keyed's defaults: idempotent, one request in flight.
     { filename: file, code: code("const p = client.producer()\nawait p.send(orders, { key: 'o', value: 1 })") },
-    { filename: file, code: code("const p = client.producer({ maxInFlight: 5 })\nawait p.send(orders, { key: 'o', value: 1 })") },
-    { filename: file, code: code("const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 })\nawait p.send(orders, { key: 'o', value: 1 })") },
-    { filename: file, code: code("const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5, retries: 0 })\nawait p.send(orders, { key: 'o', value: 1 })") },
-    // Reordering is fine on an unordered topic.
-    { filename: file, code: code("const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 })\nawait p.send(clicks, { value: 1 })") },
-    // Settings only known at run time are not guessed.
-    { filename: file, code: code("declare const n: number\nconst p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: n })\nawait p.send(orders, { key: 'o', value: 1 })") },
-    // kafkajs: idempotent, or one request in flight, or no retries.
-    { filename: file, code: kafkajs + "const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })" },
-    { filename: file, code: kafkajs + "const p = kafka.producer({ maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })" },
-    { filename: file, code: kafkajs + "const p = kafka.producer({ retry: { retries: 0 } })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })" },
-    // kafkajs sending keyless records only.
-    { filename: file, code: kafkajs + "const p = kafka.producer()\nawait p.send({ topic: 'logs', messages: [{ value: 'x' }] })" },
-    // A class field producer that is safe, or whose sends go through another field.
-    { filename: file, code: service('private producer: Producer', 'this.producer = kafka.producer({ maxInFlightRequests: 1 })', sendOrder) },
     {
       filename: file,
-      code: service('private producer: Producer\n  private other!: Producer', 'this.producer = kafka.producer()', "await this.other.send({ topic: 'orders', messages: [{ key: id, value: 'x' }] })"),
+      code: code("const p = client.producer({ maxInFlight: 5 })\nawait p.send(orders, { key: 'o', value: 1 })"),
+    },
+    {
+      filename: file,
+      code: code(
+        "const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 })\nawait p.send(orders, { key: 'o', value: 1 })",
+      ),
+    },
+    {
+      filename: file,
+      code: code(
+        "const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5, retries: 0 })\nawait p.send(orders, { key: 'o', value: 1 })",
+      ),
+    },
+    // Reordering is fine on an unordered topic.
+    {
+      filename: file,
+      code: code(
+        "const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 })\nawait p.send(clicks, { value: 1 })",
+      ),
+    },
+    // Settings only known at run time are not guessed.
+    {
+      filename: file,
+      code: code(
+        "declare const n: number\nconst p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: n })\nawait p.send(orders, { key: 'o', value: 1 })",
+      ),
+    },
+    // kafkajs: idempotent, or one request in flight, or no retries.
+    {
+      filename: file,
+      code:
+        kafkajs +
+        "const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
+    },
+    {
+      filename: file,
+      code:
+        kafkajs +
+        "const p = kafka.producer({ maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
+    },
+    {
+      filename: file,
+      code:
+        kafkajs +
+        "const p = kafka.producer({ retry: { retries: 0 } })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
+    },
+    // kafkajs sending keyless records only.
+    {
+      filename: file,
+      code: kafkajs + "const p = kafka.producer()\nawait p.send({ topic: 'logs', messages: [{ value: 'x' }] })",
+    },
+    // A class field producer that is safe, or whose sends go through another field.
+    {
+      filename: file,
+      code: service(
+        'private producer: Producer',
+        'this.producer = kafka.producer({ maxInFlightRequests: 1 })',
+        sendOrder,
+      ),
+    },
+    {
+      filename: file,
+      code: service(
+        'private producer: Producer\n  private other!: Producer',
+        'this.producer = kafka.producer()',
+        "await this.other.send({ topic: 'orders', messages: [{ key: id, value: 'x' }] })",
+      ),
     },
     // A function expression rebinds `this`: its this.producer is not the field.
     {
       filename: file,
-      code: service('private producer: Producer', 'this.producer = kafka.producer()', "const self = { producer: this.producer }\n    await (async function (this: typeof self) { await this.producer.send({ topic: 'orders', messages: [{ key: id }] }) }).call(self)"),
+      code: service(
+        'private producer: Producer',
+        'this.producer = kafka.producer()',
+        "const self = { producer: this.producer }\n    await (async function (this: typeof self) { await this.producer.send({ topic: 'orders', messages: [{ key: id }] }) }).call(self)",
+      ),
     },
     // Not kafkajs: a factory of one's own named producer(), with send, sendBatch and transaction.
     {
@@ -44,14 +100,18 @@ ruleTester.run('no-reordering-producer', rule as never, {
     // With orderedTopics, only those topics count.
     {
       filename: file,
-      code: kafkajs + "const p = kafka.producer()\nawait p.send({ topic: 'logs', messages: [{ key: 'host-1', value: 'x' }] })",
+      code:
+        kafkajs +
+        "const p = kafka.producer()\nawait p.send({ topic: 'logs', messages: [{ key: 'host-1', value: 'x' }] })",
       options: [{ orderedTopics: ['orders.*'] }],
     },
   ],
   invalid: [
     {
       filename: file,
-      code: code("const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 })\nawait p.send(orders, { key: 'o', value: 1 })"),
+      code: code(
+        "const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 })\nawait p.send(orders, { key: 'o', value: 1 })",
+      ),
       errors: [
         {
           messageId: 'keyedReordering',
@@ -62,7 +122,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlight' },
-              output: code("const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 })\nawait p.send(orders, { key: 'o', value: 1 })"),
+              output: code(
+                "const p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 })\nawait p.send(orders, { key: 'o', value: 1 })",
+              ),
             },
           ],
         },
@@ -71,7 +133,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     // The options held in a const, the topic ordered and compacted.
     {
       filename: file,
-      code: code("const fast = { idempotent: false, acks: 'leader', maxInFlight: 3, retries: 2 } as const\nconst p = client.producer(fast)\nawait p.send(accounts, { key: 'a', value: 1 })"),
+      code: code(
+        "const fast = { idempotent: false, acks: 'leader', maxInFlight: 3, retries: 2 } as const\nconst p = client.producer(fast)\nawait p.send(accounts, { key: 'a', value: 1 })",
+      ),
       errors: [
         {
           messageId: 'keyedReordering',
@@ -80,7 +144,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlight' },
-              output: code("const fast = { idempotent: false, acks: 'leader', maxInFlight: 1, retries: 2 } as const\nconst p = client.producer(fast)\nawait p.send(accounts, { key: 'a', value: 1 })"),
+              output: code(
+                "const fast = { idempotent: false, acks: 'leader', maxInFlight: 1, retries: 2 } as const\nconst p = client.producer(fast)\nawait p.send(accounts, { key: 'a', value: 1 })",
+              ),
             },
           ],
         },
@@ -89,7 +155,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     // kafkajs defaults: not idempotent, unlimited in flight, 5 retries.
     {
       filename: file,
-      code: kafkajs + "const p = kafka.producer()\nawait p.connect()\nawait p.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'x' }] })",
+      code:
+        kafkajs +
+        "const p = kafka.producer()\nawait p.connect()\nawait p.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'x' }] })",
       errors: [
         {
           messageId: 'kafkajsReordering',
@@ -98,7 +166,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlightRequests' },
-              output: kafkajs + "const p = kafka.producer({ maxInFlightRequests: 1 })\nawait p.connect()\nawait p.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'x' }] })",
+              output:
+                kafkajs +
+                "const p = kafka.producer({ maxInFlightRequests: 1 })\nawait p.connect()\nawait p.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'x' }] })",
             },
           ],
         },
@@ -106,7 +176,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     },
     {
       filename: file,
-      code: kafkajs + "const p = kafka.producer({ idempotent: false, maxInFlightRequests: 5, retry: { retries: 3 } })\nawait p.sendBatch({ topicMessages: [{ topic: 'orders.eu', messages: [{ value: 'x' }] }] })",
+      code:
+        kafkajs +
+        "const p = kafka.producer({ idempotent: false, maxInFlightRequests: 5, retry: { retries: 3 } })\nawait p.sendBatch({ topicMessages: [{ topic: 'orders.eu', messages: [{ value: 'x' }] }] })",
       options: [{ orderedTopics: ['orders.*'] }],
       errors: [
         {
@@ -116,7 +188,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlightRequests' },
-              output: kafkajs + "const p = kafka.producer({ idempotent: false, maxInFlightRequests: 1, retry: { retries: 3 } })\nawait p.sendBatch({ topicMessages: [{ topic: 'orders.eu', messages: [{ value: 'x' }] }] })",
+              output:
+                kafkajs +
+                "const p = kafka.producer({ idempotent: false, maxInFlightRequests: 1, retry: { retries: 3 } })\nawait p.sendBatch({ topicMessages: [{ topic: 'orders.eu', messages: [{ value: 'x' }] }] })",
             },
           ],
         },
@@ -124,7 +198,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     },
     {
       filename: file,
-      code: kafkajs + "const p = kafka.producer({ allowAutoTopicCreation: false })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
+      code:
+        kafkajs +
+        "const p = kafka.producer({ allowAutoTopicCreation: false })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
       errors: [
         {
           messageId: 'kafkajsReordering',
@@ -132,7 +208,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlightRequests' },
-              output: kafkajs + "const p = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
+              output:
+                kafkajs +
+                "const p = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 })\nawait p.send({ topic: 'orders', messages: [{ key: 'o', value: 'x' }] })",
             },
           ],
         },
@@ -150,7 +228,11 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlightRequests' },
-              output: service('private producer: Producer', 'this.producer = kafka.producer({ maxInFlightRequests: 1 })', sendOrder),
+              output: service(
+                'private producer: Producer',
+                'this.producer = kafka.producer({ maxInFlightRequests: 1 })',
+                sendOrder,
+              ),
             },
           ],
         },
@@ -159,7 +241,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     // A private field initialized where it is declared, sent through from an arrow function.
     {
       filename: file,
-      code: kafkajs + "export class Payments {\n  #producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5 })\n  pay = async (id: string) => { await this.#producer.send({ topic: 'payments', messages: [{ key: id, value: 'x' }] }) }\n}",
+      code:
+        kafkajs +
+        "export class Payments {\n  #producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5 })\n  pay = async (id: string) => { await this.#producer.send({ topic: 'payments', messages: [{ key: id, value: 'x' }] }) }\n}",
       errors: [
         {
           messageId: 'kafkajsReordering',
@@ -169,7 +253,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlightRequests' },
-              output: kafkajs + "export class Payments {\n  #producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1 })\n  pay = async (id: string) => { await this.#producer.send({ topic: 'payments', messages: [{ key: id, value: 'x' }] }) }\n}",
+              output:
+                kafkajs +
+                "export class Payments {\n  #producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1 })\n  pay = async (id: string) => { await this.#producer.send({ topic: 'payments', messages: [{ key: id, value: 'x' }] }) }\n}",
             },
           ],
         },
@@ -178,7 +264,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
     // keyed's producer in a class field too.
     {
       filename: file,
-      code: code("export class Billing {\n  private readonly p\n  constructor() { this.p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 }) }\n  bill() { return this.p.send(orders, { key: 'o', value: 1 }) }\n}"),
+      code: code(
+        "export class Billing {\n  private readonly p\n  constructor() { this.p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 5 }) }\n  bill() { return this.p.send(orders, { key: 'o', value: 1 }) }\n}",
+      ),
       errors: [
         {
           messageId: 'keyedReordering',
@@ -187,7 +275,9 @@ ruleTester.run('no-reordering-producer', rule as never, {
             {
               messageId: 'setMaxInFlight',
               data: { name: 'maxInFlight' },
-              output: code("export class Billing {\n  private readonly p\n  constructor() { this.p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 }) }\n  bill() { return this.p.send(orders, { key: 'o', value: 1 }) }\n}"),
+              output: code(
+                "export class Billing {\n  private readonly p\n  constructor() { this.p = client.producer({ idempotent: false, acks: 'leader', maxInFlight: 1 }) }\n  bill() { return this.p.send(orders, { key: 'o', value: 1 }) }\n}",
+              ),
             },
           ],
         },

@@ -19,7 +19,11 @@ describe('the plugin object', () => {
     const flagged = Object.entries(plugin.rules).filter(([, r]) => (r.meta?.docs as KeyedRuleDocs).recommended)
     expect(Object.keys(recommended.rules ?? {}).sort()).toEqual(flagged.map(([r]) => `keyed/${r}`).sort())
     expect(Object.values(recommended.rules ?? {}).every((level) => level === 'error')).toBe(true)
-    expect(Object.keys(strict.rules ?? {}).sort()).toEqual(Object.keys(plugin.rules).map((r) => `keyed/${r}`).sort())
+    expect(Object.keys(strict.rules ?? {}).sort()).toEqual(
+      Object.keys(plugin.rules)
+        .map((r) => `keyed/${r}`)
+        .sort(),
+    )
     expect(strict.rules?.['keyed/no-constant-key']).toEqual(['error', { checkSingleSends: true }])
     expect(recommended.plugins?.keyed).toBe(plugin)
   })
@@ -63,7 +67,9 @@ describe('the plugin object', () => {
       expect(text).toMatch(/## Right/)
       // The doc says what the flag says, so the configs and the docs cannot disagree.
       const docs = rule.meta?.docs as KeyedRuleDocs
-      expect(text.includes('In the recommended config'), `${name}: docs vs meta.docs.recommended`).toBe(docs.recommended)
+      expect(text.includes('In the recommended config'), `${name}: docs vs meta.docs.recommended`).toBe(
+        docs.recommended,
+      )
       if (docs.strictOptions) expect(text, `${name}: docs name what strict changes`).toMatch(/strict config/)
     }
   })

@@ -48,8 +48,18 @@ interface Call {
 
 /** Stands in the line for a call that left it, so the line keeps no reference to it. */
 const SENT_OR_DONE: Call = Object.freeze({
-  seq: 0, state: State.Done, records: undefined, alone: false, count: 0, bytes: 0, maxRequestBytes: undefined, single: true,
-  resolve: () => {}, reject: () => {}, readyAt: 0, timer: undefined,
+  seq: 0,
+  state: State.Done,
+  records: undefined,
+  alone: false,
+  count: 0,
+  bytes: 0,
+  maxRequestBytes: undefined,
+  single: true,
+  resolve: () => {},
+  reject: () => {},
+  readyAt: 0,
+  timer: undefined,
 }) as Call
 
 /**
@@ -92,7 +102,20 @@ export class Accumulator {
     resolve: (metadata: RecordMetadata | RecordMetadata[]) => void,
     reject: (error: unknown) => void,
   ): void {
-    const call: Call = { seq: ++this.seq, state: State.Preparing, records: undefined, alone: false, count: 0, bytes: 0, maxRequestBytes: undefined, single, resolve, reject, readyAt: 0, timer: undefined }
+    const call: Call = {
+      seq: ++this.seq,
+      state: State.Preparing,
+      records: undefined,
+      alone: false,
+      count: 0,
+      bytes: 0,
+      maxRequestBytes: undefined,
+      single,
+      resolve,
+      reject,
+      readyAt: 0,
+      timer: undefined,
+    }
     this.line.push(call)
     this.unsettled++
     if (prepared instanceof Promise) {
@@ -126,7 +149,13 @@ export class Accumulator {
     call.maxRequestBytes = prepared.maxRequestBytes
     if (prepared.bytes > this.limits.maxQueuedBytes) {
       const topic = prepared.records[0]?.topic ?? '?'
-      this.failAlone(call, new RecordTooLargeError(topic, `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`))
+      this.failAlone(
+        call,
+        new RecordTooLargeError(
+          topic,
+          `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`,
+        ),
+      )
       return
     }
     // First come, first served: nothing jumps ahead of a call already waiting for room.
@@ -193,7 +222,11 @@ export class Accumulator {
         if (call.state !== State.Ready) break
         const limit = Math.min(maxBytes, call.maxRequestBytes ?? maxBytes)
         // A call is never split; one larger than the limits goes alone.
-        if (batch.length > 0 && (call.alone || batch[0]!.alone || records + call.count > this.limits.maxRecords || bytes + call.bytes > limit)) break
+        if (
+          batch.length > 0 &&
+          (call.alone || batch[0]!.alone || records + call.count > this.limits.maxRecords || bytes + call.bytes > limit)
+        )
+          break
         batch.push(call)
         records += call.count
         bytes += call.bytes

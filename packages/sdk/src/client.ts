@@ -40,7 +40,9 @@ export interface Client {
 export function createClient(options: ClientOptions): Client {
   const backend = options?.backend
   if (!backend || typeof backend.producer !== 'function' || typeof backend.consumer !== 'function') {
-    throw new ConfigError('createClient needs a backend: createClient({ backend: memory() }) with memory from @keyed/adapter-memory, or kafka()/redis().')
+    throw new ConfigError(
+      'createClient needs a backend: createClient({ backend: memory() }) with memory from @keyed/adapter-memory, or kafka()/redis().',
+    )
   }
   const topicMismatch = options.topicMismatch ?? 'error'
   if (topicMismatch !== 'error' && topicMismatch !== 'follow-backend') {

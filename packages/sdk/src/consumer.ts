@@ -9,7 +9,14 @@ import { resolveConsumerSettings, resolveRunSettings, type ConsumerSettings } fr
 import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
 
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
-export type { ConsumerOptions, DeadLetterOptions, Handler, Message, RetryOptions, SubscribeOptions } from './consumer/types.js'
+export type {
+  ConsumerOptions,
+  DeadLetterOptions,
+  Handler,
+  Message,
+  RetryOptions,
+  SubscribeOptions,
+} from './consumer/types.js'
 
 const describeRecord = (r: IncomingRecord) => `${r.topic}[${r.partition}]@${r.offset}`
 
@@ -49,7 +56,9 @@ export class Consumer {
     this.stopping = new Promise<never>((_, reject) => (this.signalStopping = () => reject(new ClosedError('consumer'))))
     this.stopping.catch(() => undefined)
     const deadLetter = options.deadLetter
-    this.deadLetters = deadLetter ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId) : undefined
+    this.deadLetters = deadLetter
+      ? new DeadLetters(backend, topics, deadLetter === true ? {} : deadLetter, options.groupId, clientId)
+      : undefined
     this.clientId = clientId
     this.batches = new BatchRunner(
       {
@@ -76,7 +85,8 @@ export class Consumer {
     if (this.closed) throw new ClosedError('consumer')
     checkTopic(topic, 'subscribe()')
     if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
-    if (this.routes.has(topic.name)) throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
+    if (this.routes.has(topic.name))
+      throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
     const resolving = this.topics.resolve(topic)
     resolving.catch(() => undefined) // a close that came first answers this call
     try {
@@ -87,8 +97,21 @@ export class Consumer {
     // Closed while the topic was being checked: nothing joined, nothing will be read.
     if (this.closed) throw new ClosedError('consumer')
     const own = options.concurrency !== undefined || options.ordering !== undefined
-    const run = own ? resolveRunSettings(`subscribe('${topic.name}')`, options, this.settings.autoCommit, this.settings.membership.maxBatchSize) : undefined
-    this.routes.set(topic.name, { topic, handler: handler as Handler<AnyTopic>, decode: decoderFor(topic), fromBeginning: options.fromBeginning ?? false, run })
+    const run = own
+      ? resolveRunSettings(
+          `subscribe('${topic.name}')`,
+          options,
+          this.settings.autoCommit,
+          this.settings.membership.maxBatchSize,
+        )
+      : undefined
+    this.routes.set(topic.name, {
+      topic,
+      handler: handler as Handler<AnyTopic>,
+      decode: decoderFor(topic),
+      fromBeginning: options.fromBeginning ?? false,
+      run,
+    })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)
@@ -197,7 +220,7 @@ export class Consumer {
     this.outcome = { error }
     const waiters = this.stoppedWaiters
     this.stoppedWaiters = []
-    for (const w of waiters) (error ? w.reject(error) : w.resolve())
+    for (const w of waiters) error ? w.reject(error) : w.resolve()
   }
 
   private timeoutError(timeoutMs: number): TimeoutError {
@@ -217,7 +240,8 @@ export class Consumer {
     this.failure = error
     this.closed = true
     if (this.options.onError) this.options.onError(error)
-    else if (this.stoppedWaiters.length === 0) console.error(`[keyed] consumer '${this.options.groupId}' stopped:`, error)
+    else if (this.stoppedWaiters.length === 0)
+      console.error(`[keyed] consumer '${this.options.groupId}' stopped:`, error)
     // Not awaited: we are inside a batch, and closing the member waits for that batch to return.
     this.closing ??= this.stop()
     // Its outcome reaches stopped() and any close() caller.

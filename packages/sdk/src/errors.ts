@@ -50,7 +50,10 @@ export class KeyedError extends Error {
  * True for a keyed error (of this or another installed copy of @keyed/sdk), optionally of one code.
  * Use this rather than instanceof: an application can end up with two copies of the SDK.
  */
-export function isKeyedError<C extends KeyedErrorCode>(error: unknown, code?: C): error is KeyedError & { readonly code: C } {
+export function isKeyedError<C extends KeyedErrorCode>(
+  error: unknown,
+  code?: C,
+): error is KeyedError & { readonly code: C } {
   if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[BRAND] !== true) return false
   return code === undefined || (error as KeyedError).code === code
 }
@@ -76,7 +79,8 @@ export interface ReceivedAt {
   readonly offset: string
 }
 
-const receivedAt = (topic: string, at: ReceivedAt) => `the record at offset ${at.offset} of partition ${at.partition} of topic '${topic}'`
+const receivedAt = (topic: string, at: ReceivedAt) =>
+  `the record at offset ${at.offset} of partition ${at.partition} of topic '${topic}'`
 
 /**
  * A record that failed its topic's key, value or header schema, or whose shape or timestamp is not one keyed accepts.
@@ -92,7 +96,13 @@ export class SchemaError extends KeyedError {
   /** Set when direction is 'receive'. */
   readonly partition: number | undefined
   readonly offset: string | undefined
-  constructor(topic: string, field: SchemaField, issues: readonly SchemaIssueDetail[], index?: number, received?: ReceivedAt) {
+  constructor(
+    topic: string,
+    field: SchemaField,
+    issues: readonly SchemaIssueDetail[],
+    index?: number,
+    received?: ReceivedAt,
+  ) {
     const detail = issues
       .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
       .join('; ')
@@ -155,8 +165,7 @@ export class MissingKeyError extends KeyedError {
   readonly offset: string | undefined
   constructor(topic: string, reason: string, index?: number, received?: ReceivedAt) {
     const where = index === undefined ? '' : ` (record ${index} of the batch)`
-    const fix =
-      `or declare the topic with ordering: 'none' and cleanupPolicy: 'delete' if records really have no identity.`
+    const fix = `or declare the topic with ordering: 'none' and cleanupPolicy: 'delete' if records really have no identity.`
     super(
       'MISSING_KEY',
       received

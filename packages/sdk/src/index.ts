@@ -20,7 +20,13 @@ export type {
 export { serdes, type Serde } from './serdes.js'
 export type { StandardSchemaV1 } from './schema.js'
 export { murmur2, partitionFor, toPositive } from './murmur2.js'
-export { murmur2Partitioner, STICKY_BATCH_BYTES, type NullKeyStrategy, type PartitionContext, type Partitioner } from './partitioners.js'
+export {
+  murmur2Partitioner,
+  STICKY_BATCH_BYTES,
+  type NullKeyStrategy,
+  type PartitionContext,
+  type Partitioner,
+} from './partitioners.js'
 export { createClient, type Admin, type Client, type ClientOptions } from './client.js'
 export { Producer, type ProducerOptions, type RecordMetadata, type SendRecord } from './producer.js'
 export {

@@ -47,7 +47,8 @@ export class NullKeyPlacer {
 
 /** Java's default for keyed records: murmur2 of the serialized key, masked positive, modulo the partition count. */
 export const murmur2Partitioner: Partitioner = ({ keyBytes, partitions }) => {
-  if (keyBytes === null) throw new PartitionerError('murmur2Partitioner needs a key; keyless records are placed by the null-key strategy.')
+  if (keyBytes === null)
+    throw new PartitionerError('murmur2Partitioner needs a key; keyless records are placed by the null-key strategy.')
   return partitionFor(keyBytes, partitions)
 }
 

@@ -31,17 +31,24 @@ const RECORD_OVERHEAD_BYTES = 24
 /** Schema outcomes by record: [3i] key, [3i + 1] value, [3i + 2] headers; undefined where nothing was validated. */
 type Outcomes = readonly (ValidationOutcome | undefined)[]
 
-const headersShape = (headers: unknown) => headers === undefined || headers === null || (typeof headers === 'object' && !Array.isArray(headers))
+const headersShape = (headers: unknown) =>
+  headers === undefined || headers === null || (typeof headers === 'object' && !Array.isArray(headers))
 
 /** Runs the topic's schemas over every record that has something to validate; build() reads the outcomes in record order. */
-function validateAll(topic: AnyTopic, records: readonly SendRecordShape[]): (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] {
+function validateAll(
+  topic: AnyTopic,
+  records: readonly SendRecordShape[],
+): (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] {
   const outcomes: (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] = new Array(records.length * 3)
   for (let i = 0; i < records.length; i++) {
     const record = records[i]
     if (typeof record !== 'object' || record === null) continue
-    if (topic.keySchema && record.key !== null && record.key !== undefined) outcomes[3 * i] = validate(topic.keySchema, record.key)
-    if (topic.valueSchema && record.value !== null && record.value !== undefined) outcomes[3 * i + 1] = validate(topic.valueSchema, record.value)
-    if (topic.headersSchema && headersShape(record.headers)) outcomes[3 * i + 2] = validate(topic.headersSchema, record.headers ?? NO_HEADERS)
+    if (topic.keySchema && record.key !== null && record.key !== undefined)
+      outcomes[3 * i] = validate(topic.keySchema, record.key)
+    if (topic.valueSchema && record.value !== null && record.value !== undefined)
+      outcomes[3 * i + 1] = validate(topic.valueSchema, record.value)
+    if (topic.headersSchema && headersShape(record.headers))
+      outcomes[3 * i + 2] = validate(topic.headersSchema, record.headers ?? NO_HEADERS)
   }
   return outcomes
 }
@@ -80,17 +87,33 @@ export class RecordPreparer {
     const facts = this.resolved.get(topic)
     if (!facts) {
       return this.topics.resolve(topic).then(({ partitions }) => {
-        if (!this.resolved.has(topic)) this.resolved.set(topic, { partitions, needsKey: keyRequirement(topic), compacted: isCompacted(topic), maxRequestBytes: declaredMaxBytes(topic) })
+        if (!this.resolved.has(topic))
+          this.resolved.set(topic, {
+            partitions,
+            needsKey: keyRequirement(topic),
+            compacted: isCompacted(topic),
+            maxRequestBytes: declaredMaxBytes(topic),
+          })
         return this.prepare(topic, records, many)
       })
     }
-    if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema) return this.build(topic, facts, records, many, undefined)
+    if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema)
+      return this.build(topic, facts, records, many, undefined)
     const outcomes = validateAll(topic, records)
-    if (!outcomes.some((o) => o instanceof Promise)) return this.build(topic, facts, records, many, outcomes as Outcomes)
-    return Promise.all(outcomes.map((o) => Promise.resolve(o))).then((settled) => this.build(topic, facts, records, many, settled))
+    if (!outcomes.some((o) => o instanceof Promise))
+      return this.build(topic, facts, records, many, outcomes as Outcomes)
+    return Promise.all(outcomes.map((o) => Promise.resolve(o))).then((settled) =>
+      this.build(topic, facts, records, many, settled),
+    )
   }
 
-  private build(topic: AnyTopic, facts: TopicFacts, records: readonly SendRecordShape[], many: boolean, outcomes: Outcomes | undefined): PreparedCall {
+  private build(
+    topic: AnyTopic,
+    facts: TopicFacts,
+    records: readonly SendRecordShape[],
+    many: boolean,
+    outcomes: Outcomes | undefined,
+  ): PreparedCall {
     const { partitions, needsKey, compacted } = facts
     const now = Date.now()
     const out: OutgoingRecord[] = new Array(records.length)
@@ -99,7 +122,12 @@ export class RecordPreparer {
       const index = many ? i : undefined
       const record = records[i]
       if (typeof record !== 'object' || record === null) {
-        throw new SchemaError(topic.name, 'record', [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }], index)
+        throw new SchemaError(
+          topic.name,
+          'record',
+          [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }],
+          index,
+        )
       }
       let key = record.key
       if (key === null || key === undefined) {
@@ -111,9 +139,10 @@ export class RecordPreparer {
       let value = record.value
       if (value === null || value === undefined) {
         if (value === undefined || !compacted) {
-          const message = value === undefined
-            ? 'the record has no value; send null only as a tombstone on a compacted topic'
-            : `null is a tombstone, and this topic is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'); send a value, or declare cleanupPolicy: 'compact'`
+          const message =
+            value === undefined
+              ? 'the record has no value; send null only as a tombstone on a compacted topic'
+              : `null is a tombstone, and this topic is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'); send a value, or declare cleanupPolicy: 'compact'`
           throw new SchemaError(topic.name, 'value', [{ message, path: [] }], index)
         }
         value = null
@@ -125,12 +154,18 @@ export class RecordPreparer {
         throw new SchemaError(topic.name, 'headers', [{ message, path: [] }], index)
       }
       let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
-      if (topic.headersSchema) headers = checked(topic.name, 'headers', outcomes![3 * i + 2]!, index) as Record<string, string>
+      if (topic.headersSchema)
+        headers = checked(topic.name, 'headers', outcomes![3 * i + 2]!, index) as Record<string, string>
       if (headers !== NO_HEADERS) {
         for (const name in headers) {
           const h = headers[name]
           if (typeof h !== 'string') {
-            throw new SchemaError(topic.name, 'headers', [{ message: `header values are strings, got ${describe(h)}`, path: [name] }], index)
+            throw new SchemaError(
+              topic.name,
+              'headers',
+              [{ message: `header values are strings, got ${describe(h)}`, path: [name] }],
+              index,
+            )
           }
           bytes += name.length + h.length
         }
@@ -141,7 +176,12 @@ export class RecordPreparer {
       if (record.partition !== undefined) {
         partition = checkPartition(topic.name, record.partition, partitions, `Record ${i}`)
       } else if (this.partitioner) {
-        partition = checkPartition(topic.name, this.custom(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i), partitions, 'The custom partitioner')
+        partition = checkPartition(
+          topic.name,
+          this.custom(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i),
+          partitions,
+          'The custom partitioner',
+        )
       } else if (keyBytes !== null) {
         partition = partitionFor(keyBytes, partitions)
       } else {
@@ -163,7 +203,10 @@ export class RecordPreparer {
       return this.partitioner!(ctx)
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause)
-      throw new PartitionerError(`The custom partitioner threw for record ${index} of topic '${topic}': ${why}. Nothing of this call was sent.`, { cause })
+      throw new PartitionerError(
+        `The custom partitioner threw for record ${index} of topic '${topic}': ${why}. Nothing of this call was sent.`,
+        { cause },
+      )
     }
   }
 
@@ -180,7 +223,12 @@ function serialize(topic: AnyTopic, field: 'key' | 'value', data: unknown, index
   try {
     return serde.serialize(data)
   } catch (cause) {
-    throw new SerdeError(topic.name, field, `the ${serde.name} serde failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, index })
+    throw new SerdeError(
+      topic.name,
+      field,
+      `the ${serde.name} serde failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause, index },
+    )
   }
 }
 

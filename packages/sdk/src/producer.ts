@@ -1,5 +1,12 @@
 import { Accumulator, type AccumulatorLimits } from './accumulator.js'
-import type { Acks, Backend, Compression, BackendProducer, ProducerSettings, RecordMetadata } from './backend/contract.js'
+import type {
+  Acks,
+  Backend,
+  Compression,
+  BackendProducer,
+  ProducerSettings,
+  RecordMetadata,
+} from './backend/contract.js'
 import { ClosedError, ConfigError, ReorderingProducerError, TimeoutError } from './errors.js'
 import type { NullKeyStrategy, Partitioner } from './partitioners.js'
 import { integerOption } from './options.js'
@@ -20,8 +27,10 @@ import type { TopicResolver } from './topic-resolver.js'
 
 export type { RecordMetadata }
 
-type KeyField<T extends AnyTopic> = KeyRequired<T> extends true ? { key: KeyInputOf<T> } : { key?: KeyInputOf<T> | null }
-type ValueField<T extends AnyTopic> = Compacted<T> extends true ? { value: ValueInputOf<T> | null } : { value: ValueInputOf<T> }
+type KeyField<T extends AnyTopic> =
+  KeyRequired<T> extends true ? { key: KeyInputOf<T> } : { key?: KeyInputOf<T> | null }
+type ValueField<T extends AnyTopic> =
+  Compacted<T> extends true ? { value: ValueInputOf<T> | null } : { value: ValueInputOf<T> }
 
 /** A record for `send`: the key is required on ordered and compacted topics, and null values exist only on compacted ones. */
 export type SendRecord<T extends AnyTopic> = KeyField<T> &
@@ -102,23 +111,33 @@ export function resolveProducerSettings(options: ProducerOptions, clientId: stri
   const acks = options.acks ?? 'all'
   const maxInFlight = options.maxInFlight ?? 1
   const retries = options.retries ?? DEFAULT_RETRIES
-  if (!['all', 'leader', 'none'].includes(acks)) throw new ConfigError(`Producer acks must be 'all', 'leader' or 'none', got '${String(acks)}'.`)
+  if (!['all', 'leader', 'none'].includes(acks))
+    throw new ConfigError(`Producer acks must be 'all', 'leader' or 'none', got '${String(acks)}'.`)
   integerOption('Producer maxInFlight', maxInFlight, 1, 1)
   integerOption('Producer retries', retries, 0, 0)
   if (idempotent && acks !== 'all') {
-    throw new ConfigError(`An idempotent producer needs acks: 'all' (got '${acks}'): the broker can only deduplicate what all replicas acknowledged. Set acks: 'all' or idempotent: false.`)
+    throw new ConfigError(
+      `An idempotent producer needs acks: 'all' (got '${acks}'): the broker can only deduplicate what all replicas acknowledged. Set acks: 'all' or idempotent: false.`,
+    )
   }
-  if (idempotent && retries < 1) throw new ConfigError('An idempotent producer needs retries >= 1; idempotence exists to make retries safe.')
-  if (idempotent && maxInFlight > 5) throw new ConfigError(`An idempotent producer keeps order with at most 5 requests in flight (Kafka's limit), got maxInFlight: ${maxInFlight}.`)
+  if (idempotent && retries < 1)
+    throw new ConfigError('An idempotent producer needs retries >= 1; idempotence exists to make retries safe.')
+  if (idempotent && maxInFlight > 5)
+    throw new ConfigError(
+      `An idempotent producer keeps order with at most 5 requests in flight (Kafka's limit), got maxInFlight: ${maxInFlight}.`,
+    )
   const compression = options.compression ?? 'none'
-  if (!COMPRESSIONS.includes(compression)) throw new ConfigError(`Producer compression must be one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}, got '${String(compression)}'.`)
+  if (!COMPRESSIONS.includes(compression))
+    throw new ConfigError(
+      `Producer compression must be one of ${COMPRESSIONS.map((c) => `'${c}'`).join(', ')}, got '${String(compression)}'.`,
+    )
   return { idempotent, acks, maxInFlight, retries, clientId, compression }
 }
 
-
 export function resolveAccumulatorLimits(options: ProducerOptions, maxInFlight: number): AccumulatorLimits {
   const batch = options.batch ?? {}
-  if (typeof batch !== 'object' || batch === null) throw new ConfigError('Producer batch must be an object { maxRecords?, maxBytes? }.')
+  if (typeof batch !== 'object' || batch === null)
+    throw new ConfigError('Producer batch must be an object { maxRecords?, maxBytes? }.')
   return {
     lingerMs: integerOption('Producer lingerMs', options.lingerMs, 0, 0),
     maxRecords: integerOption('Producer batch.maxRecords', batch.maxRecords, 1000, 1),
@@ -175,11 +194,19 @@ export class Producer {
    */
   send<T extends AnyTopic>(topic: T, record: SendRecord<T>): Promise<RecordMetadata>
   send<T extends AnyTopic>(topic: T, records: readonly SendRecord<T>[]): Promise<RecordMetadata[]>
-  send<T extends AnyTopic>(topic: T, input: SendRecord<T> | readonly SendRecord<T>[]): Promise<RecordMetadata | RecordMetadata[]> {
+  send<T extends AnyTopic>(
+    topic: T,
+    input: SendRecord<T> | readonly SendRecord<T>[],
+  ): Promise<RecordMetadata | RecordMetadata[]> {
     return new Promise((resolve, reject) => {
       if (this.closing) throw new ClosedError('producer')
       checkTopic(topic, 'send()')
-      if (topic.ordering === 'per-key' && !this.settings.idempotent && this.settings.retries > 0 && this.settings.maxInFlight > 1) {
+      if (
+        topic.ordering === 'per-key' &&
+        !this.settings.idempotent &&
+        this.settings.retries > 0 &&
+        this.settings.maxInFlight > 1
+      ) {
         throw new ReorderingProducerError(topic.name, this.settings)
       }
       const many = Array.isArray(input)
@@ -190,9 +217,15 @@ export class Producer {
   }
 
   /** Writes a tombstone: compaction later removes every record of this key. Only compacted topics have tombstones. */
-  async tombstone<T extends CompactedTopic>(topic: T, key: KeyInputOf<T>, options: { headers?: HeadersInputOf<T> } = {}): Promise<RecordMetadata> {
+  async tombstone<T extends CompactedTopic>(
+    topic: T,
+    key: KeyInputOf<T>,
+    options: { headers?: HeadersInputOf<T> } = {},
+  ): Promise<RecordMetadata> {
     if (isTopic(topic) && !isCompacted(topic)) {
-      throw new ConfigError(`Topic '${topic.name}' is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'), so a tombstone would delete nothing. Declare cleanupPolicy: 'compact'.`)
+      throw new ConfigError(
+        `Topic '${topic.name}' is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'), so a tombstone would delete nothing. Declare cleanupPolicy: 'compact'.`,
+      )
     }
     const record = { key, value: null, headers: options.headers } as unknown as SendRecord<T>
     return this.send(topic, record)
@@ -214,13 +247,23 @@ export class Producer {
   private async shutDown(): Promise<void> {
     const deadline = Date.now() + this.closeTimeoutMs
     if ((await within(this.accumulator.flush(), this.closeTimeoutMs)) === 'timeout') {
-      const error = new TimeoutError('Closing the producer', this.closeTimeoutMs, 'Calls still queued were not sent (they rejected with this error); send them again on a new producer.', { retriable: false })
+      const error = new TimeoutError(
+        'Closing the producer',
+        this.closeTimeoutMs,
+        'Calls still queued were not sent (they rejected with this error); send them again on a new producer.',
+        { retriable: false },
+      )
       this.accumulator.abandon(error)
       await within(this.backendProducer?.close(), 1000).catch(() => undefined)
       throw error
     }
     if ((await within(this.backendProducer?.close(), Math.max(1, deadline - Date.now()))) === 'timeout') {
-      throw new TimeoutError("Closing the backend's producer", this.closeTimeoutMs, `The ${this.backend.name} backend did not close its producer in time; its connections close with the client.`, { retriable: false })
+      throw new TimeoutError(
+        "Closing the backend's producer",
+        this.closeTimeoutMs,
+        `The ${this.backend.name} backend did not close its producer in time; its connections close with the client.`,
+        { retriable: false },
+      )
     }
   }
 }

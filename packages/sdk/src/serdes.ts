@@ -11,7 +11,9 @@ const stringSerde: Serde<string> = {
   name: 'string',
   serialize(value) {
     if (typeof value !== 'string') {
-      throw new TypeError(`expected a string but got ${describe(value)}; declare keySerde/valueSerde: serdes.json() for non-string data`)
+      throw new TypeError(
+        `expected a string but got ${describe(value)}; declare keySerde/valueSerde: serdes.json() for non-string data`,
+      )
     }
     // Buffer.from is UTF-8 like Java's StringSerializer, so keys hash to the partitions a Java producer picks.
     return Buffer.from(value, 'utf8')
@@ -63,7 +65,11 @@ export const serdes = {
   /** Raw bytes, passed through. */
   bytes: (): Serde<Uint8Array> => bytesSerde,
   /** Your own encoding (Avro, protobuf, msgpack…). */
-  custom: <T>(serde: { name?: string; serialize(value: T): Uint8Array; deserialize(bytes: Uint8Array): T }): Serde<T> => ({
+  custom: <T>(serde: {
+    name?: string
+    serialize(value: T): Uint8Array
+    deserialize(bytes: Uint8Array): T
+  }): Serde<T> => ({
     name: serde.name ?? 'custom',
     serialize: (v) => serde.serialize(v),
     deserialize: (b) => serde.deserialize(b),
@@ -71,5 +77,10 @@ export const serdes = {
 } as const
 
 export function isSerde(x: unknown): x is Serde<unknown> {
-  return typeof x === 'object' && x !== null && typeof (x as Serde<unknown>).serialize === 'function' && typeof (x as Serde<unknown>).deserialize === 'function'
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as Serde<unknown>).serialize === 'function' &&
+    typeof (x as Serde<unknown>).deserialize === 'function'
+  )
 }

@@ -1,7 +1,16 @@
 import type { Backend, BackendReader, IncomingRecord, ReaderBatch } from './backend/contract.js'
 import { toBuffer } from './bytes.js'
 import { integerOption } from './options.js'
-import { ClosedError, ConfigError, InvalidRecordError, isKeyedError, NotReadyError, TimeoutError, BackendUnavailableError, type KeyedError } from './errors.js'
+import {
+  ClosedError,
+  ConfigError,
+  InvalidRecordError,
+  isKeyedError,
+  NotReadyError,
+  TimeoutError,
+  BackendUnavailableError,
+  type KeyedError,
+} from './errors.js'
 import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
 import { serdes } from './serdes.js'
 import { checkTopic, isCompacted, type CompactedTopic, type KeyOf, type ValueOf } from './topic.js'
@@ -47,7 +56,9 @@ class Rejected {
 function schemaCheck(field: 'key' | 'value', schema: StandardSchemaV1, data: unknown): unknown {
   const unwrap = (outcome: ValidationOutcome) => {
     if (outcome.ok) return outcome.value
-    const detail = outcome.issues.map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`).join('; ')
+    const detail = outcome.issues
+      .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
+      .join('; ')
     return new Rejected(`its ${field} does not match the topic's schema (${detail})`, outcome.issues)
   }
   const outcome = validate(schema, data)
@@ -93,14 +104,19 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
       )
     }
     if (typeof backend.endOffsets !== 'function' || typeof backend.reader !== 'function') {
-      throw new ConfigError(`The ${backend.name} backend cannot serve tables: it implements neither endOffsets() nor reader() of the Backend contract.`)
+      throw new ConfigError(
+        `The ${backend.name} backend cannot serve tables: it implements neither endOffsets() nor reader() of the Backend contract.`,
+      )
     }
-    if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('Table onError must be a function.')
+    if (options.onError !== undefined && typeof options.onError !== 'function')
+      throw new ConfigError('Table onError must be a function.')
     this.maxBatchSize = integerOption('Table maxBatchSize', options.maxBatchSize, 1000, 1)
     this.closeTimeoutMs = integerOption('Table closeTimeoutMs', options.closeTimeoutMs, 10_000, 1)
     this.stringKeys = topic.keySerde === serdes.string()
     this.decodedKeys = this.stringKeys ? undefined : new Map()
-    this.loaded = new Promise<void>((resolve, reject) => (this.settleLoad = (error) => (error === undefined ? resolve() : reject(error))))
+    this.loaded = new Promise<void>(
+      (resolve, reject) => (this.settleLoad = (error) => (error === undefined ? resolve() : reject(error))),
+    )
     // ready() is optional for the caller; a failed load must not become an unhandled rejection.
     this.loaded.catch(() => undefined)
     this.starting = this.start().catch((error: unknown) => this.stop(error))
@@ -151,7 +167,8 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
 
   /** Calls the listener with every change applied after ready, in each partition's offset order. Returns the unsubscribe function. */
   subscribe(listener: TableListener<T>): () => void {
-    if (typeof listener !== 'function') throw new ConfigError(`table('${this.topic.name}').subscribe() needs a listener function.`)
+    if (typeof listener !== 'function')
+      throw new ConfigError(`table('${this.topic.name}').subscribe() needs a listener function.`)
     if (this.state === 'closed') throw new ClosedError(`table of '${this.topic.name}'`)
     this.listeners.add(listener)
     return () => void this.listeners.delete(listener)
@@ -167,11 +184,23 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     if (wasLoading) this.settleLoad(new ClosedError(`table of '${this.topic.name}' (closed before it was ready)`))
     let timer: NodeJS.Timeout | undefined
     const closing = this.starting.then(() => this.reader?.close())
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs)))
-    const outcome = await Promise.race([closing.then(() => 'closed' as const, () => 'closed' as const), timedOut])
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs)),
+    )
+    const outcome = await Promise.race([
+      closing.then(
+        () => 'closed' as const,
+        () => 'closed' as const,
+      ),
+      timedOut,
+    ])
     clearTimeout(timer)
     if (outcome === 'timeout') {
-      throw new TimeoutError(`Closing the table of '${this.topic.name}'`, this.closeTimeoutMs, `The ${this.backend.name} backend's reader did not stop; its connections close with the client's backend.`)
+      throw new TimeoutError(
+        `Closing the table of '${this.topic.name}'`,
+        this.closeTimeoutMs,
+        `The ${this.backend.name} backend's reader did not stop; its connections close with the client's backend.`,
+      )
     }
   }
 
@@ -184,8 +213,13 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     if (this.state === 'closed') throw new ClosedError(`table of '${this.topic.name}'`)
     if (this.state === 'failed') throw this.failure!
     if (this.state === 'loading') {
-      const waiting = Number.isFinite(this.partitions) ? `${this.partitions - this.caughtUp.size} of ${this.partitions} partitions still loading` : 'not started yet'
-      throw new NotReadyError(`The table of '${this.topic.name}'`, `${waiting}. Await table.ready() before reading it, so no read sees a half-loaded table.`)
+      const waiting = Number.isFinite(this.partitions)
+        ? `${this.partitions - this.caughtUp.size} of ${this.partitions} partitions still loading`
+        : 'not started yet'
+      throw new NotReadyError(
+        `The table of '${this.topic.name}'`,
+        `${waiting}. Await table.ready() before reading it, so no read sees a half-loaded table.`,
+      )
     }
   }
 
@@ -216,7 +250,13 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
 
   /** The reader failed: before ready, ready() rejects; after, the table keeps its last state and stops following. */
   private stop(error: unknown): void {
-    const keyed = isKeyedError(error) ? error : new BackendUnavailableError(this.backend.name, `the table of '${this.topic.name}' stopped reading: ${String(error)}`, { cause: error })
+    const keyed = isKeyedError(error)
+      ? error
+      : new BackendUnavailableError(
+          this.backend.name,
+          `the table of '${this.topic.name}' stopped reading: ${String(error)}`,
+          { cause: error },
+        )
     if (this.state === 'loading') {
       this.state = 'failed'
       this.failure = keyed
@@ -247,13 +287,18 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
   private apply(record: IncomingRecord): void | Promise<void> {
     const unread = record.decodeError
     // Headers and timestamps are not part of a table, so only an unreadable key or value stops a record.
-    if (unread && unread.field !== 'headers' && unread.field !== 'timestamp') return this.reject(record, new Rejected(`its ${unread.field} could not be read (${unread.reason})`, null))
-    if (record.key === null) return this.reject(record, new Rejected('it has no key, so it belongs to no entry of the table', null))
+    if (unread && unread.field !== 'headers' && unread.field !== 'timestamp')
+      return this.reject(record, new Rejected(`its ${unread.field} could not be read (${unread.reason})`, null))
+    if (record.key === null)
+      return this.reject(record, new Rejected('it has no key, so it belongs to no entry of the table', null))
     let decoded: unknown
     try {
       decoded = this.stringKeys ? toBuffer(record.key).toString('utf8') : this.topic.keySerde.deserialize(record.key)
     } catch (cause) {
-      return this.reject(record, new Rejected(`its key does not decode with the ${this.topic.keySerde.name} serde (${String(cause)})`, cause))
+      return this.reject(
+        record,
+        new Rejected(`its key does not decode with the ${this.topic.keySerde.name} serde (${String(cause)})`, cause),
+      )
     }
     const keySchema = this.topic.keySchema
     if (!keySchema) return this.applyValue(record, decoded)
@@ -269,11 +314,18 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     try {
       value = this.topic.valueSerde.deserialize(record.value)
     } catch (cause) {
-      return this.reject(record, new Rejected(`its value does not decode with the ${this.topic.valueSerde.name} serde (${String(cause)})`, cause))
+      return this.reject(
+        record,
+        new Rejected(
+          `its value does not decode with the ${this.topic.valueSerde.name} serde (${String(cause)})`,
+          cause,
+        ),
+      )
     }
     const valueSchema = this.topic.valueSchema
     const checked = valueSchema ? schemaCheck('value', valueSchema, value) : value
-    if (checked instanceof Promise) return checked.then((v) => (v instanceof Rejected ? this.reject(record, v) : this.set(record, key, v)))
+    if (checked instanceof Promise)
+      return checked.then((v) => (v instanceof Rejected ? this.reject(record, v) : this.set(record, key, v)))
     return checked instanceof Rejected ? this.reject(record, checked) : this.set(record, key, checked)
   }
 
@@ -302,13 +354,18 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
         listener(change)
       } catch (error) {
         // A listener's failure is its own; the table stays current for everyone else.
-        console.error(`[keyed] a listener of the table of '${this.topic.name}' threw on offset ${record.offset} of partition ${record.partition}:`, error)
+        console.error(
+          `[keyed] a listener of the table of '${this.topic.name}' threw on offset ${record.offset} of partition ${record.partition}:`,
+          error,
+        )
       }
     }
   }
 
   private reject(record: IncomingRecord, rejected: Rejected): void {
-    this.report(new InvalidRecordError(this.topic.name, record.partition, record.offset, rejected.reason, rejected.cause))
+    this.report(
+      new InvalidRecordError(this.topic.name, record.partition, record.offset, rejected.reason, rejected.cause),
+    )
   }
 
   private report(error: KeyedError): void {

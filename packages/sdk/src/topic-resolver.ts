@@ -67,7 +67,13 @@ export class TopicResolver {
     if (actual) return actual
     if (!create) throw new TopicNotFoundError(spec.name)
     await this.backend.createTopic(spec)
-    return (await this.backend.describeTopic(spec.name)) ?? { name: spec.name, partitions: spec.partitions, cleanupPolicy: spec.cleanupPolicy }
+    return (
+      (await this.backend.describeTopic(spec.name)) ?? {
+        name: spec.name,
+        partitions: spec.partitions,
+        cleanupPolicy: spec.cleanupPolicy,
+      }
+    )
   }
 
   private check(spec: TopicSpec, actual: TopicDescription): ResolvedTopic {
@@ -77,7 +83,7 @@ export class TopicResolver {
         'cleanupPolicy',
         spec.cleanupPolicy,
         actual.cleanupPolicy,
-        'Compaction guarantees would not hold as declared. Change the declaration or the topic\'s cleanup.policy on the backend.',
+        "Compaction guarantees would not hold as declared. Change the declaration or the topic's cleanup.policy on the backend.",
       )
     }
     if (actual.partitions !== spec.partitions) {
@@ -87,7 +93,7 @@ export class TopicResolver {
         'partitions',
         spec.partitions,
         actual.partitions,
-        'Keys would land on other partitions than other producers expect. Declare the backend\'s count, ' +
+        "Keys would land on other partitions than other producers expect. Declare the backend's count, " +
           "or pass topicMismatch: 'follow-backend' to createClient to use the backend's count.",
       )
     }

@@ -74,7 +74,16 @@ export interface Topic<
 
 /** Any declared topic, whatever its types. */
 export type AnyTopic = Topic<unknown, unknown, Ordering, CleanupPolicy, Headers, unknown, unknown, unknown>
-export type CompactedTopic = Topic<unknown, unknown, Ordering, 'compact' | 'compact,delete', Headers, unknown, unknown, unknown>
+export type CompactedTopic = Topic<
+  unknown,
+  unknown,
+  Ordering,
+  'compact' | 'compact,delete',
+  Headers,
+  unknown,
+  unknown,
+  unknown
+>
 
 type Types<T extends AnyTopic> = NonNullable<T['~types']>
 export type KeyOf<T extends AnyTopic> = Types<T>['key']
@@ -85,7 +94,11 @@ export type HeadersOf<T extends AnyTopic> = Types<T>['headers']
 export type HeadersInputOf<T extends AnyTopic> = Types<T>['headersIn']
 
 /** Only a topic that is unordered and never compacted may carry keyless records. Non-distributive on purpose: a widened union stays strict. */
-export type KeyRequired<T extends AnyTopic> = [T['ordering']] extends ['none'] ? ([T['cleanupPolicy']] extends ['delete'] ? false : true) : true
+export type KeyRequired<T extends AnyTopic> = [T['ordering']] extends ['none']
+  ? [T['cleanupPolicy']] extends ['delete']
+    ? false
+    : true
+  : true
 /** Null values (tombstones) exist only where compaction can remove them. */
 export type Compacted<T extends AnyTopic> = [T['cleanupPolicy']] extends ['delete'] ? false : true
 
@@ -113,9 +126,17 @@ function nameProblem(name: unknown): string | undefined {
   return `topic name ${shown(name)} is not valid: use 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-', other than '.' and '..' (Kafka's rule)`
 }
 
-function dataParts(name: string, field: 'key' | 'value', def: unknown, serde: unknown, fallback: Serde<unknown>): [StandardSchemaV1 | undefined, Serde<unknown>] {
+function dataParts(
+  name: string,
+  field: 'key' | 'value',
+  def: unknown,
+  serde: unknown,
+  fallback: Serde<unknown>,
+): [StandardSchemaV1 | undefined, Serde<unknown>] {
   if (serde !== undefined && !isSerde(serde)) {
-    throw new ConfigError(`Topic '${name}': ${field}Serde must have serialize and deserialize functions (see serdes.json(), serdes.string()).`)
+    throw new ConfigError(
+      `Topic '${name}': ${field}Serde must have serialize and deserialize functions (see serdes.json(), serdes.string()).`,
+    )
   }
   if (def === undefined) return [undefined, (serde as Serde<unknown> | undefined) ?? fallback]
   if (isStandardSchema(def)) return [def, (serde as Serde<unknown> | undefined) ?? fallback]
@@ -144,7 +165,9 @@ export function defineTopic<
     throw new ConfigError(`Topic '${name}': ordering must be 'per-key' or 'none', got '${String(ordering)}'.`)
   }
   if (!POLICIES.includes(cleanupPolicy)) {
-    throw new ConfigError(`Topic '${name}': cleanupPolicy must be 'delete', 'compact' or 'compact,delete', got '${String(cleanupPolicy)}'.`)
+    throw new ConfigError(
+      `Topic '${name}': cleanupPolicy must be 'delete', 'compact' or 'compact,delete', got '${String(cleanupPolicy)}'.`,
+    )
   }
   const partitions = optionalInt(name, 'partitions', options.partitions, 1) ?? 1
   const [keySchema, keySerde] = dataParts(name, 'key', options.key, options.keySerde, serdes.string() as Serde<unknown>)
@@ -170,24 +193,44 @@ export function defineTopic<
     headersSchema: options.headers,
   }
   known.add(Object.freeze(topic))
-  return topic as unknown as Topic<InferOut<KD>, InferOut<VD>, O, C, InferOut<HD> & Headers, InferIn<KD>, InferIn<VD>, InferIn<HD>>
+  return topic as unknown as Topic<
+    InferOut<KD>,
+    InferOut<VD>,
+    O,
+    C,
+    InferOut<HD> & Headers,
+    InferIn<KD>,
+    InferIn<VD>,
+    InferIn<HD>
+  >
 }
 
 /** What makes `x` unusable as a topic (a name or field that defineTopic would refuse), or undefined for a topic. */
 export function topicProblem(x: unknown): string | undefined {
-  if (typeof x !== 'object' || x === null || (x as { '~keyed'?: unknown })['~keyed'] !== 'topic') return `got ${describe(x)}, not a topic`
+  if (typeof x !== 'object' || x === null || (x as { '~keyed'?: unknown })['~keyed'] !== 'topic')
+    return `got ${describe(x)}, not a topic`
   if (known.has(x)) return undefined
   // A spread or edited copy would skip the checks defineTopic made; a frozen topic cannot be edited.
   if (!Object.isFrozen(x)) return 'this object is a copy of a topic, not the frozen one defineTopic() returned'
   const t = x as Partial<Record<keyof AnyTopic, unknown>>
   const problem =
     nameProblem(t.name) ??
-    (typeof t.partitions !== 'number' || !Number.isSafeInteger(t.partitions) || t.partitions < 1 ? `partitions ${String(t.partitions)} is not an integer >= 1` : undefined) ??
-    (!ORDERINGS.includes(t.ordering as Ordering) ? `ordering ${shown(t.ordering)} is not 'per-key' or 'none'` : undefined) ??
-    (!POLICIES.includes(t.cleanupPolicy as CleanupPolicy) ? `cleanupPolicy ${shown(t.cleanupPolicy)} is not 'delete', 'compact' or 'compact,delete'` : undefined) ??
+    (typeof t.partitions !== 'number' || !Number.isSafeInteger(t.partitions) || t.partitions < 1
+      ? `partitions ${String(t.partitions)} is not an integer >= 1`
+      : undefined) ??
+    (!ORDERINGS.includes(t.ordering as Ordering)
+      ? `ordering ${shown(t.ordering)} is not 'per-key' or 'none'`
+      : undefined) ??
+    (!POLICIES.includes(t.cleanupPolicy as CleanupPolicy)
+      ? `cleanupPolicy ${shown(t.cleanupPolicy)} is not 'delete', 'compact' or 'compact,delete'`
+      : undefined) ??
     (!isSerde(t.keySerde) || !isSerde(t.valueSerde) ? 'its keySerde or valueSerde is not a serde' : undefined) ??
-    ([t.keySchema, t.valueSchema, t.headersSchema].some((s) => s !== undefined && !isStandardSchema(s)) ? 'one of its schemas is not a Standard Schema' : undefined) ??
-    (typeof t.config !== 'object' || t.config === null || Object.values(t.config).some((v) => typeof v !== 'string') ? 'its config is not a map of strings' : undefined)
+    ([t.keySchema, t.valueSchema, t.headersSchema].some((s) => s !== undefined && !isStandardSchema(s))
+      ? 'one of its schemas is not a Standard Schema'
+      : undefined) ??
+    (typeof t.config !== 'object' || t.config === null || Object.values(t.config).some((v) => typeof v !== 'string')
+      ? 'its config is not a map of strings'
+      : undefined)
   if (problem === undefined) known.add(x)
   return problem
 }

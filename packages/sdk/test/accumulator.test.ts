@@ -21,7 +21,11 @@ const loose = defineTopic('loose', { value: serdes.json<number>(), partitions: 4
 
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 5))
 const seqOf = (r: { value: Uint8Array | null }) => (JSON.parse(Buffer.from(r.value!).toString()) as { seq: number }).seq
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  )
 
 function setup(options: ProducerOptions = {}, backendOptions: Parameters<typeof gatedBackend>[0] = { auto: true }) {
   const backend = gatedBackend(backendOptions)
@@ -64,11 +68,16 @@ describe('record accumulator', () => {
     const { backend, producer } = setup({ batch: { maxRecords: 2 } }, { auto: true, failing: [2] })
     const first = producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } })
     await tick() // request 1 leaves alone
-    const calls = Array.from({ length: 6 }, (_, seq) => settle(producer.send(events, { key: 'a', value: { key: 'a', seq: seq + 1 } })))
+    const calls = Array.from({ length: 6 }, (_, seq) =>
+      settle(producer.send(events, { key: 'a', value: { key: 'a', seq: seq + 1 } })),
+    )
     const outcomes = await Promise.all(calls)
     await expect(first).resolves.toMatchObject({ offset: '0' })
     // Request 2 held the first two calls (batch.maxRecords 2): they carry its error.
-    expect(outcomes.slice(0, 2).map((o) => !o.ok && (o.error as Error).message)).toEqual(['request 2 failed', 'request 2 failed'])
+    expect(outcomes.slice(0, 2).map((o) => !o.ok && (o.error as Error).message)).toEqual([
+      'request 2 failed',
+      'request 2 failed',
+    ])
     for (const o of outcomes.slice(2)) {
       expect(o.ok).toBe(false)
       const error = (o as { error: unknown }).error
@@ -80,7 +89,9 @@ describe('record accumulator', () => {
     expect(backend.requests).toHaveLength(2)
     expect(backend.log.map(seqOf)).toEqual([0])
     // The producer goes on: a call made after the failure is sent.
-    await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 9 } })).resolves.toMatchObject({ offset: '1' })
+    await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 9 } })).resolves.toMatchObject({
+      offset: '1',
+    })
   })
 
   it('rejects calls still being validated when an earlier request fails, and never sends them', async () => {
@@ -100,16 +111,28 @@ describe('record accumulator', () => {
   })
 
   it('sends the calls of a merged request refused as too large again one per request, in order', async () => {
-    const refuse = (records: readonly { topic: string }[]) => (records.length > 3 ? new RecordTooLargeError(records[0]!.topic, 'over the limit') : undefined)
+    const refuse = (records: readonly { topic: string }[]) =>
+      records.length > 3 ? new RecordTooLargeError(records[0]!.topic, 'over the limit') : undefined
     const { backend, producer } = setup({}, { auto: true, refuse })
     const first = producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } })
     await tick()
     const calls = [
-      producer.send(events, [1, 2].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))),
-      producer.send(events, [3, 4].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))),
+      producer.send(
+        events,
+        [1, 2].map((seq) => ({ key: 'k', value: { key: 'k', seq } })),
+      ),
+      producer.send(
+        events,
+        [3, 4].map((seq) => ({ key: 'k', value: { key: 'k', seq } })),
+      ),
       producer.send(events, { key: 'k', value: { key: 'k', seq: 5 } }),
     ]
-    const alone = settle(producer.send(events, [6, 7, 8, 9].map((seq) => ({ key: 'k', value: { key: 'k', seq } }))))
+    const alone = settle(
+      producer.send(
+        events,
+        [6, 7, 8, 9].map((seq) => ({ key: 'k', value: { key: 'k', seq } })),
+      ),
+    )
     await expect(Promise.all([first, ...calls])).resolves.toHaveLength(4)
     // A call that is too large by itself fails alone like any failed request.
     expect(await alone).toMatchObject({ ok: false, error: expect.any(RecordTooLargeError) })
@@ -119,7 +142,9 @@ describe('record accumulator', () => {
 
   it('does not resend merged calls a server refused as too large in part: the rest of the request may be in the log', async () => {
     const refuse = (records: readonly { topic: string }[]) =>
-      records.length > 1 ? new RecordTooLargeError(records[0]!.topic, 'a partition batch was refused', undefined, { nothingSent: false }) : undefined
+      records.length > 1
+        ? new RecordTooLargeError(records[0]!.topic, 'a partition batch was refused', undefined, { nothingSent: false })
+        : undefined
     const { backend, producer } = setup({}, { auto: true, refuse })
     const first = producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } })
     await tick()
@@ -139,7 +164,12 @@ describe('record accumulator', () => {
     const { backend, producer } = setup()
     const outcomes = await Promise.all([
       settle(producer.send(strict, { key: 'k', value: { seq: 0 } })),
-      settle(producer.send(strict, [{ key: 'k', value: { seq: 1 } }, { key: 'k', value: { seq: 'two' } as unknown as { seq: number } }])),
+      settle(
+        producer.send(strict, [
+          { key: 'k', value: { seq: 1 } },
+          { key: 'k', value: { seq: 'two' } as unknown as { seq: number } },
+        ]),
+      ),
       settle(producer.send(strict, { key: 'k', value: { seq: 3 } })),
     ])
     expect(outcomes.map((o) => o.ok)).toEqual([true, false, true])
@@ -154,7 +184,10 @@ describe('record accumulator', () => {
           version: 1,
           vendor: 't',
           // Earlier calls take longer to validate than later ones.
-          validate: async (v: unknown) => (await new Promise((r) => setTimeout(r, 30 - (v as { seq: number }).seq)), { value: v }),
+          validate: async (v: unknown) => (
+            await new Promise((r) => setTimeout(r, 30 - (v as { seq: number }).seq)),
+            { value: v }
+          ),
         },
       },
     })
@@ -167,7 +200,12 @@ describe('record accumulator', () => {
     const { backend, producer } = setup({ batch: { maxRecords: 3 } }, {})
     const sizes = [2, 2, 5, 1, 1, 1, 3]
     let next = 0
-    const calls = sizes.map((n, c) => producer.send(events, Array.from({ length: n }, () => ({ key: `c${c}`, value: { key: `c${c}`, seq: next++ } }))))
+    const calls = sizes.map((n, c) =>
+      producer.send(
+        events,
+        Array.from({ length: n }, () => ({ key: `c${c}`, value: { key: `c${c}`, seq: next++ } })),
+      ),
+    )
     while (backend.log.length < next) {
       await tick()
       for (const r of [...backend.pending]) r.succeed()
@@ -207,7 +245,10 @@ describe('record accumulator', () => {
 
   it('flush() waits for everything sent so far and does not wait for lingerMs', async () => {
     const { backend, producer } = setup({ lingerMs: 60_000 })
-    const sent = [producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } }), producer.send(events, { key: 'b', value: { key: 'b', seq: 0 } })]
+    const sent = [
+      producer.send(events, { key: 'a', value: { key: 'a', seq: 0 } }),
+      producer.send(events, { key: 'b', value: { key: 'b', seq: 0 } }),
+    ]
     await tick()
     expect(backend.requests).toHaveLength(0)
     const started = Date.now()
@@ -253,7 +294,10 @@ describe('record accumulator', () => {
   })
 
   it('keeps several requests in flight with maxInFlight > 1 on a non-idempotent producer', async () => {
-    const { backend, producer } = setup({ idempotent: false, acks: 'leader', maxInFlight: 3, batch: { maxRecords: 1 } }, {})
+    const { backend, producer } = setup(
+      { idempotent: false, acks: 'leader', maxInFlight: 3, batch: { maxRecords: 1 } },
+      {},
+    )
     const calls = Array.from({ length: 9 }, (_, i) => producer.send(loose, { value: i }))
     await tick()
     expect(backend.pending).toHaveLength(3)
@@ -268,7 +312,9 @@ describe('record accumulator', () => {
   it('checks its options with one message style', () => {
     const { client } = setup()
     expect(() => client.producer({ lingerMs: -1 })).toThrow(/Producer lingerMs must be an integer >= 0, got -1/)
-    expect(() => client.producer({ batch: { maxRecords: 0 } })).toThrow(/Producer batch.maxRecords must be an integer >= 1/)
+    expect(() => client.producer({ batch: { maxRecords: 0 } })).toThrow(
+      /Producer batch.maxRecords must be an integer >= 1/,
+    )
     expect(() => client.producer({ maxQueuedBytes: 1.5 })).toThrow(/Producer maxQueuedBytes must be an integer >= 1/)
     expect(() => client.producer({ maxBlockMs: '5' as unknown as number })).toThrow(/got '5'/)
     expect(isKeyedError(new SendAbortedError(new Error('x')), 'SEND_ABORTED')).toBe(true)

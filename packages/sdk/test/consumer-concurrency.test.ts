@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { createClient, defineTopic } from '../src/index.js'
 import { raw, scriptedBackend } from './scripted-backend.js'
 
-const records = (topic: string) => Array.from({ length: 8 }, (_, i) => raw({ topic, offset: String(i), key: Buffer.from(`k${i}`), value: Buffer.from('1') }))
+const records = (topic: string) =>
+  Array.from({ length: 8 }, (_, i) =>
+    raw({ topic, offset: String(i), key: Buffer.from(`k${i}`), value: Buffer.from('1') }),
+  )
 
 /** Subscribes both topics on one consumer and reports the most records of each handled at once. */
 async function peaks(consumer: { concurrency?: number }, a: { concurrency?: number; ordering?: 'key' | 'partition' }) {
@@ -31,7 +34,11 @@ describe('a subscribe() override of concurrency', () => {
 
   it('is checked like the consumer option', async () => {
     const client = createClient({ backend: scriptedBackend([]) })
-    await expect(client.consumer({ groupId: 'g' }).subscribe(defineTopic('a'), () => {}, { concurrency: 0 })).rejects.toThrow(/subscribe\('a'\) concurrency must be an integer >= 1/)
-    await expect(client.consumer({ groupId: 'g', autoCommit: false }).subscribe(defineTopic('a'), () => {}, { concurrency: 2 })).rejects.toThrow(/autoCommit: false cannot be combined/)
+    await expect(
+      client.consumer({ groupId: 'g' }).subscribe(defineTopic('a'), () => {}, { concurrency: 0 }),
+    ).rejects.toThrow(/subscribe\('a'\) concurrency must be an integer >= 1/)
+    await expect(
+      client.consumer({ groupId: 'g', autoCommit: false }).subscribe(defineTopic('a'), () => {}, { concurrency: 2 }),
+    ).rejects.toThrow(/autoCommit: false cannot be combined/)
   })
 })

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createClient, DEAD_LETTER_HEADERS, defineTopic, isKeyedError, MissingKeyError, SchemaError, SerdeError, type KeyedError } from '../src/index.js'
+import {
+  createClient,
+  DEAD_LETTER_HEADERS,
+  defineTopic,
+  isKeyedError,
+  MissingKeyError,
+  SchemaError,
+  SerdeError,
+  type KeyedError,
+} from '../src/index.js'
 import { raw, scriptedBackend } from './scripted-backend.js'
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v))
@@ -17,7 +26,10 @@ async function deadLettering(topic: typeof settings | typeof orders, records: Re
   return { handled, dead: backend.sent, commits: backend.commits }
 }
 
-async function stopping(topic: typeof settings | typeof orders, records: ReturnType<typeof raw>[]): Promise<KeyedError> {
+async function stopping(
+  topic: typeof settings | typeof orders,
+  records: ReturnType<typeof raw>[],
+): Promise<KeyedError> {
   const client = createClient({ backend: scriptedBackend(records) })
   const consumer = client.consumer({ groupId: 'g', onError: () => {} })
   const stopped = consumer.stopped().then(
@@ -41,7 +53,9 @@ describe('records a topic does not allow, as any client could write them', () =>
     expect(handled).toEqual([null, { theme: 'dark' }])
     expect(dead).toHaveLength(1)
     expect(dead[0]!.headers[DEAD_LETTER_HEADERS.stage]).toBe('validate')
-    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/^The record at offset 0 of partition 0 of topic 't' has no key, but the topic is .*compacted/)
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(
+      /^The record at offset 0 of partition 0 of topic 't' has no key, but the topic is .*compacted/,
+    )
     expect(commits.at(-1)?.offset).toBe('2')
   })
 
@@ -56,7 +70,9 @@ describe('records a topic does not allow, as any client could write them', () =>
     const error = await stopping(orders, [raw({ offset: '7', value: Buffer.from('{not json') })])
     expect(error).toBeInstanceOf(SerdeError)
     expect(error).toMatchObject({ direction: 'deserialize', field: 'value', offset: '7' })
-    expect(error.message).toMatch(/^Cannot deserialize value of the record at offset 7 of partition 0 of topic 't': the json serde failed/)
+    expect(error.message).toMatch(
+      /^Cannot deserialize value of the record at offset 7 of partition 0 of topic 't': the json serde failed/,
+    )
   })
 
   it('reports an invalid value read from a topic without claiming a batch was not sent', async () => {
@@ -76,17 +92,28 @@ describe('records a topic does not allow, as any client could write them', () =>
   })
 
   it('takes the deserialize path for a record the backend could not read, with the reason it gives', async () => {
-    const broken = raw({ offset: '5-0', value: json({ amount: 1 }), headers: {}, decodeError: { field: 'headers', reason: "the 'h' field is not JSON" } })
+    const broken = raw({
+      offset: '5-0',
+      value: json({ amount: 1 }),
+      headers: {},
+      decodeError: { field: 'headers', reason: "the 'h' field is not JSON" },
+    })
     const { dead } = await deadLettering(orders, [broken, raw({ offset: '6-0', value: json({ amount: 2 }) })])
     expect(dead[0]!.headers[DEAD_LETTER_HEADERS.stage]).toBe('deserialize')
-    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toBe("Cannot deserialize headers of the record at offset 5-0 of partition 0 of topic 't': the 'h' field is not JSON")
+    expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toBe(
+      "Cannot deserialize headers of the record at offset 5-0 of partition 0 of topic 't': the 'h' field is not JSON",
+    )
     const error = await stopping(orders, [broken])
     expect(isKeyedError(error, 'SERDE')).toBe(true)
   })
 
   it('keeps the producer-side wording for records refused before sending', () => {
-    expect(new SchemaError('t', 'value', [{ message: 'bad', path: [] }], 2).message).toBe("Invalid value for topic 't' (record 2 of the batch): value: bad. Nothing of this batch was sent.")
-    expect(new SerdeError('t', 'key', 'boom', { index: 1 }).message).toBe("Cannot serialize key for topic 't' (record 1 of the batch): boom")
+    expect(new SchemaError('t', 'value', [{ message: 'bad', path: [] }], 2).message).toBe(
+      "Invalid value for topic 't' (record 2 of the batch): value: bad. Nothing of this batch was sent.",
+    )
+    expect(new SerdeError('t', 'key', 'boom', { index: 1 }).message).toBe(
+      "Cannot serialize key for topic 't' (record 1 of the batch): boom",
+    )
   })
 })
 
@@ -117,10 +144,18 @@ describe('closing', () => {
   it('refuses a concurrency, ordering or maxBufferedRecords that cannot work', () => {
     const client = createClient({ backend: scriptedBackend([]) })
     expect(() => client.consumer({ groupId: 'g', concurrency: 0 })).toThrow(/concurrency must be an integer >= 1/)
-    expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'none' as 'key' })).toThrow(/ordering must be 'key' or 'partition'/)
-    expect(() => client.consumer({ groupId: 'g', concurrency: 4, maxBufferedRecords: 1.5 })).toThrow(/maxBufferedRecords must be an integer >= 1/)
-    expect(() => client.consumer({ groupId: 'g', concurrency: 4, autoCommit: false })).toThrow(/would pass records of other keys still in flight/)
-    expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'partition', autoCommit: false })).not.toThrow()
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, ordering: 'none' as 'key' })).toThrow(
+      /ordering must be 'key' or 'partition'/,
+    )
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, maxBufferedRecords: 1.5 })).toThrow(
+      /maxBufferedRecords must be an integer >= 1/,
+    )
+    expect(() => client.consumer({ groupId: 'g', concurrency: 4, autoCommit: false })).toThrow(
+      /would pass records of other keys still in flight/,
+    )
+    expect(() =>
+      client.consumer({ groupId: 'g', concurrency: 4, ordering: 'partition', autoCommit: false }),
+    ).not.toThrow()
   })
 })
 
@@ -132,10 +167,12 @@ describe('close() during subscribe()', () => {
     backend.describeTopic = () => new Promise((resolve) => (answer = () => resolve(undefined)))
     const client = createClient({ backend })
     const consumer = client.consumer({ groupId: 'g-closing' })
-    const subscribed = consumer.subscribe(defineTopic('t', { partitions: 1 }), () => {}).then(
-      () => 'resolved',
-      (e: unknown) => e,
-    )
+    const subscribed = consumer
+      .subscribe(defineTopic('t', { partitions: 1 }), () => {})
+      .then(
+        () => 'resolved',
+        (e: unknown) => e,
+      )
     await new Promise((r) => setTimeout(r, 10))
     await consumer.close()
     const outcome = await Promise.race([subscribed, new Promise((r) => setTimeout(() => r('still pending'), 50))])
@@ -156,7 +193,10 @@ describe('close() over a backend that abandons batches in flight', () => {
     let finish: (() => void) | undefined
     await consumer.subscribe(orders, () => new Promise<void>((resolve) => (finish = resolve)), { fromBeginning: true })
     await new Promise((r) => setTimeout(r, 10))
-    const outcome = await consumer.close().then(() => 'resolved', (e: unknown) => e)
+    const outcome = await consumer.close().then(
+      () => 'resolved',
+      (e: unknown) => e,
+    )
     expect(isKeyedError(outcome, 'TIMEOUT')).toBe(true)
     expect((outcome as Error).message).toContain('t[0]@0')
     finish?.()

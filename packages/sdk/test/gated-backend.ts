@@ -12,7 +12,12 @@ export interface GatedRequest {
  * fails the requests whose 1-based numbers are in `failing`. It keeps every request, and the records it appended.
  */
 export function gatedBackend(
-  options: { auto?: boolean; failing?: readonly number[]; error?: () => unknown; refuse?: (records: readonly OutgoingRecord[]) => unknown } = {},
+  options: {
+    auto?: boolean
+    failing?: readonly number[]
+    error?: () => unknown
+    refuse?: (records: readonly OutgoingRecord[]) => unknown
+  } = {},
 ): Backend & {
   requests: GatedRequest[]
   log: OutgoingRecord[]
@@ -74,7 +79,8 @@ export function gatedBackend(
           pending.push(request)
           const refusal = options.refuse?.(records)
           if (refusal !== undefined) setTimeout(() => request.fail(refusal), 1)
-          else if (options.failing?.includes(n)) setTimeout(() => request.fail(options.error?.() ?? new Error(`request ${n} failed`)), 1)
+          else if (options.failing?.includes(n))
+            setTimeout(() => request.fail(options.error?.() ?? new Error(`request ${n} failed`)), 1)
           else if (options.auto) setTimeout(() => request.succeed(), 1)
         })
       },

@@ -16,7 +16,14 @@ const kafkajs = Partitioners.DefaultPartitioner()
 const kafkajsPartition = (key: Buffer, partitions: number) =>
   kafkajs({
     topic: 't',
-    partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [], partitionErrorCode: 0 })),
+    partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      offlineReplicas: [],
+      partitionErrorCode: 0,
+    })),
     message: { key, value: null },
   })
 
@@ -53,7 +60,13 @@ describe('murmur2', () => {
   })
 
   it('hashes long non-ASCII keys and keys whose first non-ASCII char comes late as their UTF-8 bytes', () => {
-    for (const key of ['日'.repeat(5000), `${'a'.repeat(4001)}ü`, 'abcdé', 'abcdefgh\u{1F642}', 'lone \uD800 surrogate']) {
+    for (const key of [
+      '日'.repeat(5000),
+      `${'a'.repeat(4001)}ü`,
+      'abcdé',
+      'abcdefgh\u{1F642}',
+      'lone \uD800 surrogate',
+    ]) {
       expect(murmur2(key)).toBe(murmur2(Buffer.from(key, 'utf8')))
       expect(partitionFor(key, 13)).toBe(kafkajsPartition(Buffer.from(key), 13))
     }

@@ -20,7 +20,12 @@ export function recordingBackend(): Backend & { sent: OutgoingRecord[][]; specs:
       async send(records) {
         sent.push([...records])
         await new Promise((r) => setTimeout(r, 1 + Math.random() * 3))
-        return records.map((r, i) => ({ topic: r.topic, partition: r.partition, offset: String(i), timestamp: r.timestamp }))
+        return records.map((r, i) => ({
+          topic: r.topic,
+          partition: r.partition,
+          offset: String(i),
+          timestamp: r.timestamp,
+        }))
       },
       async close() {},
     }),

@@ -40,7 +40,10 @@ function harness(concurrency: number, maxBuffered: number) {
   })
   const finish = async (partition: number, offset: string, done = true) => {
     const record = [...pending.keys()].find((r) => r.partition === partition && r.offset === offset)
-    if (!record) throw new Error(`${partition}:${offset} is not running (running: ${[...pending.keys()].map((r) => `${r.partition}:${r.offset}`).join(' ')})`)
+    if (!record)
+      throw new Error(
+        `${partition}:${offset} is not running (running: ${[...pending.keys()].map((r) => `${r.partition}:${r.offset}`).join(' ')})`,
+      )
     pending.get(record)!(done)
     await tick()
   }
@@ -86,7 +89,10 @@ describe('key scheduler', () => {
   it('starts nothing more of a batch whose partition was lost, and settles once its records in flight end', async () => {
     let active = true
     const s = harness(2, 100)
-    const job = s.scheduler.submit(batchOf(0, ['a', 'b', 'c', 'd'], () => active), false)
+    const job = s.scheduler.submit(
+      batchOf(0, ['a', 'b', 'c', 'd'], () => active),
+      false,
+    )
     await tick()
     active = false
     await s.finish(0, '0')

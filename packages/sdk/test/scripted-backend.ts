@@ -1,16 +1,33 @@
-import type { Backend, CommitOffset, IncomingRecord, OutgoingRecord, PartitionBatch, TopicSpec } from '../src/backend/index.js'
+import type {
+  Backend,
+  CommitOffset,
+  IncomingRecord,
+  OutgoingRecord,
+  PartitionBatch,
+  TopicSpec,
+} from '../src/backend/index.js'
 import type { CleanupPolicy } from '../src/index.js'
 
 /** A record as a backend would deliver it, with defaults for what a test does not care about. */
 export function raw(partial: Partial<IncomingRecord> & { offset: string }): IncomingRecord {
-  return { topic: 't', partition: 0, key: Buffer.from('k'), value: Buffer.from('{}'), headers: {}, timestamp: 1, ...partial }
+  return {
+    topic: 't',
+    partition: 0,
+    key: Buffer.from('k'),
+    value: Buffer.from('{}'),
+    headers: {},
+    timestamp: 1,
+    ...partial,
+  }
 }
 
 /**
  * A backend whose one member is handed the given records, one batch per partition in order, as any backend could
  * deliver them; it records commits and sends (dead letters) for SDK-side consumer tests.
  */
-export function scriptedBackend(records: readonly IncomingRecord[]): Backend & { commits: CommitOffset[]; sent: OutgoingRecord[]; closed: boolean } {
+export function scriptedBackend(
+  records: readonly IncomingRecord[],
+): Backend & { commits: CommitOffset[]; sent: OutgoingRecord[]; closed: boolean } {
   const commits: CommitOffset[] = []
   const sent: OutgoingRecord[] = []
   const topics = new Map<string, { partitions: number; cleanupPolicy: CleanupPolicy }>()
@@ -30,7 +47,12 @@ export function scriptedBackend(records: readonly IncomingRecord[]): Backend & {
     producer: () => ({
       async send(out: readonly OutgoingRecord[]) {
         sent.push(...out)
-        return out.map((r, i) => ({ topic: r.topic, partition: r.partition, offset: String(i), timestamp: r.timestamp }))
+        return out.map((r, i) => ({
+          topic: r.topic,
+          partition: r.partition,
+          offset: String(i),
+          timestamp: r.timestamp,
+        }))
       },
       async close() {},
     }),
@@ -47,7 +69,13 @@ export function scriptedBackend(records: readonly IncomingRecord[]): Backend & {
           done = Promise.all(
             [...byPartition.values()].map(async (batch) => {
               const first = batch[0]!
-              const b: PartitionBatch = { topic: first.topic, partition: first.partition, records: batch, isActive: () => active, heartbeat: async () => {} }
+              const b: PartitionBatch = {
+                topic: first.topic,
+                partition: first.partition,
+                records: batch,
+                isActive: () => active,
+                heartbeat: async () => {},
+              }
               await options.onBatch(b)
             }),
           ).then(() => undefined)

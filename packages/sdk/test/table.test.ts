@@ -1,15 +1,35 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import type { Backend, BackendReader, IncomingRecord, PartitionReaderOptions } from '../src/backend/index.js'
-import { BackendUnavailableError, ClosedError, ConfigError, createClient, defineTopic, serdes, TimeoutError, type Client, type StandardSchemaV1 } from '../src/index.js'
+import {
+  BackendUnavailableError,
+  ClosedError,
+  ConfigError,
+  createClient,
+  defineTopic,
+  serdes,
+  TimeoutError,
+  type Client,
+  type StandardSchemaV1,
+} from '../src/index.js'
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8')
 
 /** A backend whose reader hands out the given records of partition 0, then whatever `push` adds. */
-function fakeBackend(records: Array<{ key: Uint8Array | null; value: Uint8Array | null }>, options: { hangOnClose?: boolean; endOffsets?: () => Promise<never> } = {}) {
+function fakeBackend(
+  records: Array<{ key: Uint8Array | null; value: Uint8Array | null }>,
+  options: { hangOnClose?: boolean; endOffsets?: () => Promise<never> } = {},
+) {
   let reader: PartitionReaderOptions | undefined
   let offset = 0
-  const record = (r: { key: Uint8Array | null; value: Uint8Array | null }): IncomingRecord => ({ topic: 't', partition: 0, offset: String(offset++), ...r, headers: {}, timestamp: 0 })
+  const record = (r: { key: Uint8Array | null; value: Uint8Array | null }): IncomingRecord => ({
+    topic: 't',
+    partition: 0,
+    offset: String(offset++),
+    ...r,
+    headers: {},
+    timestamp: 0,
+  })
   const backend: Backend & { push(r: { key: Uint8Array | null; value: Uint8Array | null }): Promise<void> } = {
     name: 'fake',
     capabilities: { compaction: true, timeRetention: true } as Backend['capabilities'],
@@ -72,7 +92,12 @@ describe('client.table', () => {
 
   it('finds keys by their bytes, whatever the key serde', async () => {
     const topic = defineTopic('t', { key: serdes.bytes(), value: serdes.json<number>(), cleanupPolicy: 'compact' })
-    const table = createClient({ backend: fakeBackend([{ key: new Uint8Array([0, 255]), value: utf8('1') }, { key: new Uint8Array([0, 255]), value: utf8('2') }]) }).table(topic)
+    const table = createClient({
+      backend: fakeBackend([
+        { key: new Uint8Array([0, 255]), value: utf8('1') },
+        { key: new Uint8Array([0, 255]), value: utf8('2') },
+      ]),
+    }).table(topic)
     await table.ready()
     expect(table.get(new Uint8Array([0, 255]))).toBe(2)
     expect([...table.keys()].map((k) => [...k])).toEqual([[0, 255]])
@@ -80,7 +105,11 @@ describe('client.table', () => {
 
   it('applies records in order when the schema validates asynchronously', async () => {
     const slow: StandardSchemaV1<number> = {
-      '~standard': { version: 1, vendor: 't', validate: async (v) => (await new Promise((r) => setTimeout(r, Number(v) % 3)), { value: v as number }) },
+      '~standard': {
+        version: 1,
+        vendor: 't',
+        validate: async (v) => (await new Promise((r) => setTimeout(r, Number(v) % 3)), { value: v as number }),
+      },
     }
     const topic = defineTopic('t', { value: slow, cleanupPolicy: 'compact' })
     const backend = fakeBackend(Array.from({ length: 20 }, (_, i) => ({ key: utf8('k'), value: utf8(String(i)) })))
@@ -120,7 +149,9 @@ describe('client.table', () => {
 
   it('rejects ready() with ClosedError when closed while loading, and reads fail the same way', async () => {
     let release!: () => void
-    const slow = fakeBackend([], { endOffsets: () => new Promise<never>((_, reject) => (release = () => reject(new Error('late')))) })
+    const slow = fakeBackend([], {
+      endOffsets: () => new Promise<never>((_, reject) => (release = () => reject(new Error('late')))),
+    })
     const table = createClient({ backend: slow }).table(settings)
     await new Promise((r) => setTimeout(r, 10))
     const closing = table.close()
@@ -131,7 +162,9 @@ describe('client.table', () => {
   })
 
   it('bounds close() by closeTimeoutMs when the reader does not stop', async () => {
-    const table = createClient({ backend: fakeBackend([], { hangOnClose: true }) }).table(settings, { closeTimeoutMs: 50 })
+    const table = createClient({ backend: fakeBackend([], { hangOnClose: true }) }).table(settings, {
+      closeTimeoutMs: 50,
+    })
     await table.ready()
     const started = Date.now()
     await expect(table.close()).rejects.toBeInstanceOf(TimeoutError)

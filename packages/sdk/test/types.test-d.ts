@@ -4,8 +4,17 @@ import { defineTopic, type Consumer, type Message, type Producer } from '../src/
 
 // Compile-time guarantees only: nothing here runs. `npm run typecheck` (tsc over test/) checks this file, and fails
 // on an @ts-expect-error that is no longer an error (TS2578) or an expectTypeOf that no longer holds.
-const orders = defineTopic('orders', { key: z.string(), value: z.object({ amount: z.number() }), partitions: 12, ordering: 'per-key' })
-const settings = defineTopic('user-settings', { key: z.string(), value: z.object({ theme: z.string() }), cleanupPolicy: 'compact' })
+const orders = defineTopic('orders', {
+  key: z.string(),
+  value: z.object({ amount: z.number() }),
+  partitions: 12,
+  ordering: 'per-key',
+})
+const settings = defineTopic('user-settings', {
+  key: z.string(),
+  value: z.object({ theme: z.string() }),
+  cleanupPolicy: 'compact',
+})
 const clicks = defineTopic('clicks', { value: z.object({ page: z.string() }), ordering: 'none' })
 
 async function sendTypes(producer: Producer) {
@@ -29,7 +38,10 @@ async function sendTypes(producer: Producer) {
   await producer.tombstone(settings, 'u1')
   await producer.send(clicks, { value: { page: '/' } })
   await producer.send(clicks, { key: null, value: { page: '/' } })
-  await producer.send(orders, [{ key: 'a', value: { amount: 1 } }, { key: 'b', value: { amount: 2 } }])
+  await producer.send(orders, [
+    { key: 'a', value: { amount: 1 } },
+    { key: 'b', value: { amount: 2 } },
+  ])
 }
 
 // Ordering and cleanup policy stay literal types.

@@ -43,9 +43,31 @@ describe('kafka faults: close with every broker down', () => {
     const topic = unique('close-down-send')
     const backend = kafka({ brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 })
     try {
-      await backend.createTopic({ name: topic, partitions: 3, cleanupPolicy: 'delete', retentionMs: undefined, retentionBytes: undefined, deleteRetentionMs: undefined, minCompactionLagMs: undefined, config: {} })
-      const producer = backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: undefined })
-      const record = (partition: number) => ({ topic, partition, key: Buffer.from('k'), value: Buffer.from('v'), headers: {}, timestamp: Date.now() })
+      await backend.createTopic({
+        name: topic,
+        partitions: 3,
+        cleanupPolicy: 'delete',
+        retentionMs: undefined,
+        retentionBytes: undefined,
+        deleteRetentionMs: undefined,
+        minCompactionLagMs: undefined,
+        config: {},
+      })
+      const producer = backend.producer({
+        idempotent: true,
+        acks: 'all',
+        maxInFlight: 1,
+        retries: 5,
+        clientId: undefined,
+      })
+      const record = (partition: number) => ({
+        topic,
+        partition,
+        key: Buffer.from('k'),
+        value: Buffer.from('v'),
+        headers: {},
+        timestamp: Date.now(),
+      })
       await producer.send([record(0), record(1), record(2)])
       down = true
       for (const node of [1, 2, 3]) runScript('kafka-cluster.sh', 'freeze', String(node))

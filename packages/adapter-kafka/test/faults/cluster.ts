@@ -7,7 +7,11 @@ export const restartNode = (id: number) => runScript('kafka-cluster.sh', 'restar
 
 /** The broker id leading a partition, asked from a broker other than `avoid` when given. */
 export async function leaderOf(topic: string, partition: number): Promise<number> {
-  const admin = new kafkajs.Kafka({ brokers: CLUSTER, clientId: 'keyed-test-faults', logLevel: kafkajs.logLevel.NOTHING }).admin()
+  const admin = new kafkajs.Kafka({
+    brokers: CLUSTER,
+    clientId: 'keyed-test-faults',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin()
   await admin.connect()
   try {
     const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics

@@ -32,7 +32,14 @@ describe('kafka faults: partition leader killed', () => {
           // Two calls in flight, each a batch over every partition: the SDK and the adapter must keep calls in order
           // across the failover, and kafkajs drops a partition whose new leader already answered (issue 1303).
           const half = keys.length / 2
-          await Promise.all([keys.slice(0, half), keys.slice(half)].map((batch) => producer.send(topic, batch.map((key) => ({ key, value: { seq } })))))
+          await Promise.all(
+            [keys.slice(0, half), keys.slice(half)].map((batch) =>
+              producer.send(
+                topic,
+                batch.map((key) => ({ key, value: { seq } })),
+              ),
+            ),
+          )
           await sleep(20)
         }
       })()
@@ -49,10 +56,19 @@ describe('kafka faults: partition leader killed', () => {
 
       const reader = createClient({ backend: clusterKafka() })
       try {
-        await reader.consumer({ groupId: unique('verify') }).subscribe(topic, (m) => {
-          // The reader is itself at-least-once: a rebalance after the restart may redeliver, so the log is keyed by offset.
-          log.set(`${m.partition}/${m.offset.padStart(12, '0')}`, { member: 'r', key: m.key, seq: m.value.seq, partition: m.partition })
-        }, { fromBeginning: true })
+        await reader.consumer({ groupId: unique('verify') }).subscribe(
+          topic,
+          (m) => {
+            // The reader is itself at-least-once: a rebalance after the restart may redeliver, so the log is keyed by offset.
+            log.set(`${m.partition}/${m.offset.padStart(12, '0')}`, {
+              member: 'r',
+              key: m.key,
+              seq: m.value.seq,
+              partition: m.partition,
+            })
+          },
+          { fromBeginning: true },
+        )
         await waitFor('every record', 45_000, () => log.size >= keys.length * rounds)
         await sleep(500)
       } finally {

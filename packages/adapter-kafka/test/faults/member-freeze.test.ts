@@ -19,9 +19,22 @@ describe('kafka faults: group member frozen past its session timeout', () => {
     const rounds = 50
     const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing' }) })
     // Whole fetched batches go to the SDK in one piece: only the per-record ownership check can stop the frozen member.
-    const child = spawn(process.execPath, ['--import', 'tsx', memberScript, CLUSTER.join(','), topic.name, String(partitions), group, JSON.stringify({ maxBatchSize: 500, started: true })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        memberScript,
+        CLUSTER.join(','),
+        topic.name,
+        String(partitions),
+        group,
+        JSON.stringify({ maxBatchSize: 500, started: true }),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     const started: Array<Handled & { resumed: boolean }> = []
     const survivor: Handled[] = []
     const childDone: Handled[] = []
@@ -29,7 +42,11 @@ describe('kafka faults: group member frozen past its session timeout', () => {
     let resumed = false
     try {
       const producer = client.producer()
-      for (let seq = 0; seq < rounds; seq++) await producer.send(topic, keys.map((key) => ({ key, value: { seq } })))
+      for (let seq = 0; seq < rounds; seq++)
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq } })),
+        )
       createInterface({ input: child.stdout }).on('line', (line) => {
         const event = JSON.parse(line) as Handled & { joined?: true; started?: Handled }
         if (event.joined) joined = true
@@ -43,11 +60,13 @@ describe('kafka faults: group member frozen past its session timeout', () => {
       const beforeFreeze = started.length
 
       // The group expels the frozen member after its 6 s session timeout; the survivor takes every partition.
-      await client.consumer({ groupId: group, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 }).subscribe(
-        topic,
-        (m) => void survivor.push({ key: m.key, seq: m.value.seq, partition: m.partition, offset: m.offset }),
-        { fromBeginning: true },
-      )
+      await client
+        .consumer({ groupId: group, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
+        .subscribe(
+          topic,
+          (m) => void survivor.push({ key: m.key, seq: m.value.seq, partition: m.partition, offset: m.offset }),
+          { fromBeginning: true },
+        )
       // The survivor starts from the child's last commits: together they handled everything.
       const all = () => [...childDone, ...survivor].map((e) => ({ ...e, member: '' }))
       await waitFor('the survivor to handle every record', 60_000, () => missing(all(), keys, rounds).length === 0)

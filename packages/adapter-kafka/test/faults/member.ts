@@ -4,19 +4,27 @@
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { kafka } from '../../src/index.js'
 
-const [brokers, topicName, partitions, groupId, json] = process.argv.slice(2) as [string, string, string, string, string | undefined]
+const [brokers, topicName, partitions, groupId, json] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+]
 const options = JSON.parse(json ?? '{}') as { maxBatchSize?: number; started?: boolean }
 const topic = defineTopic(topicName, { partitions: Number(partitions), value: serdes.json<{ seq: number }>() })
 const client = createClient({ backend: kafka({ brokers: brokers.split(','), logLevel: 'nothing' }) })
-await client.consumer({ groupId, maxBatchSize: options.maxBatchSize ?? 10, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 }).subscribe(
-  topic,
-  async (m) => {
-    const record = { key: m.key, seq: m.value.seq, partition: m.partition, offset: m.offset }
-    if (options.started) process.stdout.write(JSON.stringify({ started: record }) + '\n')
-    // Slow enough that a kill lands inside a batch, after some of its records were handled but before its commit.
-    await new Promise((resolve) => setTimeout(resolve, 15))
-    process.stdout.write(JSON.stringify(record) + '\n')
-  },
-  { fromBeginning: true },
-)
+await client
+  .consumer({ groupId, maxBatchSize: options.maxBatchSize ?? 10, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 })
+  .subscribe(
+    topic,
+    async (m) => {
+      const record = { key: m.key, seq: m.value.seq, partition: m.partition, offset: m.offset }
+      if (options.started) process.stdout.write(JSON.stringify({ started: record }) + '\n')
+      // Slow enough that a kill lands inside a batch, after some of its records were handled but before its commit.
+      await new Promise((resolve) => setTimeout(resolve, 15))
+      process.stdout.write(JSON.stringify(record) + '\n')
+    },
+    { fromBeginning: true },
+  )
 process.stdout.write('{"joined":true}\n')

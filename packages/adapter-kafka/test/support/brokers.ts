@@ -4,7 +4,8 @@ export const BROKER = '127.0.0.1:9092'
 export const CLUSTER = ['127.0.0.1:19092', '127.0.0.1:19093', '127.0.0.1:19094']
 
 /** The adapter as the tests use it: kafkajs's own logging off so failures stay readable. */
-export const testKafka = (options: Partial<KafkaOptions> = {}) => kafka({ brokers: [BROKER], logLevel: 'nothing', ...options })
+export const testKafka = (options: Partial<KafkaOptions> = {}) =>
+  kafka({ brokers: [BROKER], logLevel: 'nothing', ...options })
 
 /** Settings under which Kafka's cleaner is observable within a test. */
 export const FAST_CLEANUP = {

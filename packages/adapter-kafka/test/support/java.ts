@@ -9,12 +9,20 @@ export function kafkaLibs(): string {
   const version = process.env.KEYED_KAFKA_VERSION ?? kafkaVersion.version
   const dir = join(process.env.KEYED_CACHE ?? join(homedir(), '.cache', 'keyed'), `kafka-${version}`, 'libs')
   if (!existsSync(dir) || !readdirSync(dir).some((f) => f.startsWith('kafka-clients-'))) {
-    throw new Error(`No kafka-clients jar in ${dir}: run bash scripts/kafka-start.sh first (it resolves Kafka ${version} from Maven Central).`)
+    throw new Error(
+      `No kafka-clients jar in ${dir}: run bash scripts/kafka-start.sh first (it resolves Kafka ${version} from Maven Central).`,
+    )
   }
   return dir
 }
 
-const javaArgs = (source: string, args: string[]) => ['-cp', `${kafkaLibs()}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', source, ...args]
+const javaArgs = (source: string, args: string[]) => [
+  '-cp',
+  `${kafkaLibs()}/*`,
+  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+  source,
+  ...args,
+]
 
 /** Starts a single-file Java program against the jars, for one that runs beside the test; the caller kills it. */
 export function spawnJava(source: string, args: string[]): ChildProcessWithoutNullStreams {
@@ -28,6 +36,9 @@ export function runJava(source: string, args: string[], stdin: string): string[]
     encoding: 'utf8',
     timeout: 120_000,
   })
-  if (result.status !== 0) throw new Error(`java ${source} failed (exit ${String(result.status ?? result.signal)}): ${result.error?.message ?? ''}\n${result.stderr}`)
+  if (result.status !== 0)
+    throw new Error(
+      `java ${source} failed (exit ${String(result.status ?? result.signal)}): ${result.error?.message ?? ''}\n${result.stderr}`,
+    )
   return result.stdout.trim().split('\n')
 }

@@ -11,6 +11,9 @@ export async function rawAdmin(brokers: string[] = [BROKER]): Promise<Admin> {
 }
 
 export async function topicConfig(admin: Admin, topic: string): Promise<Record<string, string>> {
-  const { resources } = await admin.describeConfigs({ resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false })
+  const { resources } = await admin.describeConfigs({
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+    includeSynonyms: false,
+  })
   return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]))
 }

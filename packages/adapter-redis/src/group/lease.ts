@@ -19,7 +19,12 @@ export class Lease {
   }
 
   /** The lease, or undefined while another member holds it. */
-  static async acquire(conn: Connection, keys: { lease: string; epoch: string }, member: string, leaseMs: number): Promise<Lease | undefined> {
+  static async acquire(
+    conn: Connection,
+    keys: { lease: string; epoch: string },
+    member: string,
+    leaseMs: number,
+  ): Promise<Lease | undefined> {
     const sentAt = Date.now()
     const token = await acquire.run(conn, [keys.lease, keys.epoch], [member, leaseMs])
     return token === undefined ? undefined : new Lease(keys.lease, token, leaseMs, sentAt)

@@ -1,4 +1,14 @@
-import { ConfigError, FencedError, isKeyedError, TimeoutError, type BackendConsumer, type KeyedError, type CommitOffset, type GroupMemberOptions, type TopicPartition } from '@keyed/sdk/backend'
+import {
+  ConfigError,
+  FencedError,
+  isKeyedError,
+  TimeoutError,
+  type BackendConsumer,
+  type KeyedError,
+  type CommitOffset,
+  type GroupMemberOptions,
+  type TopicPartition,
+} from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { toKeyedError, translated } from '../errors.js'
 import { deadline, within } from '../within.js'
@@ -142,7 +152,9 @@ export class RedisGroupMember implements BackendConsumer {
     if (this.closing) return
     this.timer = setTimeout(() => {
       // A tick during an outage is simply tried again at the next one; a refusal would repeat forever.
-      this.ticking = this.tick().catch((error: unknown) => this.fatal(toKeyedError(error, `heartbeat in group '${this.options.groupId}'`, this.context.options.server)))
+      this.ticking = this.tick().catch((error: unknown) =>
+        this.fatal(toKeyedError(error, `heartbeat in group '${this.options.groupId}'`, this.context.options.server)),
+      )
     }, delay)
   }
 
@@ -161,17 +173,22 @@ export class RedisGroupMember implements BackendConsumer {
         }),
       )
       await Promise.all(
-        [...wanted].filter(([id]) => !this.owned.has(id)).map(async ([id, { topic, partition }]) => {
-          const { keys } = this.context
-          const keyNames = { lease: keys.lease(topic, partition, this.options.groupId), epoch: keys.epoch(topic, partition, this.options.groupId) }
-          const lease = await Lease.acquire(conn, keyNames, this.membership.memberId, this.leaseMs)
-          if (!lease) {
-            waiting = true
-            return
-          }
-          if (this.closing || this.owned.has(id)) return lease.release(conn)
-          this.take(id, new PartitionReader(this.context, this.options, topic, partition, lease, () => !this.closing))
-        }),
+        [...wanted]
+          .filter(([id]) => !this.owned.has(id))
+          .map(async ([id, { topic, partition }]) => {
+            const { keys } = this.context
+            const keyNames = {
+              lease: keys.lease(topic, partition, this.options.groupId),
+              epoch: keys.epoch(topic, partition, this.options.groupId),
+            }
+            const lease = await Lease.acquire(conn, keyNames, this.membership.memberId, this.leaseMs)
+            if (!lease) {
+              waiting = true
+              return
+            }
+            if (this.closing || this.owned.has(id)) return lease.release(conn)
+            this.take(id, new PartitionReader(this.context, this.options, topic, partition, lease, () => !this.closing))
+          }),
       )
     } finally {
       this.schedule(waiting ? Math.min(ACQUIRE_RETRY_MS, this.heartbeatMs) : this.heartbeatMs)

@@ -31,9 +31,17 @@ export class Membership {
       this.partitions.set(sub.topic, meta.partitions)
       await Promise.all(
         Array.from({ length: meta.partitions }, (_, p) =>
-          conn.xgroup('CREATE', keys.stream(sub.topic, p), this.options.groupId, sub.fromBeginning ? '0' : '$', 'MKSTREAM').catch((error: unknown) => {
-            if (replyCode(error) !== 'BUSYGROUP') throw error
-          }),
+          conn
+            .xgroup(
+              'CREATE',
+              keys.stream(sub.topic, p),
+              this.options.groupId,
+              sub.fromBeginning ? '0' : '$',
+              'MKSTREAM',
+            )
+            .catch((error: unknown) => {
+              if (replyCode(error) !== 'BUSYGROUP') throw error
+            }),
         ),
       )
     }
@@ -45,8 +53,12 @@ export class Membership {
     const live = await heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '0'])
     const mine = new Map<string, TopicPartition>()
     this.options.subscriptions.forEach((sub, i) => {
-      const all = Array.from({ length: this.partitions.get(sub.topic) ?? 0 }, (_, partition) => ({ topic: sub.topic, partition }))
-      for (const tp of assignPartitions(live[i] ?? [], all).get(this.memberId) ?? []) mine.set(`${tp.topic}:${tp.partition}`, tp)
+      const all = Array.from({ length: this.partitions.get(sub.topic) ?? 0 }, (_, partition) => ({
+        topic: sub.topic,
+        partition,
+      }))
+      for (const tp of assignPartitions(live[i] ?? [], all).get(this.memberId) ?? [])
+        mine.set(`${tp.topic}:${tp.partition}`, tp)
     })
     return mine
   }
@@ -54,7 +66,10 @@ export class Membership {
   /** Leaves the member sets, so the others rebalance at their next heartbeat instead of after the session timeout. */
   async leave(): Promise<void> {
     const conn = await this.context.connection().catch(() => undefined)
-    if (conn) await heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '1']).catch(() => undefined)
+    if (conn)
+      await heartbeat
+        .run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '1'])
+        .catch(() => undefined)
   }
 
   private memberKeys(): string[] {

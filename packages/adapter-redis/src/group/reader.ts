@@ -48,7 +48,11 @@ export class PartitionReader {
     if (this.stopping) return
     this.stopping = true
     const id = this.connId
-    if (id !== undefined) void this.context.connection().then((c) => c.client('UNBLOCK', id)).catch(() => undefined)
+    if (id !== undefined)
+      void this.context
+        .connection()
+        .then((c) => c.client('UNBLOCK', id))
+        .catch(() => undefined)
   }
 
   /** Closes the reading connection (a read in flight fails at once). */
@@ -61,7 +65,11 @@ export class PartitionReader {
   async acknowledge(offset: string): Promise<boolean> {
     const conn = await this.context.connection()
     const ids = this.delivered.splice(0, countUpTo(this.delivered, offset))
-    const reply = await commit.run(conn, [this.stream, this.lease.key], [this.lease.token, this.options.groupId, ...ids])
+    const reply = await commit.run(
+      conn,
+      [this.stream, this.lease.key],
+      [this.lease.token, this.options.groupId, ...ids],
+    )
     if (reply.fenced) this.stopping = true
     return !reply.fenced
   }
@@ -84,7 +92,10 @@ export class PartitionReader {
     } else {
       reader.on('ready', () => {
         readies++
-        reader.client('ID').then((id) => (this.connId = Number(id)), () => undefined)
+        reader.client('ID').then(
+          (id) => (this.connId = Number(id)),
+          () => undefined,
+        )
       })
       this.connId = Number(await reader.client('ID'))
     }

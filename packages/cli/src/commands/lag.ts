@@ -4,15 +4,27 @@ import type { Output } from '../output.js'
 import { num, table } from '../render.js'
 import { describeTopic } from './topics.js'
 
-export async function lagCommand(backend: Backend, display: string, groupId: string, topic: string | undefined, out: Output): Promise<void> {
-  if (typeof backend.committedOffsets !== 'function') throw new ConfigError(`The ${backend.name} backend cannot report a group's positions (no committedOffsets()).`)
+export async function lagCommand(
+  backend: Backend,
+  display: string,
+  groupId: string,
+  topic: string | undefined,
+  out: Output,
+): Promise<void> {
+  if (typeof backend.committedOffsets !== 'function')
+    throw new ConfigError(`The ${backend.name} backend cannot report a group's positions (no committedOffsets()).`)
   if (topic !== undefined) await describeTopic(backend, display, topic)
   const rows = await backend.committedOffsets(groupId, topic === undefined ? undefined : [topic])
   const total = rows.reduce((sum, r) => sum + r.lag, 0)
   out.result({ groupId, partitions: rows, totalLag: total }, () => text(groupId, topic, rows, total))
 }
 
-function text(groupId: string, topic: string | undefined, rows: readonly GroupPartitionOffset[], total: number): string {
+function text(
+  groupId: string,
+  topic: string | undefined,
+  rows: readonly GroupPartitionOffset[],
+  total: number,
+): string {
   if (rows.length === 0) return `group '${groupId}' has committed nothing${topic === undefined ? '' : ` in '${topic}'`}`
   return [
     table(

@@ -16,10 +16,16 @@ export interface MigrateOptions {
   verify: boolean
 }
 
-export async function migrateCommand(backend: Backend, display: string, options: MigrateOptions, out: Output): Promise<void> {
+export async function migrateCommand(
+  backend: Backend,
+  display: string,
+  options: MigrateOptions,
+  out: Output,
+): Promise<void> {
   const { from, to, partitions } = options
   for (const method of ['topicSpec', 'committedOffsets', 'endOffsets', 'reader'] as const) {
-    if (typeof backend[method] !== 'function') throw new ConfigError(`The ${backend.name} backend cannot migrate topics (it has no ${method}()).`)
+    if (typeof backend[method] !== 'function')
+      throw new ConfigError(`The ${backend.name} backend cannot migrate topics (it has no ${method}()).`)
   }
   if (from === to) throw new UsageError('The source and the target of a migration must be different topics.')
   const source = await backend.topicSpec!(from)
@@ -38,13 +44,23 @@ export async function migrateCommand(backend: Backend, display: string, options:
   const bar = progress(`copying ${from} → ${to}`, 0)
   let outcome
   try {
-    outcome = await copyTopic({ backend, source, to, partitions, groupId, batch: options.batch, created: !existing, onProgress: (done, remaining) => bar.update(done, done + remaining) })
+    outcome = await copyTopic({
+      backend,
+      source,
+      to,
+      partitions,
+      groupId,
+      batch: options.batch,
+      created: !existing,
+      onProgress: (done, remaining) => bar.update(done, done + remaining),
+    })
   } finally {
     bar.stop()
   }
   const seconds = (Date.now() - started) / 1000
   let verification: Verification | undefined
-  if (options.verify) verification = await verifyCopy(backend, from, to, partitions, outcome.sourceEnds, compactedSpec(source))
+  if (options.verify)
+    verification = await verifyCopy(backend, from, to, partitions, outcome.sourceEnds, compactedSpec(source))
   const result = {
     from,
     to,
@@ -74,5 +90,8 @@ export async function migrateCommand(backend: Backend, display: string, options:
     }
     return lines.join('\n')
   })
-  if (verification && !verification.ok) throw new CheckFailed(`the copy of '${from}' in '${to}' does not match: ${verification.examples[0] ?? 'see the report'}.`)
+  if (verification && !verification.ok)
+    throw new CheckFailed(
+      `the copy of '${from}' in '${to}' does not match: ${verification.examples[0] ?? 'see the report'}.`,
+    )
 }

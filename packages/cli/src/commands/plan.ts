@@ -15,14 +15,26 @@ function text(p: PartitionPlan): string {
     `${p.from} → ${p.to} partitions: ${num(p.movedKeys)} of ${num(p.distinctKeys)} keys (${pct(p.movedKeyShare)}) and ${num(p.movedRecords)} of ${num(p.records)} keyed records (${pct(p.movedRecordShare)}) would change partition`,
   ]
   if (p.sample.length > 0) {
-    lines.push('', 'moved keys (sample):', table(['key', 'records', 'from', 'to'], p.sample.map((k) => [shownKey(k.key), num(k.records), String(k.from), String(k.to)]), [1, 2, 3]))
+    lines.push(
+      '',
+      'moved keys (sample):',
+      table(
+        ['key', 'records', 'from', 'to'],
+        p.sample.map((k) => [shownKey(k.key), num(k.records), String(k.from), String(k.to)]),
+        [1, 2, 3],
+      ),
+    )
   }
   lines.push('', `ordering: ${p.ordering}`)
   if (p.alternatives.length > 0) {
     lines.push(
       '',
       'counts that move fewer keys:',
-      table(['partitions', 'keys moved', 'records moved'], p.alternatives.map((a) => [String(a.partitions), pct(a.movedKeyShare), pct(a.movedRecordShare)]), [0, 1, 2]),
+      table(
+        ['partitions', 'keys moved', 'records moved'],
+        p.alternatives.map((a) => [String(a.partitions), pct(a.movedKeyShare), pct(a.movedRecordShare)]),
+        [0, 1, 2],
+      ),
     )
   }
   return lines.join('\n')

@@ -24,7 +24,11 @@ export interface KeyAnalysis {
   readonly keylessShare: number
   readonly distinctKeys: number
   readonly perPartition: readonly PartitionLoad[]
-  readonly skew: { readonly maxOverMean: number; readonly coefficientOfVariation: number; readonly hottestPartition: number }
+  readonly skew: {
+    readonly maxOverMean: number
+    readonly coefficientOfVariation: number
+    readonly hottestPartition: number
+  }
   readonly hotKeys: readonly HotKey[]
   readonly verdict: { readonly level: VerdictLevel; readonly summary: string; readonly suggestion: string }
 }
@@ -59,7 +63,12 @@ export function analyzeKeys(counts: KeySet, partitions: number, top = 10): KeyAn
   const variance = records.reduce((sum, r) => sum + (r - mean) ** 2, 0) / partitions
   const maxOverMean = mean > 0 ? max / mean : 0
   const cv = mean > 0 ? Math.sqrt(variance) / mean : 0
-  const hotKeys = topKeys(counts, top).map((e) => ({ key: counts.keyOf(e.id), records: e.records, share: total ? e.records / total : 0, partition: e.hash % partitions }))
+  const hotKeys = topKeys(counts, top).map((e) => ({
+    key: counts.keyOf(e.id),
+    records: e.records,
+    share: total ? e.records / total : 0,
+    partition: e.hash % partitions,
+  }))
   const keylessShare = total ? counts.keyless / total : 0
   return {
     partitions,
@@ -67,7 +76,12 @@ export function analyzeKeys(counts: KeySet, partitions: number, top = 10): KeyAn
     keyless: counts.keyless,
     keylessShare,
     distinctKeys,
-    perPartition: records.map((r, partition) => ({ partition, records: r, distinctKeys: distinct[partition]!, share: total ? r / total : 0 })),
+    perPartition: records.map((r, partition) => ({
+      partition,
+      records: r,
+      distinctKeys: distinct[partition]!,
+      share: total ? r / total : 0,
+    })),
     skew: { maxOverMean, coefficientOfVariation: cv, hottestPartition: records.indexOf(max) },
     hotKeys,
     verdict: verdict({ partitions, total, distinctKeys, maxOverMean, keylessShare, hot: hotKeys[0] }),
@@ -76,13 +90,29 @@ export function analyzeKeys(counts: KeySet, partitions: number, top = 10): KeyAn
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 
-function verdict(a: { partitions: number; total: number; distinctKeys: number; maxOverMean: number; keylessShare: number; hot: HotKey | undefined }): KeyAnalysis['verdict'] {
+function verdict(a: {
+  partitions: number
+  total: number
+  distinctKeys: number
+  maxOverMean: number
+  keylessShare: number
+  hot: HotKey | undefined
+}): KeyAnalysis['verdict'] {
   const { partitions, total, distinctKeys, maxOverMean, keylessShare, hot } = a
-  if (total === 0) return { level: 'warn', summary: 'no records to analyze', suggestion: 'Point it at a topic with records, or give keys with --keys FILE.' }
+  if (total === 0)
+    return {
+      level: 'warn',
+      summary: 'no records to analyze',
+      suggestion: 'Point it at a topic with records, or give keys with --keys FILE.',
+    }
   const fair = 1 / partitions
   const hotShare = hot && distinctKeys > 1 && partitions > 1 ? hot.share : 0
   const level: VerdictLevel =
-    maxOverMean > 1.5 || distinctKeys < partitions || hotShare > fair ? 'bad' : maxOverMean > 1.2 || hotShare > fair / 2 || keylessShare > 0.5 ? 'warn' : 'ok'
+    maxOverMean > 1.5 || distinctKeys < partitions || hotShare > fair
+      ? 'bad'
+      : maxOverMean > 1.2 || hotShare > fair / 2 || keylessShare > 0.5
+        ? 'warn'
+        : 'ok'
   const load = `the busiest partition has ${maxOverMean.toFixed(2)}× the mean load`
   if (hot && hotShare > fair / 2) {
     return {
@@ -95,18 +125,26 @@ function verdict(a: { partitions: number; total: number; distinctKeys: number; m
     return {
       level,
       summary: `only ${distinctKeys} distinct key${distinctKeys === 1 ? '' : 's'} for ${partitions} partitions: at least ${partitions - distinctKeys} partition${partitions - distinctKeys === 1 ? '' : 's'} stay empty`,
-      suggestion: 'Key by a field with many more values than partitions (a customer, account or device id), or a compound key.',
+      suggestion:
+        'Key by a field with many more values than partitions (a customer, account or device id), or a compound key.',
     }
   }
   if (level !== 'ok' && keylessShare <= 0.5) {
     return {
       level,
       summary: `skewed: ${load}`,
-      suggestion: distinctKeys < partitions * 20 ? `Few keys per partition (${(distinctKeys / partitions).toFixed(1)}): key by a field with more values, or a compound key.` : 'A few heavy keys dominate: see the hot keys; a compound key spreads them.',
+      suggestion:
+        distinctKeys < partitions * 20
+          ? `Few keys per partition (${(distinctKeys / partitions).toFixed(1)}): key by a field with more values, or a compound key.`
+          : 'A few heavy keys dominate: see the hot keys; a compound key spreads them.',
     }
   }
   if (level !== 'ok') {
-    return { level, summary: `${pct(keylessShare)} of the records have no key (no order, no compaction for them); ${load}`, suggestion: 'Keyless records are fine for unordered data; give a key where order or compaction matters.' }
+    return {
+      level,
+      summary: `${pct(keylessShare)} of the records have no key (no order, no compaction for them); ${load}`,
+      suggestion: 'Keyless records are fine for unordered data; give a key where order or compaction matters.',
+    }
   }
   return { level, summary: `balanced: ${load}`, suggestion: 'Nothing to change.' }
 }

@@ -49,7 +49,11 @@ export class LineKeys implements KeySet {
         return
       }
       const id = entry - 1
-      if (this.hashes[id] === hash && this.ends[id]! - this.starts[id]! === length && this.sameBytes(this.starts[id]!, start, length)) {
+      if (
+        this.hashes[id] === hash &&
+        this.ends[id]! - this.starts[id]! === length &&
+        this.sameBytes(this.starts[id]!, start, length)
+      ) {
         this.counts[id]!++
         return
       }

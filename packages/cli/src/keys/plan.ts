@@ -63,7 +63,11 @@ export function planPartitions(counts: KeySet, from: number, to: number, sampleS
   const share = (n: number, of: number) => (of ? n / of : 0)
   const movedKeyShare = share(movedKeys, distinctKeys)
   const alternatives = alts
-    .map((partitions, i) => ({ partitions, movedKeyShare: share(altMoved[i]!.keys, distinctKeys), movedRecordShare: share(altMoved[i]!.records, keyed) }))
+    .map((partitions, i) => ({
+      partitions,
+      movedKeyShare: share(altMoved[i]!.keys, distinctKeys),
+      movedRecordShare: share(altMoved[i]!.records, keyed),
+    }))
     .filter((a) => a.movedKeyShare < movedKeyShare)
   return {
     from,
@@ -80,7 +84,7 @@ export function planPartitions(counts: KeySet, from: number, to: number, sampleS
       movedKeys === 0
         ? 'No key changes partition: per-key order is unaffected.'
         : `Kafka does not move existing records: after the change, new records of ${movedKeys.toLocaleString('en-US')} key${movedKeys === 1 ? '' : 's'} go to another partition while their older records stay where they are, ` +
-          'so a consumer can handle a key\'s new records before its old ones (two partitions, no order between them), and a compacted topic keeps two latest values for such a key. ' +
+          "so a consumer can handle a key's new records before its old ones (two partitions, no order between them), and a compacted topic keeps two latest values for such a key. " +
           'Drain the topic before the change (stop producers, wait for lag 0), or copy it to a new topic with `keyed topic migrate`.',
   }
 }

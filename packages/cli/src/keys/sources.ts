@@ -20,7 +20,9 @@ export async function keysFromLines(file: string): Promise<KeySet> {
       text = await readFile(file)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      throw new UsageError(`--keys ${file}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))}).`)
+      throw new UsageError(
+        `--keys ${file}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))}).`,
+      )
     }
   }
   return new LineKeys(text)

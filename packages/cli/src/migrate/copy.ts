@@ -1,5 +1,13 @@
 import { partitionFor } from '@keyed/sdk'
-import type { Backend, BackendConsumer, GroupPartitionOffset, OutgoingRecord, PartitionBatch, ProducerSettings, TopicSpec } from '@keyed/sdk/backend'
+import type {
+  Backend,
+  BackendConsumer,
+  GroupPartitionOffset,
+  OutgoingRecord,
+  PartitionBatch,
+  ProducerSettings,
+  TopicSpec,
+} from '@keyed/sdk/backend'
 import { isCompacted, isKeyedError, type KeyedError } from '@keyed/sdk/backend'
 import { reachesEnd } from '../offsets.js'
 import { readAll } from '../read-topic.js'
@@ -32,10 +40,17 @@ export interface CopyOutcome {
  * The copy sends the source's bytes as they are, with partitions it computed (keyed's murmur2), straight to the
  * backend's producer: the SDK producer's decode-free path measured at about half the raw loop's rate on Kafka (bench/migrate.ts).
  */
-const STRICT: ProducerSettings = { idempotent: true, acks: 'all', maxInFlight: 1, retries: 10, clientId: 'keyed-migrate' }
+const STRICT: ProducerSettings = {
+  idempotent: true,
+  acks: 'all',
+  maxInFlight: 1,
+  retries: 10,
+  clientId: 'keyed-migrate',
+}
 
 /** Where a record goes in the target: murmur2 of its key over the new count; a keyless one stays with its source partition's records. */
-const targetPartition = (key: Uint8Array | null, sourcePartition: number, partitions: number) => (key === null ? sourcePartition % partitions : partitionFor(key, partitions))
+const targetPartition = (key: Uint8Array | null, sourcePartition: number, partitions: number) =>
+  key === null ? sourcePartition % partitions : partitionFor(key, partitions)
 
 /** What the target holds already, per (source partition, target partition): read once when resuming onto a non-empty target. */
 async function alreadyCopied(backend: Backend, to: string): Promise<CopiedUpTo> {
@@ -76,7 +91,9 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
   const { backend, source, to, partitions, groupId } = options
   const positions = () => patiently(() => backend.committedOffsets!(groupId, [source.name]))
   const lagOf = (rows: readonly GroupPartitionOffset[]) => rows.reduce((sum, r) => sum + r.lag, 0)
-  const resumed = !options.created && (await patiently(() => backend.endOffsets!(to))).some((e) => e.offset !== '0' && e.offset !== '0-0')
+  const resumed =
+    !options.created &&
+    (await patiently(() => backend.endOffsets!(to))).some((e) => e.offset !== '0' && e.offset !== '0-0')
   const copiedUpTo = resumed ? await alreadyCopied(backend, to) : new CopiedUpTo()
   const producer = backend.producer(STRICT)
   let copied = 0
@@ -106,7 +123,8 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       out.push({ topic: to, partition: tp, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })
     }
     if (out.length > 0) {
-      for (const i of lastOf.values()) out[i] = { ...out[i]!, headers: { ...out[i]!.headers, [ORIGIN_HEADER]: `${sp}/${offsets[i]!}` } }
+      for (const i of lastOf.values())
+        out[i] = { ...out[i]!, headers: { ...out[i]!.headers, [ORIGIN_HEADER]: `${sp}/${offsets[i]!}` } }
       await producer.send(out)
       for (const [tp, i] of lastOf) copiedUpTo.note(sp, tp, offsets[i]!)
       copied += out.length
@@ -160,7 +178,12 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       rows = await positions()
     }
     options.onProgress(copied + skipped, 0)
-    return { copied, skipped, sourceEnds: new Map(rows.map((r) => [r.partition, r.end])), copyMs: performance.now() - copyStart }
+    return {
+      copied,
+      skipped,
+      sourceEnds: new Map(rows.map((r) => [r.partition, r.end])),
+      copyMs: performance.now() - copyStart,
+    }
   } finally {
     await producer.close().catch(() => undefined)
   }

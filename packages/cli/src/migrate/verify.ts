@@ -20,7 +20,8 @@ function fnvText(h: number, text: string): number {
 function fingerprint(r: IncomingRecord): number {
   let h = r.value === null ? FNV_PRIME : fnvBytes(FNV_OFFSET, r.value)
   h = fnvText(h, String(r.timestamp))
-  for (const name of Object.keys(r.headers).sort()) if (name !== ORIGIN_HEADER) h = fnvText(fnvText(h, name), r.headers[name]!)
+  for (const name of Object.keys(r.headers).sort())
+    if (name !== ORIGIN_HEADER) h = fnvText(fnvText(h, name), r.headers[name]!)
   return h >>> 0
 }
 
@@ -67,7 +68,14 @@ function add(map: Map<string, KeySide>, key: string, r: IncomingRecord, partitio
  * that partition's offset order on both sides. Keyless records, and keys found in several source partitions (written
  * by another partitioner), have no order to keep: their records are compared as a set, per target partition.
  */
-export async function verifyCopy(backend: Backend, from: string, to: string, partitions: number, sourceEnds: ReadonlyMap<number, string>, compacted: boolean): Promise<Verification> {
+export async function verifyCopy(
+  backend: Backend,
+  from: string,
+  to: string,
+  partitions: number,
+  sourceEnds: ReadonlyMap<number, string>,
+  compacted: boolean,
+): Promise<Verification> {
   const keyless = (partition: number) => `\u0000keyless/${partition}`
   const source = new Map<string, KeySide>()
   let sourceRecords = 0
@@ -76,7 +84,8 @@ export async function verifyCopy(backend: Backend, from: string, to: string, par
     topic: from,
     until: sourceEnds,
     onRecords(records, partition) {
-      for (const r of records) add(source, r.key === null ? keyless(partition % partitions) : toBuffer(r.key).toString('latin1'), r, partition)
+      for (const r of records)
+        add(source, r.key === null ? keyless(partition % partitions) : toBuffer(r.key).toString('latin1'), r, partition)
       sourceRecords += records.length
     },
   })
@@ -86,21 +95,31 @@ export async function verifyCopy(backend: Backend, from: string, to: string, par
     backend,
     topic: to,
     onRecords(records, partition) {
-      for (const r of records) add(target, r.key === null ? keyless(partition) : toBuffer(r.key).toString('latin1'), r, partition)
+      for (const r of records)
+        add(target, r.key === null ? keyless(partition) : toBuffer(r.key).toString('latin1'), r, partition)
       targetRecords += records.length
     },
   })
   let mismatchedKeys = 0
   const examples: string[] = []
-  const shown = (key: string) => (key.startsWith('\u0000') ? key.slice(1) : JSON.stringify(Buffer.from(key, 'latin1').toString('utf8')))
+  const shown = (key: string) =>
+    key.startsWith('\u0000') ? key.slice(1) : JSON.stringify(Buffer.from(key, 'latin1').toString('utf8'))
   for (const [key, s] of source) {
     const t = target.get(key)
     const unordered = s.partition === -1 || key.startsWith('\u0000')
-    const same = t !== undefined && (compacted ? t.last === s.last : t.count === s.count && (unordered ? t.sum === s.sum : t.sequence === s.sequence))
+    const same =
+      t !== undefined &&
+      (compacted ? t.last === s.last : t.count === s.count && (unordered ? t.sum === s.sum : t.sequence === s.sequence))
     if (!same) {
       mismatchedKeys++
       if (examples.length < 5) {
-        const what = !t ? 'none in the target' : t.count !== s.count ? `${t.count} in the target` : t.sum === s.sum ? 'the same records in another order in the target' : 'other records in the target'
+        const what = !t
+          ? 'none in the target'
+          : t.count !== s.count
+            ? `${t.count} in the target`
+            : t.sum === s.sum
+              ? 'the same records in another order in the target'
+              : 'other records in the target'
         examples.push(`key ${shown(key)}: ${s.count} records in the source, ${what}`)
       }
     }
@@ -112,5 +131,13 @@ export async function verifyCopy(backend: Backend, from: string, to: string, par
       if (examples.length < 5) examples.push(`key ${shown(key)}: ${t.count} records in the target, none in the source`)
     }
   }
-  return { ok: mismatchedKeys === 0, keys: source.size, sourceRecords, targetRecords, mismatchedKeys, examples, mode: compacted ? 'latest-per-key' : 'every-record' }
+  return {
+    ok: mismatchedKeys === 0,
+    keys: source.size,
+    sourceRecords,
+    targetRecords,
+    mismatchedKeys,
+    examples,
+    mode: compacted ? 'latest-per-key' : 'every-record',
+  }
 }

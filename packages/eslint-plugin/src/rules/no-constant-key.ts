@@ -10,8 +10,10 @@ type Context = Readonly<TSESLint.RuleContext<string, readonly unknown[]>>
 
 /** The literal a key always is: a string or number literal, a template without expressions, or a literal-typed const. */
 function constantOf(context: Context, node: TSESTree.Node): string | undefined {
-  if (node.type === AST_NODE_TYPES.Literal && (typeof node.value === 'string' || typeof node.value === 'number')) return JSON.stringify(node.value)
-  if (node.type === AST_NODE_TYPES.TemplateLiteral && node.expressions.length === 0) return JSON.stringify(node.quasis[0]?.value.cooked ?? '')
+  if (node.type === AST_NODE_TYPES.Literal && (typeof node.value === 'string' || typeof node.value === 'number'))
+    return JSON.stringify(node.value)
+  if (node.type === AST_NODE_TYPES.TemplateLiteral && node.expressions.length === 0)
+    return JSON.stringify(node.quasis[0]?.value.cooked ?? '')
   const type = services(context).getTypeAtLocation(node)
   if (type.isStringLiteral() || type.isNumberLiteral()) return JSON.stringify(type.value)
   return undefined
@@ -33,7 +35,8 @@ export default createRule<Options, MessageIds>({
         properties: {
           checkSingleSends: {
             type: 'boolean',
-            description: 'Also report a literal key in a single send that is not in a loop or callback (on in the strict config).',
+            description:
+              'Also report a literal key in a single send that is not in a loop or callback (on in the strict config).',
           },
         },
         additionalProperties: false,
@@ -64,7 +67,11 @@ export default createRule<Options, MessageIds>({
       if (!first || keys.some((k) => k.value !== first.value)) return
       if (keys.length >= 2 || mapped || checkSingleSends || isRepeated(site.call)) {
         const messageId = site.api === 'keyed' ? 'constantKey' : 'kafkajsConstantKey'
-        context.report({ node: keys.length === 1 ? first.node : site.recordsNode, messageId, data: { key: first.value, topic: site.topicLabel } })
+        context.report({
+          node: keys.length === 1 ? first.node : site.recordsNode,
+          messageId,
+          data: { key: first.value, topic: site.topicLabel },
+        })
       }
     }
     return {

@@ -6,18 +6,24 @@ import { orderedTopicsSchema, topicMatcher } from '../topic-patterns.js'
 import { keyRequirement, mayBeNullish, strictNullChecks } from '../topic-type.js'
 
 export type Options = [{ orderedTopics?: string[] }]
-export type MessageIds = 'missingKey' | 'nullKey' | 'nullableKey' | 'kafkajsMissingKey' | 'kafkajsNullKey' | 'kafkajsNullableKey'
+export type MessageIds =
+  'missingKey' | 'nullKey' | 'nullableKey' | 'kafkajsMissingKey' | 'kafkajsNullKey' | 'kafkajsNullableKey'
 
 const FIX = 'Set `key` to the id of the entity the record is about (order id, user id).'
-const KAFKAJS_IDS = { missingKey: 'kafkajsMissingKey', nullKey: 'kafkajsNullKey', nullableKey: 'kafkajsNullableKey' } as const
-const KAFKAJS = "kafkajs sends it anyway, to a partition of its partitioner's choosing (round-robin for keyless messages), so one entity's messages spread over partitions and lose their order."
+const KAFKAJS_IDS = {
+  missingKey: 'kafkajsMissingKey',
+  nullKey: 'kafkajsNullKey',
+  nullableKey: 'kafkajsNullableKey',
+} as const
+const KAFKAJS =
+  "kafkajs sends it anyway, to a partition of its partitioner's choosing (round-robin for keyless messages), so one entity's messages spread over partitions and lose their order."
 
 export default createRule<Options, MessageIds>({
   name: 'no-null-key-on-ordered-topic',
   meta: {
     type: 'problem',
     docs: {
-      description: "Require a non-null key on records sent to topics ordered per key or compacted",
+      description: 'Require a non-null key on records sent to topics ordered per key or compacted',
       recommended: true,
       requiresTypeChecking: true,
     },
@@ -42,17 +48,27 @@ export default createRule<Options, MessageIds>({
 
     type Data = { topic: string; why: string; api: 'keyed' | 'kafkajs' }
     /** kafkajs users get the kafkajs wording: nothing throws there, the message just lands anywhere. */
-    const id = (api: Data['api'], keyed: keyof typeof KAFKAJS_IDS): MessageIds => (api === 'keyed' ? keyed : KAFKAJS_IDS[keyed])
+    const id = (api: Data['api'], keyed: keyof typeof KAFKAJS_IDS): MessageIds =>
+      api === 'keyed' ? keyed : KAFKAJS_IDS[keyed]
 
     const checkKeyExpression = (key: TSESTree.Node, { api, ...data }: Data): void => {
       const bare = unwrap(context, key, false)
       if (isNullLiteral(bare) || isUndefinedLiteral(bare)) {
-        context.report({ node: key, messageId: id(api, 'nullKey'), data: { ...data, value: context.sourceCode.getText(key) } })
+        context.report({
+          node: key,
+          messageId: id(api, 'nullKey'),
+          data: { ...data, value: context.sourceCode.getText(key) },
+        })
         return
       }
       if (!strict) return
       const type = parser.getTypeAtLocation(key)
-      if (mayBeNullish(type)) context.report({ node: key, messageId: id(api, 'nullableKey'), data: { ...data, type: checker.typeToString(type) } })
+      if (mayBeNullish(type))
+        context.report({
+          node: key,
+          messageId: id(api, 'nullableKey'),
+          data: { ...data, type: checker.typeToString(type) },
+        })
     }
 
     const checkRecord = (record: RecordSite, { api, ...data }: Data): void => {
@@ -68,7 +84,12 @@ export default createRule<Options, MessageIds>({
     return {
       CallExpression(call) {
         for (const site of sendSites(context, call)) {
-          const why = site.api === 'keyed' ? keyRequirement(site.kind!) : ordered(site.topicName) ? 'ordered per key (listed in orderedTopics)' : undefined
+          const why =
+            site.api === 'keyed'
+              ? keyRequirement(site.kind!)
+              : ordered(site.topicName)
+                ? 'ordered per key (listed in orderedTopics)'
+                : undefined
           if (why === undefined) continue
           for (const record of site.records) checkRecord(record, { topic: site.topicLabel, why, api: site.api })
         }

@@ -17,14 +17,18 @@ type Setting = { state: 'absent' } | { state: 'known'; value: unknown } | { stat
 function setting(context: Context, options: TSESTree.ObjectExpression | undefined, name: string): Setting {
   if (!options) return { state: 'absent' }
   const property = findProperty(options, name)
-  if (!property) return options.properties.some((p) => p.type === AST_NODE_TYPES.SpreadElement) ? { state: 'unknown' } : { state: 'absent' }
+  if (!property)
+    return options.properties.some((p) => p.type === AST_NODE_TYPES.SpreadElement)
+      ? { state: 'unknown' }
+      : { state: 'absent' }
   const value = unwrap(context, property.value)
   if (value.type === AST_NODE_TYPES.Literal) return { state: 'known', value: value.value }
   if (value.type === AST_NODE_TYPES.ObjectExpression) return { state: 'known', value }
   if (value.type === AST_NODE_TYPES.Identifier && value.name === 'undefined') return { state: 'absent' }
   const type = services(context).getTypeAtLocation(value)
   if (type.isNumberLiteral()) return { state: 'known', value: type.value }
-  if (type.flags & ts.TypeFlags.BooleanLiteral) return { state: 'known', value: (type as { intrinsicName?: string }).intrinsicName === 'true' }
+  if (type.flags & ts.TypeFlags.BooleanLiteral)
+    return { state: 'known', value: (type as { intrinsicName?: string }).intrinsicName === 'true' }
   return { state: 'unknown' }
 }
 
@@ -41,7 +45,12 @@ function producerApi(context: Context, call: TSESTree.CallExpression): Api | und
 
 /** `this.producer` / `this.#producer`: the name of a member of `this`, if that is what the node is. */
 function thisMember(node: TSESTree.Node | undefined): string | undefined {
-  if (node?.type !== AST_NODE_TYPES.MemberExpression || node.object.type !== AST_NODE_TYPES.ThisExpression || node.computed) return undefined
+  if (
+    node?.type !== AST_NODE_TYPES.MemberExpression ||
+    node.object.type !== AST_NODE_TYPES.ThisExpression ||
+    node.computed
+  )
+    return undefined
   return node.property.type === AST_NODE_TYPES.PrivateIdentifier ? `#${node.property.name}` : node.property.name
 }
 
@@ -50,8 +59,18 @@ function classField(call: TSESTree.CallExpression): { body: TSESTree.ClassBody; 
   const parent = call.parent
   let name: string | undefined
   if (parent?.type === AST_NODE_TYPES.AssignmentExpression && parent.right === call) name = thisMember(parent.left)
-  else if (parent?.type === AST_NODE_TYPES.PropertyDefinition && parent.value === call && !parent.computed && !parent.static) {
-    name = parent.key.type === AST_NODE_TYPES.PrivateIdentifier ? `#${parent.key.name}` : parent.key.type === AST_NODE_TYPES.Identifier ? parent.key.name : undefined
+  else if (
+    parent?.type === AST_NODE_TYPES.PropertyDefinition &&
+    parent.value === call &&
+    !parent.computed &&
+    !parent.static
+  ) {
+    name =
+      parent.key.type === AST_NODE_TYPES.PrivateIdentifier
+        ? `#${parent.key.name}`
+        : parent.key.type === AST_NODE_TYPES.Identifier
+          ? parent.key.name
+          : undefined
   }
   if (name === undefined) return undefined
   for (let node: TSESTree.Node | undefined = parent; node; node = node.parent) {
@@ -66,7 +85,11 @@ function callsOnThis(body: TSESTree.ClassBody): TSESTree.CallExpression[] {
   const visit = (node: TSESTree.Node, inMember: boolean): void => {
     if (node.type === AST_NODE_TYPES.ClassBody && node !== body) return
     // A function that is not a method's own body rebinds `this`.
-    if ((node.type === AST_NODE_TYPES.FunctionExpression || node.type === AST_NODE_TYPES.FunctionDeclaration) && !inMember) return
+    if (
+      (node.type === AST_NODE_TYPES.FunctionExpression || node.type === AST_NODE_TYPES.FunctionDeclaration) &&
+      !inMember
+    )
+      return
     if (node.type === AST_NODE_TYPES.CallExpression) out.push(node)
     for (const [key, value] of Object.entries(node)) {
       if (key === 'parent') continue
@@ -82,26 +105,51 @@ function callsOnThis(body: TSESTree.ClassBody): TSESTree.CallExpression[] {
 }
 
 /** Why this configuration can reorder one key's records, or undefined when it cannot (or it cannot be told). */
-function reorderingReason(context: Context, api: Api, options: TSESTree.ObjectExpression | undefined): Record<string, string> | undefined {
+function reorderingReason(
+  context: Context,
+  api: Api,
+  options: TSESTree.ObjectExpression | undefined,
+): Record<string, string> | undefined {
   const get = (name: string) => setting(context, options, name)
   if (api === 'keyed') {
-    const [idempotent, inFlight, retries, ordering] = [get('idempotent'), get('maxInFlight'), get('retries'), get('ordering')]
+    const [idempotent, inFlight, retries, ordering] = [
+      get('idempotent'),
+      get('maxInFlight'),
+      get('retries'),
+      get('ordering'),
+    ]
     if (ordering.state !== 'absent') return undefined
     if (idempotent.state !== 'known' || idempotent.value !== false) return undefined
     if (inFlight.state !== 'known' || typeof inFlight.value !== 'number' || inFlight.value <= 1) return undefined
-    if (retries.state === 'unknown' || (retries.state === 'known' && !(typeof retries.value === 'number' && retries.value > 0))) return undefined
-    return { inFlight: String(inFlight.value), retries: retries.state === 'known' ? String(retries.value) : '5, the default' }
+    if (
+      retries.state === 'unknown' ||
+      (retries.state === 'known' && !(typeof retries.value === 'number' && retries.value > 0))
+    )
+      return undefined
+    return {
+      inFlight: String(inFlight.value),
+      retries: retries.state === 'known' ? String(retries.value) : '5, the default',
+    }
   }
   const [idempotent, inFlight, retry] = [get('idempotent'), get('maxInFlightRequests'), get('retry')]
   if (idempotent.state === 'unknown' || (idempotent.state === 'known' && idempotent.value !== false)) return undefined
-  if (inFlight.state === 'unknown' || (inFlight.state === 'known' && !(typeof inFlight.value === 'number' && inFlight.value > 1))) return undefined
+  if (
+    inFlight.state === 'unknown' ||
+    (inFlight.state === 'known' && !(typeof inFlight.value === 'number' && inFlight.value > 1))
+  )
+    return undefined
   if (retry.state === 'unknown') return undefined
   if (retry.state === 'known') {
     if (typeof retry.value !== 'object' || retry.value === null) return undefined
     const retries = setting(context, retry.value as TSESTree.ObjectExpression, 'retries')
     if (retries.state === 'unknown' || (retries.state === 'known' && retries.value === 0)) return undefined
   }
-  return { inFlight: inFlight.state === 'known' ? `${String(inFlight.value)} requests` : 'any number of requests (maxInFlightRequests is unset)' }
+  return {
+    inFlight:
+      inFlight.state === 'known'
+        ? `${String(inFlight.value)} requests`
+        : 'any number of requests (maxInFlightRequests is unset)',
+  }
 }
 
 export default createRule<Options, MessageIds>({
@@ -117,7 +165,7 @@ export default createRule<Options, MessageIds>({
     schema: [{ type: 'object', properties: { orderedTopics: orderedTopicsSchema }, additionalProperties: false }],
     messages: {
       keyedReordering:
-        "This producer can reorder records of one key: with idempotent: false, retries ({{retries}}) and maxInFlight: {{inFlight}}, a failed request retried behind a later one lands after it. It sends to {{topic}}, which is ordered per key (keyed refuses it at send time with ReorderingProducerError). Drop idempotent: false, or set maxInFlight: 1, or retries: 0.",
+        'This producer can reorder records of one key: with idempotent: false, retries ({{retries}}) and maxInFlight: {{inFlight}}, a failed request retried behind a later one lands after it. It sends to {{topic}}, which is ordered per key (keyed refuses it at send time with ReorderingProducerError). Drop idempotent: false, or set maxInFlight: 1, or retries: 0.',
       kafkajsReordering:
         'This kafkajs producer can reorder records of one key: it is not idempotent, allows {{inFlight}} in flight and retries failed ones, so a retried batch can land after a later one. It sends to {{topic}}, whose records are ordered per key. Set maxInFlightRequests: 1 (or idempotent: true with maxInFlightRequests: 1), or disable retries with retry: { retries: 0 }.',
       setMaxInFlight: 'Set {{name}}: 1 (one request in flight keeps order at some cost in throughput).',
@@ -140,7 +188,8 @@ export default createRule<Options, MessageIds>({
       const field = classField(call)
       if (field) {
         for (const send of callsOnThis(field.body)) {
-          if (send.callee.type !== AST_NODE_TYPES.MemberExpression || thisMember(send.callee.object) !== field.name) continue
+          if (send.callee.type !== AST_NODE_TYPES.MemberExpression || thisMember(send.callee.object) !== field.name)
+            continue
           const site = sendSites(context, send).find(sendsOrdered)
           if (site) return site
         }
@@ -152,7 +201,13 @@ export default createRule<Options, MessageIds>({
         for (const reference of variable.references) {
           const member = reference.identifier.parent
           const send = member?.parent
-          if (member?.type !== AST_NODE_TYPES.MemberExpression || member.object !== reference.identifier || send?.type !== AST_NODE_TYPES.CallExpression || send.callee !== member) continue
+          if (
+            member?.type !== AST_NODE_TYPES.MemberExpression ||
+            member.object !== reference.identifier ||
+            send?.type !== AST_NODE_TYPES.CallExpression ||
+            send.callee !== member
+          )
+            continue
           const site = sendSites(context, send).find(sendsOrdered)
           if (site) return site
         }

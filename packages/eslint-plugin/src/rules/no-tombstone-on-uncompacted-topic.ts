@@ -7,8 +7,10 @@ import { isUncompacted, strictNullChecks } from '../topic-type.js'
 
 export type MessageIds = 'nullValue' | 'nullableValue' | 'tombstone'
 
-const WHY = "{{topic}} is not compacted (cleanupPolicy: 'delete'), so nothing ever removes this key's records and consumers get a null value they cannot parse (keyed's send throws SchemaError)."
-const FIX = "Send a value; or, if the latest value per key is what matters, declare the topic with cleanupPolicy: 'compact'."
+const WHY =
+  "{{topic}} is not compacted (cleanupPolicy: 'delete'), so nothing ever removes this key's records and consumers get a null value they cannot parse (keyed's send throws SchemaError)."
+const FIX =
+  "Send a value; or, if the latest value per key is what matters, declare the topic with cleanupPolicy: 'compact'."
 
 function includesNull(type: ts.Type): boolean {
   return (type.isUnion() ? type.types : [type]).some((p) => (p.flags & ts.TypeFlags.Null) !== 0)
@@ -58,7 +60,11 @@ export default createRule<[], MessageIds>({
         }
         const tombstone = tombstoneSite(context, call)
         if (tombstone && isUncompacted(tombstone.kind)) {
-          context.report({ node: call, messageId: 'tombstone', data: { topic: context.sourceCode.getText(tombstone.topic) } })
+          context.report({
+            node: call,
+            messageId: 'tombstone',
+            data: { topic: context.sourceCode.getText(tombstone.topic) },
+          })
         }
       },
     }

@@ -6,7 +6,8 @@ import { findUnstable } from '../unstable.js'
 
 export type MessageIds = 'unstableKey' | 'kafkajsUnstableKey' | 'jsonKey'
 
-const BREAKS = 'so records of one entity go to many partitions: their order is lost and compaction never replaces an old value.'
+const BREAKS =
+  'so records of one entity go to many partitions: their order is lost and compaction never replaces an old value.'
 
 export default createRule<[], MessageIds>({
   name: 'no-unstable-key',

@@ -84,7 +84,9 @@ export class BatchRunner {
     const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
     this.running.add(run)
     const scheduler = this.schedulerOf(route)
-    const work = (scheduler ? this.schedule(scheduler, route, run) : this.oneAtATime(route, run)).finally(() => this.running.delete(run))
+    const work = (scheduler ? this.schedule(scheduler, route, run) : this.oneAtATime(route, run)).finally(() =>
+      this.running.delete(run),
+    )
     return Promise.race([work, released])
   }
 
@@ -95,11 +97,17 @@ export class BatchRunner {
   giveUp(): IncomingRecord[] {
     this.abandoned = true
     const runs = [...this.running]
-    const unfinished = runs.flatMap((run) => (run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : []))
+    const unfinished = runs.flatMap((run) =>
+      run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : [],
+    )
     for (const run of runs) {
       const last = run.scheduled ? run.scheduled.prefixEnd() : run.last
       if (!last || !this.settings.autoCommit) run.release()
-      else void run.member.commit([{ topic: last.topic, partition: last.partition, offset: last.offset }]).catch(() => undefined).finally(run.release)
+      else
+        void run.member
+          .commit([{ topic: last.topic, partition: last.partition, offset: last.offset }])
+          .catch(() => undefined)
+          .finally(run.release)
     }
     return unfinished
   }
@@ -132,7 +140,15 @@ export class BatchRunner {
       } catch (error) {
         run.last = last
         run.current = record
-        if (!(await this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error)))) break
+        if (
+          !(await this.recover(
+            route,
+            record,
+            batch,
+            error instanceof RecordFailure ? error : new RecordFailure('handler', error),
+          ))
+        )
+          break
       }
       last = record
     }
@@ -157,13 +173,24 @@ export class BatchRunner {
   }
 
   /** One record with concurrency: decode, handler, then retries (pausing off its slot), dead letter or stop. Never rejects. */
-  private async handle(route: Route, record: IncomingRecord, batch: PartitionBatch, pause: (ms: number) => Promise<void>): Promise<boolean> {
+  private async handle(
+    route: Route,
+    record: IncomingRecord,
+    batch: PartitionBatch,
+    pause: (ms: number) => Promise<void>,
+  ): Promise<boolean> {
     try {
       const message = route.decode(record)
       await route.handler(message instanceof Promise ? await message : message)
       return true
     } catch (error) {
-      return this.recover(route, record, batch, error instanceof RecordFailure ? error : new RecordFailure('handler', error), pause)
+      return this.recover(
+        route,
+        record,
+        batch,
+        error instanceof RecordFailure ? error : new RecordFailure('handler', error),
+        pause,
+      )
     }
   }
 
@@ -172,13 +199,33 @@ export class BatchRunner {
       await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
     } catch (error) {
       // A fenced member lost the partition; its new owner redelivers from the last commit. Anything else is fatal.
-      if (!isKeyedError(error, 'FENCED')) this.host.fail(isKeyedError(error) ? error : new BackendUnavailableError(this.host.backendName, `the commit failed: ${String(error)}`, { cause: error }))
+      if (!isKeyedError(error, 'FENCED'))
+        this.host.fail(
+          isKeyedError(error)
+            ? error
+            : new BackendUnavailableError(this.host.backendName, `the commit failed: ${String(error)}`, {
+                cause: error,
+              }),
+        )
     }
   }
 
   /** After a failed first try: the remaining tries, then the dead letter or a stop. True when the record is done. */
-  private async recover(route: Route, record: IncomingRecord, batch: PartitionBatch, first: RecordFailure, pause?: (ms: number) => Promise<void>): Promise<boolean> {
-    const outcome = await retry(this.settings.retry, first, async () => route.handler(await route.decode(record)), batch, () => this.stopping(), pause)
+  private async recover(
+    route: Route,
+    record: IncomingRecord,
+    batch: PartitionBatch,
+    first: RecordFailure,
+    pause?: (ms: number) => Promise<void>,
+  ): Promise<boolean> {
+    const outcome = await retry(
+      this.settings.retry,
+      first,
+      async () => route.handler(await route.decode(record)),
+      batch,
+      () => this.stopping(),
+      pause,
+    )
     if (outcome.ok) return true
     const { failure, attempts } = outcome
     if (!failure) return false
@@ -193,7 +240,11 @@ export class BatchRunner {
         return false
       }
     }
-    this.host.fail(isKeyedError(cause) && failure.stage !== 'handler' ? cause : new HandlerError(record.topic, record.partition, record.offset, attempts, cause))
+    this.host.fail(
+      isKeyedError(cause) && failure.stage !== 'handler'
+        ? cause
+        : new HandlerError(record.topic, record.partition, record.offset, attempts, cause),
+    )
     return false
   }
 }

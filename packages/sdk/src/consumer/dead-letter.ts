@@ -39,8 +39,17 @@ export class DeadLetters {
   async write(source: AnyTopic, record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
     const name = this.topicFor(record.topic)
     // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation.
-    const { partitions } = await this.topics.resolve(defineTopic(name, { partitions: source.partitions, ordering: 'none' }), true)
-    this.producer ??= this.backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 5, clientId: this.clientId })
+    const { partitions } = await this.topics.resolve(
+      defineTopic(name, { partitions: source.partitions, ordering: 'none' }),
+      true,
+    )
+    this.producer ??= this.backend.producer({
+      idempotent: true,
+      acks: 'all',
+      maxInFlight: 1,
+      retries: 5,
+      clientId: this.clientId,
+    })
     await this.producer.send([
       {
         topic: name,

@@ -21,24 +21,45 @@ export class RecordFailure extends Error {
 /** Turns a backend record into the message a handler is typed for; synchronous unless a schema validates asynchronously. */
 export type Decoder = (record: IncomingRecord) => Message<AnyTopic> | Promise<Message<AnyTopic>>
 
-const invalid = (topic: string, field: SchemaField, record: IncomingRecord, message: string, path: PropertyKey[] = []) =>
-  new RecordFailure('validate', new SchemaError(topic, field, [{ message, path }], undefined, record))
+const invalid = (
+  topic: string,
+  field: SchemaField,
+  record: IncomingRecord,
+  message: string,
+  path: PropertyKey[] = [],
+) => new RecordFailure('validate', new SchemaError(topic, field, [{ message, path }], undefined, record))
 
-function checked(topic: string, field: 'key' | 'value' | 'headers', schema: StandardSchemaV1, data: unknown, record: IncomingRecord): unknown {
+function checked(
+  topic: string,
+  field: 'key' | 'value' | 'headers',
+  schema: StandardSchemaV1,
+  data: unknown,
+  record: IncomingRecord,
+): unknown {
   const unwrap = (outcome: ValidationOutcome) => {
-    if (!outcome.ok) throw new RecordFailure('validate', new SchemaError(topic, field, outcome.issues, undefined, record))
+    if (!outcome.ok)
+      throw new RecordFailure('validate', new SchemaError(topic, field, outcome.issues, undefined, record))
     return outcome.value
   }
   const outcome = validate(schema, data)
   return outcome instanceof Promise ? outcome.then(unwrap) : unwrap(outcome)
 }
 
-function deserialize(topic: AnyTopic, serde: Serde<unknown>, field: 'key' | 'value', record: IncomingRecord, bytes: Uint8Array): unknown {
+function deserialize(
+  topic: AnyTopic,
+  serde: Serde<unknown>,
+  field: 'key' | 'value',
+  record: IncomingRecord,
+  bytes: Uint8Array,
+): unknown {
   try {
     return serde.deserialize(bytes)
   } catch (cause) {
     const reason = `the ${serde.name} serde failed: ${cause instanceof Error ? cause.message : String(cause)}`
-    throw new RecordFailure('deserialize', new SerdeError(topic.name, field, reason, { cause, direction: 'deserialize', received: record }))
+    throw new RecordFailure(
+      'deserialize',
+      new SerdeError(topic.name, field, reason, { cause, direction: 'deserialize', received: record }),
+    )
   }
 }
 
@@ -54,15 +75,32 @@ export function decoderFor(topic: AnyTopic): Decoder {
   const { keySchema, valueSchema, headersSchema, keySerde, valueSerde } = topic
   const schemas = keySchema !== undefined || valueSchema !== undefined || headersSchema !== undefined
   const build = (record: IncomingRecord, key: unknown, value: unknown, headers: unknown) =>
-    ({ topic: record.topic, partition: record.partition, offset: record.offset, key, value, headers, timestamp: record.timestamp }) as Message<AnyTopic>
+    ({
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key,
+      value,
+      headers,
+      timestamp: record.timestamp,
+    }) as Message<AnyTopic>
   return (record) => {
     if (record.decodeError !== undefined) {
       const { field, reason } = record.decodeError
-      throw new RecordFailure('deserialize', new SerdeError(name, field, reason, { direction: 'deserialize', received: record }))
+      throw new RecordFailure(
+        'deserialize',
+        new SerdeError(name, field, reason, { direction: 'deserialize', received: record }),
+      )
     }
-    if (record.key === null && keyRule !== undefined) throw new RecordFailure('validate', new MissingKeyError(name, keyRule, undefined, record))
+    if (record.key === null && keyRule !== undefined)
+      throw new RecordFailure('validate', new MissingKeyError(name, keyRule, undefined, record))
     if (record.value === null && !tombstones) {
-      throw invalid(name, 'value', record, "null (a tombstone) on a topic that is not compacted (cleanupPolicy: 'delete'); only compacted topics carry tombstones")
+      throw invalid(
+        name,
+        'value',
+        record,
+        "null (a tombstone) on a topic that is not compacted (cleanupPolicy: 'delete'); only compacted topics carry tombstones",
+      )
     }
     if (typeof record.timestamp !== 'number' || !Number.isFinite(record.timestamp)) {
       throw invalid(name, 'timestamp', record, `expected milliseconds since the epoch, got ${String(record.timestamp)}`)
@@ -73,7 +111,8 @@ export function decoderFor(topic: AnyTopic): Decoder {
     const k = key !== null && keySchema ? checked(name, 'key', keySchema, key, record) : key
     const v = value !== null && valueSchema ? checked(name, 'value', valueSchema, value, record) : value
     const h = headersSchema ? checked(name, 'headers', headersSchema, record.headers, record) : record.headers
-    if (k instanceof Promise || v instanceof Promise || h instanceof Promise) return Promise.all([k, v, h]).then(([a, b, c]) => build(record, a, b, c))
+    if (k instanceof Promise || v instanceof Promise || h instanceof Promise)
+      return Promise.all([k, v, h]).then(([a, b, c]) => build(record, a, b, c))
     return build(record, k, v, h)
   }
 }

@@ -10,7 +10,8 @@ export interface RetryPolicy {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** The wait before try number `attempt + 1`: doubling from the initial backoff, capped. */
-export const backoffMs = (policy: RetryPolicy, attempt: number): number => Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1))
+export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
+  Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1))
 
 export type RetryOutcome =
   /** A later try succeeded. */

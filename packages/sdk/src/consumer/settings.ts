@@ -12,7 +12,8 @@ export interface ConsumerSettings extends RunSettings {
   readonly closeTimeoutMs: number
 }
 
-const int = (name: string, value: unknown, fallback: number, min = 1) => integerOption(`Consumer ${name}`, value, fallback, min)
+const int = (name: string, value: unknown, fallback: number, min = 1) =>
+  integerOption(`Consumer ${name}`, value, fallback, min)
 
 /** How one topic's records are run: the consumer's settings, or a subscribe() override of them. */
 export interface RunSettings {
@@ -22,10 +23,16 @@ export interface RunSettings {
 }
 
 /** Checks concurrency and ordering as given to client.consumer() or subscribe(), with the defaults filled in. */
-export function resolveRunSettings(where: string, given: { concurrency?: number; ordering?: 'key' | 'partition'; maxBufferedRecords?: number }, autoCommit: boolean, maxBatchSize: number): RunSettings {
+export function resolveRunSettings(
+  where: string,
+  given: { concurrency?: number; ordering?: 'key' | 'partition'; maxBufferedRecords?: number },
+  autoCommit: boolean,
+  maxBatchSize: number,
+): RunSettings {
   const concurrency = integerOption(`${where} concurrency`, given.concurrency, 1, 1)
   const ordering = given.ordering ?? (concurrency > 1 ? 'key' : 'partition')
-  if (ordering !== 'key' && ordering !== 'partition') throw new ConfigError(`${where} ordering must be 'key' or 'partition', got '${String(ordering)}'.`)
+  if (ordering !== 'key' && ordering !== 'partition')
+    throw new ConfigError(`${where} ordering must be 'key' or 'partition', got '${String(ordering)}'.`)
   if (!autoCommit && ordering === 'key' && concurrency > 1) {
     // A position is one offset per partition: committing after one message would pass other keys' records still running.
     throw new ConfigError(
@@ -33,13 +40,20 @@ export function resolveRunSettings(where: string, given: { concurrency?: number;
         `records of other keys still in flight. Keep autoCommit on (it commits each batch's finished prefix), or use ordering: 'partition'.`,
     )
   }
-  const maxBufferedRecords = integerOption(`${where} maxBufferedRecords`, given.maxBufferedRecords, Math.max(maxBatchSize, 8 * concurrency), 1)
+  const maxBufferedRecords = integerOption(
+    `${where} maxBufferedRecords`,
+    given.maxBufferedRecords,
+    Math.max(maxBatchSize, 8 * concurrency),
+    1,
+  )
   return { concurrency, ordering, maxBufferedRecords }
 }
 
 export function resolveConsumerSettings(options: ConsumerOptions): ConsumerSettings {
   if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
-    throw new ConfigError('A consumer needs a groupId: members with the same groupId share the partitions of the topics they read.')
+    throw new ConfigError(
+      'A consumer needs a groupId: members with the same groupId share the partitions of the topics they read.',
+    )
   }
   const membership = {
     sessionTimeoutMs: int('sessionTimeoutMs', options.sessionTimeoutMs, 10000),

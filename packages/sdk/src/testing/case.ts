@@ -22,7 +22,10 @@ export interface ConformanceCase {
 
 /** The features of a backend, read once by describeConformance. */
 export function featuresOf(backend: Backend): Features {
-  return { ...backend.capabilities, tables: typeof backend.endOffsets === 'function' && typeof backend.reader === 'function' }
+  return {
+    ...backend.capabilities,
+    tables: typeof backend.endOffsets === 'function' && typeof backend.reader === 'function',
+  }
 }
 
 /** Why a case does not run on a backend with these features, or undefined when it runs. */

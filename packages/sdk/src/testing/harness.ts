@@ -64,7 +64,12 @@ export class Harness {
   }
 
   /** Reads from the beginning with a fresh group until `done` says so after a record; then lingers `lingerMs` for extras. */
-  private async read<T extends AnyTopic>(topic: T, what: string, done: (m: Message<T>) => boolean, lingerMs = 0): Promise<Message<T>[]> {
+  private async read<T extends AnyTopic>(
+    topic: T,
+    what: string,
+    done: (m: Message<T>) => boolean,
+    lingerMs = 0,
+  ): Promise<Message<T>[]> {
     const client = await this.client()
     const seen: Message<T>[] = []
     let finished = false

@@ -13,14 +13,18 @@ import { unique } from '../harness.js'
  * The backend, with its producers' requests counted (1-based) and kept; requests whose numbers are in `failing`
  * are refused before they reach the backend, as a backend refuses a request.
  */
-function watched(backend: Backend, failing: readonly number[] = []): Backend & { requests: (readonly OutgoingRecord[])[] } {
+function watched(
+  backend: Backend,
+  failing: readonly number[] = [],
+): Backend & { requests: (readonly OutgoingRecord[])[] } {
   const requests: (readonly OutgoingRecord[])[] = []
   const producer = (settings: Parameters<Backend['producer']>[0]) => {
     const inner = backend.producer(settings)
     return {
       send(records: readonly OutgoingRecord[]) {
         requests.push([...records])
-        if (failing.includes(requests.length)) return Promise.reject(new Error(`request ${requests.length} refused by the test`))
+        if (failing.includes(requests.length))
+          return Promise.reject(new Error(`request ${requests.length} refused by the test`))
         return inner.send(records)
       },
       close: () => inner.close(),
@@ -60,7 +64,11 @@ export const accumulatorCases: readonly ConformanceCase[] = [
       for (const [i, m] of metadata.entries()) expect(m.partition).toBe(partitionFor(sent[i]!.key, 8))
       const got = await h.readAll(topic, lastOffsets(metadata))
       expect(got).toHaveLength(keys.length * perKey)
-      for (const key of keys) expect(got.filter((m) => m.key === key).map((m) => m.value.seq), key).toEqual(Array.from({ length: perKey }, (_, s) => s))
+      for (const key of keys)
+        expect(
+          got.filter((m) => m.key === key).map((m) => m.value.seq),
+          key,
+        ).toEqual(Array.from({ length: perKey }, (_, s) => s))
       // Each call's metadata names where its own record is.
       const at = new Map(got.map((m) => [`${m.partition}/${m.offset}`, m]))
       for (const [i, m] of metadata.entries()) {
@@ -78,10 +86,13 @@ export const accumulatorCases: readonly ConformanceCase[] = [
       try {
         const producer = client.producer({ batch: { maxRecords: 2 } })
         const first = await producer.send(topic, { key: 'k', value: { seq: 0 } })
-        const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => producer.send(topic, { key: 'k', value: { seq: i + 1 } })))
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 6 }, (_, i) => producer.send(topic, { key: 'k', value: { seq: i + 1 } })),
+        )
         // Request 2 carried seq 1 and 2 (batch.maxRecords 2) and failed; seq 3 to 6 were queued behind it.
         expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('rejected'))
-        for (const o of outcomes.slice(0, 2)) expect(((o as PromiseRejectedResult).reason as Error).message).toMatch(/request 2 refused/)
+        for (const o of outcomes.slice(0, 2))
+          expect(((o as PromiseRejectedResult).reason as Error).message).toMatch(/request 2 refused/)
         for (const o of outcomes.slice(2)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(SendAbortedError)
         expect(backend.requests).toHaveLength(2)
         const last = await producer.send(topic, { key: 'k', value: { seq: 7 } })
@@ -103,7 +114,12 @@ export const accumulatorCases: readonly ConformanceCase[] = [
         const calls: Promise<RecordMetadata | RecordMetadata[]>[] = []
         for (let c = 0; c < 30; c++) {
           // A call of 6 records of one key (one partition), between single sends of other keys.
-          calls.push(producer.send(topic, Array.from({ length: 6 }, (_, seq) => ({ key: `batch-${c}`, value: { seq } }))))
+          calls.push(
+            producer.send(
+              topic,
+              Array.from({ length: 6 }, (_, seq) => ({ key: `batch-${c}`, value: { seq } })),
+            ),
+          )
           for (let s = 0; s < 3; s++) calls.push(producer.send(topic, { key: `single-${c}-${s}`, value: { seq: 0 } }))
         }
         const metadata = (await Promise.all(calls)).flat()
@@ -117,7 +133,9 @@ export const accumulatorCases: readonly ConformanceCase[] = [
         for (let c = 0; c < 30; c++) {
           const partition = got.filter((m) => m.partition === partitionFor(`batch-${c}`, 4))
           const first = partition.findIndex((m) => m.key === `batch-${c}`)
-          expect(partition.slice(first, first + 6).map((m) => [m.key, m.value.seq])).toEqual(Array.from({ length: 6 }, (_, seq) => [`batch-${c}`, seq]))
+          expect(partition.slice(first, first + 6).map((m) => [m.key, m.value.seq])).toEqual(
+            Array.from({ length: 6 }, (_, seq) => [`batch-${c}`, seq]),
+          )
         }
       } finally {
         await client.close()

@@ -24,12 +24,14 @@ export const concurrencyCases: readonly ConformanceCase[] = [
       const watch = keyWatch()
       const join = async (member: string) => {
         const client = await h.client()
-        await client.consumer(h.consumerOptions(group, { concurrency: 32 })).subscribe(topic, (m: Message<typeof topic>) =>
-          watch.around(member, m.key, async () => {
-            events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
-            await sleep(1 + (m.value.seq % 3))
-          }),
-        )
+        await client
+          .consumer(h.consumerOptions(group, { concurrency: 32 }))
+          .subscribe(topic, (m: Message<typeof topic>) =>
+            watch.around(member, m.key, async () => {
+              events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
+              await sleep(1 + (m.value.seq % 3))
+            }),
+          )
         return client
       }
       const producer = (await h.client()).producer()
@@ -37,7 +39,10 @@ export const concurrencyCases: readonly ConformanceCase[] = [
       const load = (async () => {
         // Several records of each key per send, so one batch holds a key more than once.
         for (let s = 0; s < perKey; s += perSend) {
-          await producer.send(topic, Array.from({ length: perSend }, (_, i) => keys.map((key) => ({ key, value: { seq: s + i } }))).flat())
+          await producer.send(
+            topic,
+            Array.from({ length: perSend }, (_, i) => keys.map((key) => ({ key, value: { seq: s + i } }))).flat(),
+          )
           await sleep(30)
         }
       })()
@@ -66,15 +71,21 @@ export const concurrencyCases: readonly ConformanceCase[] = [
       ])
       const finished: string[] = []
       const client = await h.client()
-      const consumer = client.consumer(h.consumerOptions(group, { concurrency: 8, retry: { attempts: 1 }, onError: () => {} }))
+      const consumer = client.consumer(
+        h.consumerOptions(group, { concurrency: 8, retry: { attempts: 1 }, onError: () => {} }),
+      )
       const stopped = consumer.stopped()
-      await consumer.subscribe(topic, async (m) => {
-        if (m.key === 'slow') {
-          await waitFor('the other keys to finish', t, () => finished.length === 7)
-          throw new Error('slow failed')
-        }
-        finished.push(m.offset)
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        async (m) => {
+          if (m.key === 'slow') {
+            await waitFor('the other keys to finish', t, () => finished.length === 7)
+            throw new Error('slow failed')
+          }
+          finished.push(m.offset)
+        },
+        { fromBeginning: true },
+      )
       const error = (await stopped.catch((e: unknown) => e)) as KeyedError
       expect(isKeyedError(error, 'HANDLER_FAILED')).toBe(true)
       expect(finished).toHaveLength(7)
@@ -104,15 +115,25 @@ export const concurrencyCases: readonly ConformanceCase[] = [
       let lastTry = 0
       const client = await h.client()
       await client
-        .consumer(h.consumerOptions(unique('group'), { concurrency: 2, deadLetter: true, retry: { attempts: 3, initialBackoffMs: 150 } }))
-        .subscribe(topic, async (m) => {
-          if (m.key === 'bad' && m.value.seq === 0) {
-            if (++tries === 3) lastTry = Date.now()
-            throw new Error('always fails')
-          }
-          await sleep(5)
-          log.push({ key: m.key, seq: m.value.seq, at: Date.now() })
-        }, { fromBeginning: true })
+        .consumer(
+          h.consumerOptions(unique('group'), {
+            concurrency: 2,
+            deadLetter: true,
+            retry: { attempts: 3, initialBackoffMs: 150 },
+          }),
+        )
+        .subscribe(
+          topic,
+          async (m) => {
+            if (m.key === 'bad' && m.value.seq === 0) {
+              if (++tries === 3) lastTry = Date.now()
+              throw new Error('always fails')
+            }
+            await sleep(5)
+            log.push({ key: m.key, seq: m.value.seq, at: Date.now() })
+          },
+          { fromBeginning: true },
+        )
       await waitFor('bad#1 after the dead letter', t, () => log.some((e) => e.key === 'bad'))
       expect(tries).toBe(3)
       // While bad#0 waited 150 + 300 ms for its tries, the other keys' 20 records all ran; bad#1 ran only after it.
@@ -130,27 +151,43 @@ export const concurrencyCases: readonly ConformanceCase[] = [
       const keys = Array.from({ length: 30 }, (_, i) => `k${i}`)
       const perKey = 6
       const producer = (await h.client()).producer()
-      for (let s = 0; s < perKey; s++) await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+      for (let s = 0; s < perKey; s++)
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq: s } })),
+        )
       const done: Handled[] = []
       const first = await h.client()
       const consumer = first.consumer(h.consumerOptions(group, { concurrency: 16, closeTimeoutMs: 800 }))
-      await consumer.subscribe(topic, async (m) => {
-        // Key k0 never finishes here, like a member killed while it ran; the other keys finish past it.
-        if (m.key === 'k0') return new Promise<void>(() => {})
-        await sleep(2)
-        done.push({ member: 'first', key: m.key, seq: m.value.seq, partition: m.partition })
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        async (m) => {
+          // Key k0 never finishes here, like a member killed while it ran; the other keys finish past it.
+          if (m.key === 'k0') return new Promise<void>(() => {})
+          await sleep(2)
+          done.push({ member: 'first', key: m.key, seq: m.value.seq, partition: m.partition })
+        },
+        { fromBeginning: true },
+      )
       await waitFor('the other keys to finish', t, () => done.length === (keys.length - 1) * perKey)
       const error = (await consumer.close().catch((e: unknown) => e)) as KeyedError
       expect(isKeyedError(error, 'TIMEOUT')).toBe(true)
 
       const second = await h.client()
-      await second.consumer(h.consumerOptions(group, { concurrency: 16 })).subscribe(topic, async (m) => {
-        await sleep(1)
-        done.push({ member: 'second', key: m.key, seq: m.value.seq, partition: m.partition })
-        // A partition whose first record never finished has no commit yet: fromBeginning says where that starts.
-      }, { fromBeginning: true })
-      await waitFor('every record finished by one member or the other', t, () => missing(done, keys, perKey).length === 0)
+      await second.consumer(h.consumerOptions(group, { concurrency: 16 })).subscribe(
+        topic,
+        async (m) => {
+          await sleep(1)
+          done.push({ member: 'second', key: m.key, seq: m.value.seq, partition: m.partition })
+          // A partition whose first record never finished has no commit yet: fromBeginning says where that starts.
+        },
+        { fromBeginning: true },
+      )
+      await waitFor(
+        'every record finished by one member or the other',
+        t,
+        () => missing(done, keys, perKey).length === 0,
+      )
       expect(orderViolations(done)).toEqual([])
       // Redelivery replays from each partition's finished prefix: at most what the first member had fetched.
       const duplicates = done.length - keys.length * perKey

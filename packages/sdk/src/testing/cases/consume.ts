@@ -21,18 +21,38 @@ export const consumeCases: readonly ConformanceCase[] = [
       const group = unique('group')
       const producer = (await h.client()).producer()
       const keys = ['a', 'b', 'c', 'd', 'e', 'f']
-      for (let s = 0; s < 10; s++) await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+      for (let s = 0; s < 10; s++)
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq: s } })),
+        )
 
       const first: Handled[] = []
       const c1 = await h.client()
-      await c1.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void first.push({ member: '1', key: m.key, seq: m.value.seq, partition: m.partition }), { fromBeginning: true })
+      await c1
+        .consumer(h.consumerOptions(group))
+        .subscribe(
+          topic,
+          (m) => void first.push({ member: '1', key: m.key, seq: m.value.seq, partition: m.partition }),
+          { fromBeginning: true },
+        )
       await waitFor('the first 60 records', t, () => missing(first, keys, 10).length === 0)
       await c1.close()
 
-      for (let s = 10; s < 15; s++) await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+      for (let s = 10; s < 15; s++)
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq: s } })),
+        )
       const second: Handled[] = []
       const c2 = await h.client()
-      await c2.consumer(h.consumerOptions(group)).subscribe(topic, (m) => void second.push({ member: '2', key: m.key, seq: m.value.seq, partition: m.partition }), { fromBeginning: true })
+      await c2
+        .consumer(h.consumerOptions(group))
+        .subscribe(
+          topic,
+          (m) => void second.push({ member: '2', key: m.key, seq: m.value.seq, partition: m.partition }),
+          { fromBeginning: true },
+        )
       await waitFor('the 30 new records', t, () => second.length >= 30)
       await sleep(200)
       // Committed records are not handled again, even with fromBeginning.
@@ -48,16 +68,23 @@ export const consumeCases: readonly ConformanceCase[] = [
       const topic = defineTopic(unique('close'), { partitions: 1, value: orderSchema })
       const group = unique('group')
       const producer = (await h.client()).producer()
-      await producer.send(topic, Array.from({ length: 6 }, (_, s) => ({ key: 'k', value: { seq: s } })))
+      await producer.send(
+        topic,
+        Array.from({ length: 6 }, (_, s) => ({ key: 'k', value: { seq: s } })),
+      )
       let started = false
       let finished = false
       const c1 = await h.client()
-      await c1.consumer(h.consumerOptions(group, { maxBatchSize: 1 })).subscribe(topic, async (m) => {
-        if (m.value.seq !== 0) return new Promise<void>(() => {})
-        started = true
-        await sleep(300)
-        finished = true
-      }, { fromBeginning: true })
+      await c1.consumer(h.consumerOptions(group, { maxBatchSize: 1 })).subscribe(
+        topic,
+        async (m) => {
+          if (m.value.seq !== 0) return new Promise<void>(() => {})
+          started = true
+          await sleep(300)
+          finished = true
+        },
+        { fromBeginning: true },
+      )
       await waitFor('the slow handler to start', t, () => started)
       await c1.close()
       expect(finished).toBe(true)
@@ -87,15 +114,24 @@ export const consumeCases: readonly ConformanceCase[] = [
       const topic = defineTopic(unique('stop'), { partitions: 1, value: orderSchema })
       const group = unique('group')
       const producer = (await h.client()).producer()
-      await producer.send(topic, Array.from({ length: 10 }, (_, s) => ({ key: 'k', value: { seq: s } })))
+      await producer.send(
+        topic,
+        Array.from({ length: 10 }, (_, s) => ({ key: 'k', value: { seq: s } })),
+      )
       const attempts: number[] = []
       const c1 = await h.client()
-      const consumer = c1.consumer(h.consumerOptions(group, { retry: { attempts: 3, initialBackoffMs: 5 }, onError: () => {} }))
+      const consumer = c1.consumer(
+        h.consumerOptions(group, { retry: { attempts: 3, initialBackoffMs: 5 }, onError: () => {} }),
+      )
       const stopped = consumer.stopped()
-      await consumer.subscribe(topic, (m) => {
-        attempts.push(m.value.seq)
-        if (m.value.seq === 4) throw new Error('payment service down')
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        (m) => {
+          attempts.push(m.value.seq)
+          if (m.value.seq === 4) throw new Error('payment service down')
+        },
+        { fromBeginning: true },
+      )
       const error = await stopped.catch((e: unknown) => e)
       expect(error).toBeInstanceOf(HandlerError)
       expect((error as HandlerError).message).toContain('payment service down')
@@ -127,10 +163,14 @@ export const consumeCases: readonly ConformanceCase[] = [
       const client = await h.client()
       await client
         .consumer(h.consumerOptions(unique('group'), { deadLetter: true, retry: { attempts: 2, initialBackoffMs: 1 } }))
-        .subscribe(strict, (m) => {
-          if (m.value.seq === 1) throw new Error('cannot bill seq 1')
-          handled.push(m.value.seq)
-        }, { fromBeginning: true })
+        .subscribe(
+          strict,
+          (m) => {
+            if (m.value.seq === 1) throw new Error('cannot bill seq 1')
+            handled.push(m.value.seq)
+          },
+          { fromBeginning: true },
+        )
       await waitFor('the records after the failures', t, () => handled.includes(3))
       expect(handled).toEqual([0, 3])
       const dead = await h.readCount(dlq, 2)
@@ -155,11 +195,21 @@ export const consumeCases: readonly ConformanceCase[] = [
     async run(h) {
       const t = h.timeoutMs
       const perKey = defineTopic(unique('nullkey'), { partitions: 1, value: orderSchema })
-      const compacted = defineTopic(unique('nullkey-compact'), { partitions: 1, cleanupPolicy: 'compact', value: orderSchema })
+      const compacted = defineTopic(unique('nullkey-compact'), {
+        partitions: 1,
+        cleanupPolicy: 'compact',
+        value: orderSchema,
+      })
       const client = await h.client()
       await client.admin().ensureTopics([perKey, compacted])
       // The backend's own producer, as another client would write: no key, or a null value where the topic allows none.
-      const raw = client.backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 1, clientId: undefined })
+      const raw = client.backend.producer({
+        idempotent: true,
+        acks: 'all',
+        maxInFlight: 1,
+        retries: 1,
+        clientId: undefined,
+      })
       const bytes = (seq: number) => Buffer.from(JSON.stringify({ seq }))
       const record = (topic: string, key: string | null, value: Uint8Array | null): OutgoingRecord => ({
         topic,
@@ -182,13 +232,26 @@ export const consumeCases: readonly ConformanceCase[] = [
 
       const handled: Array<{ key: unknown; seq: number | null }> = []
       const consumer = client.consumer(h.consumerOptions(unique('group'), { deadLetter: true }))
-      await consumer.subscribe(perKey, (m) => void handled.push({ key: m.key, seq: m.value.seq }), { fromBeginning: true })
-      await consumer.subscribe(compacted, (m) => void handled.push({ key: m.key, seq: m.value?.seq ?? null }), { fromBeginning: true })
+      await consumer.subscribe(perKey, (m) => void handled.push({ key: m.key, seq: m.value.seq }), {
+        fromBeginning: true,
+      })
+      await consumer.subscribe(compacted, (m) => void handled.push({ key: m.key, seq: m.value?.seq ?? null }), {
+        fromBeginning: true,
+      })
       await waitFor('the good records and the tombstone', t, () => handled.length >= 4)
-      expect(handled.filter((m) => m.seq !== null && m.seq !== 2)).toEqual([{ key: 'k', seq: 0 }, { key: 'k', seq: 3 }])
+      expect(handled.filter((m) => m.seq !== null && m.seq !== 2)).toEqual([
+        { key: 'k', seq: 0 },
+        { key: 'k', seq: 3 },
+      ])
       // A tombstone is a record of a compacted topic.
-      expect(handled.filter((m) => m.seq === null || m.seq === 2)).toEqual([{ key: 'gone', seq: null }, { key: 'k', seq: 2 }])
-      const dead = await h.readCount(defineTopic(`${perKey.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }), 2)
+      expect(handled.filter((m) => m.seq === null || m.seq === 2)).toEqual([
+        { key: 'gone', seq: null },
+        { key: 'k', seq: 2 },
+      ])
+      const dead = await h.readCount(
+        defineTopic(`${perKey.name}.dlq`, { partitions: 1, ordering: 'none', value: serdes.bytes() }),
+        2,
+      )
       expect(dead.map((m) => m.headers[DEAD_LETTER_HEADERS.offset])).toEqual([written[1]!.offset, written[2]!.offset])
       expect(dead.map((m) => m.headers[DEAD_LETTER_HEADERS.stage])).toEqual(['validate', 'validate'])
       expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/has no key.*ordered per key/)
@@ -217,16 +280,23 @@ export const consumeCases: readonly ConformanceCase[] = [
       const topic = defineTopic(unique('hung'), { partitions: 1, value: orderSchema })
       const group = unique('group')
       const producer = (await h.client()).producer()
-      await producer.send(topic, [0, 1, 2].map((s) => ({ key: 'k', value: { seq: s } })))
+      await producer.send(
+        topic,
+        [0, 1, 2].map((s) => ({ key: 'k', value: { seq: s } })),
+      )
       let hung = false
       const c1 = await h.client()
       const closeTimeoutMs = 1500
       const consumer = c1.consumer(h.consumerOptions(group, { closeTimeoutMs }))
-      await consumer.subscribe(topic, (m) => {
-        if (m.value.seq === 0) return
-        hung = true
-        return new Promise<void>(() => {})
-      }, { fromBeginning: true })
+      await consumer.subscribe(
+        topic,
+        (m) => {
+          if (m.value.seq === 0) return
+          hung = true
+          return new Promise<void>(() => {})
+        },
+        { fromBeginning: true },
+      )
       await waitFor('the handler of seq 1 to hang', t, () => hung)
       const started = Date.now()
       const first = consumer.close()

@@ -28,7 +28,10 @@ export const groupCases: readonly ConformanceCase[] = [
       }
       const producer = (await h.client()).producer()
       for (let s = 0; s < perKey; s++) {
-        const meta = await producer.send(topic, keys.map((key) => ({ key, value: { seq: s } })))
+        const meta = await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq: s } })),
+        )
         for (const [i, m] of meta.entries()) expect(m.partition).toBe(partitionFor(keys[i]!, 8))
       }
       await waitFor('every record', h.timeoutMs, () => missing(events, keys, perKey).length === 0)
@@ -54,7 +57,8 @@ export const groupCases: readonly ConformanceCase[] = [
       const overlaps: string[] = []
       const handler = (member: string) => async (m: Message<typeof topic>) => {
         const holder = busy.get(m.partition)
-        if (holder !== undefined && holder !== member) overlaps.push(`partition ${m.partition}: ${member} while ${holder}`)
+        if (holder !== undefined && holder !== member)
+          overlaps.push(`partition ${m.partition}: ${member} while ${holder}`)
         busy.set(m.partition, member)
         events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
         await sleep(m.value.seq % 3 === 0 ? 2 : 0)
@@ -72,7 +76,10 @@ export const groupCases: readonly ConformanceCase[] = [
       let stop = false
       const load = (async () => {
         while (!stop || rounds < 10) {
-          await producer.send(topic, keys.map((key) => ({ key, value: { seq: rounds } })))
+          await producer.send(
+            topic,
+            keys.map((key) => ({ key, value: { seq: rounds } })),
+          )
           rounds++
           await sleep(10)
         }
@@ -102,7 +109,10 @@ export const groupCases: readonly ConformanceCase[] = [
       const count = 20
       // Kafka's brokers accept no shorter session; a whole batch reaches the handler in one piece.
       const membership = { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, maxBatchSize: 100 }
-      await (await h.client()).producer().send(topic, Array.from({ length: count }, (_, seq) => ({ key: `k${seq}`, value: { seq } })))
+      await (await h.client()).producer().send(
+        topic,
+        Array.from({ length: count }, (_, seq) => ({ key: `k${seq}`, value: { seq } })),
+      )
       let release = () => {}
       const gate = new Promise<void>((resolve) => (release = resolve))
       const byA: number[] = []
@@ -117,9 +127,14 @@ export const groupCases: readonly ConformanceCase[] = [
         { fromBeginning: true },
       )
       await waitFor('a to start its first record', h.timeoutMs, () => byA.length > 0)
-      await (await h.client()).consumer(h.consumerOptions(group, membership)).subscribe(topic, (m) => void byB.push(m.value.seq), { fromBeginning: true })
+      await (
+        await h.client()
+      )
+        .consumer(h.consumerOptions(group, membership))
+        .subscribe(topic, (m) => void byB.push(m.value.seq), { fromBeginning: true })
       // A backend that expels the stuck member gives b the partition; one that keeps it (while the process lives) does not.
-      for (const until = Date.now() + 3 * membership.sessionTimeoutMs; byB.length < count && Date.now() < until; ) await sleep(50)
+      for (const until = Date.now() + 3 * membership.sessionTimeoutMs; byB.length < count && Date.now() < until;)
+        await sleep(50)
       release()
       await waitFor('every record', h.timeoutMs, () => new Set([...byA, ...byB]).size === count)
       // Time for a woken member to go on with the batch it held.
@@ -158,7 +173,10 @@ export const groupCases: readonly ConformanceCase[] = [
       let stop = false
       const load = (async () => {
         while (!stop || rounds < 6) {
-          await producer.send(topic, keys.map((key) => ({ key, value: { seq: rounds } })))
+          await producer.send(
+            topic,
+            keys.map((key) => ({ key, value: { seq: rounds } })),
+          )
           rounds++
           await sleep(20)
         }

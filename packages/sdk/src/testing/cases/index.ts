@@ -8,4 +8,12 @@ import { retentionCases } from './retention.js'
 import { tableCases } from './tables.js'
 
 /** The conformance suite: every case, by area. A new case goes into the module of its area. */
-export const conformanceCases: readonly ConformanceCase[] = [...produceCases, ...accumulatorCases, ...consumeCases, ...concurrencyCases, ...groupCases, ...retentionCases, ...tableCases]
+export const conformanceCases: readonly ConformanceCase[] = [
+  ...produceCases,
+  ...accumulatorCases,
+  ...consumeCases,
+  ...concurrencyCases,
+  ...groupCases,
+  ...retentionCases,
+  ...tableCases,
+]

@@ -25,7 +25,12 @@ export const produceCases: readonly ConformanceCase[] = [
       const sentAt = Date.now() - 5000
       const meta = await producer.send(
         text,
-        keys.map((key, i) => ({ key, value: { note: `n${i} ✓` }, headers: { trace: `t-${i}`, 'x-ünï': 'ça' }, timestamp: sentAt + i })),
+        keys.map((key, i) => ({
+          key,
+          value: { note: `n${i} ✓` },
+          headers: { trace: `t-${i}`, 'x-ünï': 'ça' },
+          timestamp: sentAt + i,
+        })),
       )
       const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251)
       const rawKey = new Uint8Array([0, 255, 128, 7, 0])
@@ -63,7 +68,13 @@ export const produceCases: readonly ConformanceCase[] = [
 
       const sticky = client.producer()
       const batches: { partition: number; offset: string }[][] = []
-      for (let b = 0; b < 6; b++) batches.push(await sticky.send(topic, Array.from({ length: 5 }, (_, i) => ({ value: i }))))
+      for (let b = 0; b < 6; b++)
+        batches.push(
+          await sticky.send(
+            topic,
+            Array.from({ length: 5 }, (_, i) => ({ value: i })),
+          ),
+        )
       for (const batch of batches) expect(new Set(batch.map((m) => m.partition)).size).toBe(1)
       expect(new Set(batches.map((b) => b[0]!.partition)).size).toBe(6)
       const got = await h.readAll(topic, lastOffsets([...roundRobin, ...batches.flat()]))
@@ -83,7 +94,9 @@ export const produceCases: readonly ConformanceCase[] = [
       expect(schemaError).toBeInstanceOf(SchemaError)
       expect((schemaError as SchemaError).index).toBe(7)
       expect((schemaError as SchemaError).message).toContain('seq')
-      const keyError = await producer.send(topic, [...batch.slice(0, 3), { value: { seq: 3 } } as (typeof batch)[number]]).catch((e: unknown) => e)
+      const keyError = await producer
+        .send(topic, [...batch.slice(0, 3), { value: { seq: 3 } } as (typeof batch)[number]])
+        .catch((e: unknown) => e)
       expect(keyError).toBeInstanceOf(MissingKeyError)
       expect((keyError as MissingKeyError).index).toBe(3)
       const partitionError = await client
@@ -105,7 +118,12 @@ export const produceCases: readonly ConformanceCase[] = [
       const declared4 = defineTopic(name, { partitions: 4 })
       const client = await h.client()
       await client.admin().ensureTopics([declared3])
-      const error = await (await h.client()).producer().send(declared4, { key: 'k', value: 1 }).catch((e: unknown) => e)
+      const error = await (
+        await h.client()
+      )
+        .producer()
+        .send(declared4, { key: 'k', value: 1 })
+        .catch((e: unknown) => e)
       expect(error).toBeInstanceOf(TopicMismatchError)
       expect((error as Error).message).toMatch(/partitions=4.*partitions=3/)
       const following = await h.client({ topicMismatch: 'follow-backend' })
@@ -120,14 +138,19 @@ export const produceCases: readonly ConformanceCase[] = [
       const client = await h.client()
       const producer = client.producer()
       await producer.send(defineTopic(name, { partitions: 4 }), { key: 'k', value: 1 })
-      const wider = await producer.send(defineTopic(name, { partitions: 8 }), { key: 'k', value: 1 }).catch((e: unknown) => e)
+      const wider = await producer
+        .send(defineTopic(name, { partitions: 8 }), { key: 'k', value: 1 })
+        .catch((e: unknown) => e)
       expect(wider).toBeInstanceOf(TopicMismatchError)
       expect((wider as Error).message).toMatch(/partitions=8.*partitions=4/)
       const compacted = defineTopic(name, { partitions: 4, cleanupPolicy: 'compact' })
       const policy = await producer.send(compacted, { key: 'k', value: 1 }).catch((e: unknown) => e)
       expect(policy).toBeInstanceOf(TopicMismatchError)
       expect((policy as Error).message).toMatch(/cleanupPolicy/)
-      const subscribed = await client.consumer({ groupId: unique('g') }).subscribe(compacted, () => {}).catch((e: unknown) => e)
+      const subscribed = await client
+        .consumer({ groupId: unique('g') })
+        .subscribe(compacted, () => {})
+        .catch((e: unknown) => e)
       expect(subscribed).toBeInstanceOf(TopicMismatchError)
     },
   },

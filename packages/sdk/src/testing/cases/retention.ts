@@ -26,7 +26,9 @@ export const retentionCases: readonly ConformanceCase[] = [
       const client = await h.client()
       const producer = client.producer()
       const live: Message<typeof topic>[] = []
-      await client.consumer(h.consumerOptions(unique('live'))).subscribe(topic, (m) => void live.push(m), { fromBeginning: true })
+      await client
+        .consumer(h.consumerOptions(unique('live')))
+        .subscribe(topic, (m) => void live.push(m), { fromBeginning: true })
       const written = [
         ...(await producer.send(topic, [
           { key: 'user-1', value: { theme: 'dark' } },
@@ -36,12 +38,17 @@ export const retentionCases: readonly ConformanceCase[] = [
         ])),
         await producer.tombstone(topic, 'user-3'),
       ]
-      await waitFor('the tombstone to reach a live consumer', t, () => live.some((m) => m.key === 'user-3' && m.value === null))
+      await waitFor('the tombstone to reach a live consumer', t, () =>
+        live.some((m) => m.key === 'user-3' && m.value === null),
+      )
       let seen: Message<typeof topic>[] = []
       await waitFor('compaction and tombstone removal', t * 4, async () => {
         // Kafka never cleans the active segment: a later append after segment.ms rolls it.
         await sleep(300)
-        const flush = await producer.send(topic, [0, 1].map((p) => ({ key: `flush-${p}`, value: { theme: 'none' }, partition: p })))
+        const flush = await producer.send(
+          topic,
+          [0, 1].map((p) => ({ key: `flush-${p}`, value: { theme: 'none' }, partition: p })),
+        )
         seen = (await h.readAll(topic, lastOffsets(flush))).filter((m) => !m.key.startsWith('flush-'))
         return seen.length === 2
       })
@@ -57,9 +64,17 @@ export const retentionCases: readonly ConformanceCase[] = [
     needs: ['timeRetention'],
     timeoutFactor: 12,
     async run(h) {
-      const topic = defineTopic(unique('retention'), { partitions: 1, retentionMs: 1500, value: orderSchema, config: { ...h.options.compactionConfig } })
+      const topic = defineTopic(unique('retention'), {
+        partitions: 1,
+        retentionMs: 1500,
+        value: orderSchema,
+        config: { ...h.options.compactionConfig },
+      })
       const producer = (await h.client()).producer()
-      await producer.send(topic, [0, 1, 2].map((s) => ({ key: 'k', value: { seq: s } })))
+      await producer.send(
+        topic,
+        [0, 1, 2].map((s) => ({ key: 'k', value: { seq: s } })),
+      )
       await sleep(2000)
       let seen: number[] = []
       await waitFor('the old records to expire', h.timeoutMs * 4, async () => {

@@ -13,13 +13,23 @@ type Setting = { v: number }
 const settingSchema: StandardSchemaV1<Setting> = numberFieldSchema('v')
 
 /** Compaction waits a long minCompactionLagMs unless a case asks for it: a superseded record compacted before a reader reached it is, rightly, never seen. */
-const settingsTopic = (name: string, partitions: number, extra: { deleteRetentionMs?: number; minCompactionLagMs?: number; config?: Record<string, string> } = {}) =>
-  defineTopic(name, { partitions, cleanupPolicy: 'compact', value: settingSchema, minCompactionLagMs: 600_000, ...extra })
+const settingsTopic = (
+  name: string,
+  partitions: number,
+  extra: { deleteRetentionMs?: number; minCompactionLagMs?: number; config?: Record<string, string> } = {},
+) =>
+  defineTopic(name, {
+    partitions,
+    cleanupPolicy: 'compact',
+    value: settingSchema,
+    minCompactionLagMs: 600_000,
+    ...extra,
+  })
 
 /** The latest value per key of what was written, tombstones deleting. */
 function latest(writes: ReadonlyArray<{ key: string; value: Setting | null }>): Map<string, Setting> {
   const out = new Map<string, Setting>()
-  for (const w of writes) (w.value === null ? out.delete(w.key) : out.set(w.key, w.value))
+  for (const w of writes) w.value === null ? out.delete(w.key) : out.set(w.key, w.value)
   return out
 }
 
@@ -36,7 +46,8 @@ export const tableCases: readonly ConformanceCase[] = [
       const client = await h.client()
       const producer = client.producer()
       const writes: Array<{ key: string; value: Setting | null }> = []
-      for (let round = 0; round < 5; round++) writes.push(...Array.from({ length: 60 }, (_, k) => ({ key: `user-${k}`, value: { v: round * 100 + k } })))
+      for (let round = 0; round < 5; round++)
+        writes.push(...Array.from({ length: 60 }, (_, k) => ({ key: `user-${k}`, value: { v: round * 100 + k } })))
       // Deleted keys, and deleted keys written again.
       for (let k = 0; k < 10; k++) writes.push({ key: `user-${k}`, value: null })
       for (let k = 0; k < 5; k++) writes.push({ key: `user-${k}`, value: { v: 1000 + k } })
@@ -51,7 +62,10 @@ export const tableCases: readonly ConformanceCase[] = [
       let late = 0
       const writing = (async () => {
         while (more && late < 2000) {
-          await producer.send(topic, Array.from({ length: 20 }, (_, i) => ({ key: `late-${(late + i) % 30}`, value: { v: late + i } })))
+          await producer.send(
+            topic,
+            Array.from({ length: 20 }, (_, i) => ({ key: `late-${(late + i) % 30}`, value: { v: late + i } })),
+          )
           late += 20
         }
       })()
@@ -87,7 +101,12 @@ export const tableCases: readonly ConformanceCase[] = [
     async run(h) {
       const name = unique('table-invalid')
       const strict = settingsTopic(name, 2)
-      const raw = defineTopic(name, { partitions: 2, cleanupPolicy: 'compact', value: serdes.bytes(), minCompactionLagMs: 600_000 })
+      const raw = defineTopic(name, {
+        partitions: 2,
+        cleanupPolicy: 'compact',
+        value: serdes.bytes(),
+        minCompactionLagMs: 600_000,
+      })
       const client = await h.client()
       const producer = client.producer()
       const bytes = (text: string) => Buffer.from(text, 'utf8')
@@ -134,7 +153,8 @@ export const tableCases: readonly ConformanceCase[] = [
       const client = await h.client()
       const producer = client.producer()
       const writes: Array<{ key: string; value: Setting | null }> = []
-      for (let round = 0; round < 30; round++) writes.push(...Array.from({ length: 20 }, (_, k) => ({ key: `k-${k}`, value: { v: round * 100 + k } })))
+      for (let round = 0; round < 30; round++)
+        writes.push(...Array.from({ length: 20 }, (_, k) => ({ key: `k-${k}`, value: { v: round * 100 + k } })))
       for (let k = 0; k < 5; k++) writes.push({ key: `k-${k}`, value: null })
       for (let i = 0; i < writes.length; i += 40) await producer.send(topic, writes.slice(i, i + 40))
       const expected = sorted(latest(writes))
@@ -150,7 +170,10 @@ export const tableCases: readonly ConformanceCase[] = [
         bootstraps++
         if (compactedBefore || Date.now() > deadline) break
         // Kafka cleans only closed segments: an append after segment.ms rolls the active one.
-        const flush = await producer.send(topic, [0, 1].map((p) => ({ key: `flush-${p}`, value: { v: bootstraps }, partition: p })))
+        const flush = await producer.send(
+          topic,
+          [0, 1].map((p) => ({ key: `flush-${p}`, value: { v: bootstraps }, partition: p })),
+        )
         const ends = new Map(flush.map((m) => [m.partition, m.offset]))
         const remaining = (await h.readAll(topic, ends)).filter((m) => !m.key.startsWith('flush-')).length
         compactedBefore = remaining < writes.length
@@ -168,7 +191,10 @@ export const tableCases: readonly ConformanceCase[] = [
       const client = await h.client()
       const producer = client.producer()
       const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon']
-      await producer.send(topic, keys.map((key) => ({ key, value: { v: 0 } })))
+      await producer.send(
+        topic,
+        keys.map((key) => ({ key, value: { v: 0 } })),
+      )
       const table = client.table(topic)
       const changes: Array<TableChange<typeof topic>> = []
       const unsubscribe = table.subscribe((c) => void changes.push(c))
@@ -177,7 +203,10 @@ export const tableCases: readonly ConformanceCase[] = [
       expect(changes).toEqual([])
       const rounds = 40
       for (let seq = 1; seq <= rounds; seq++) {
-        await producer.send(topic, keys.map((key) => ({ key, value: { v: seq } })))
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { v: seq } })),
+        )
         if (seq === 20) await producer.tombstone(topic, 'gamma')
       }
       await waitFor('the last round', h.timeoutMs, () => keys.every((k) => table.get(k)?.v === rounds))
@@ -193,7 +222,10 @@ export const tableCases: readonly ConformanceCase[] = [
             previous = null
           }
         }
-        expect(mine.map((c) => ({ value: c.value?.v ?? null, previous: c.previous?.v ?? null })), key).toEqual(expected)
+        expect(
+          mine.map((c) => ({ value: c.value?.v ?? null, previous: c.previous?.v ?? null })),
+          key,
+        ).toEqual(expected)
       }
       unsubscribe()
       const before = changes.length
