@@ -62,18 +62,16 @@ describe('redis close is bounded by sendTimeoutMs', () => {
         minCompactionLagMs: undefined,
         config: {},
       })
-      await backend
-        .producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 0, clientId: undefined })
-        .send([
-          {
-            topic: name,
-            partition: 0,
-            key: Buffer.from('k'),
-            value: Buffer.from('1'),
-            headers: {},
-            timestamp: Date.now(),
-          },
-        ])
+      await backend.producer({ idempotent: true, acks: 'all', maxInFlight: 1, retries: 0, clientId: undefined }).send([
+        {
+          topic: name,
+          partition: 0,
+          key: Buffer.from('k'),
+          value: Buffer.from('1'),
+          headers: {},
+          timestamp: Date.now(),
+        },
+      ])
       // A long lease: a new owner that gets the partition sooner got it because the stuck member let go.
       const membership = {
         clientId: undefined,
