@@ -180,9 +180,13 @@ export class KafkaConsumer implements BackendConsumer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const disconnected = this.consumer.disconnect().catch(() => undefined)
-      // The SDK makes its batches return within its closeTimeoutMs: abandoning them sooner would leave records
-      // running after close() resolved, to be committed by no one.
-      const wait = Math.max(this.tuning.closeTimeoutMs, this.options.closeTimeoutMs ?? 0)
+      // Handlers in flight get the consumer's closeTimeoutMs: the SDK makes them return by then, and abandoning them
+      // sooner would leave records running after close() resolved, committed by no one. An idle member only has to
+      // leave the group, within this backend's own bound (brokers that do not answer must not stretch it).
+      const wait =
+        this.waiting.size > 0
+          ? Math.max(this.tuning.closeTimeoutMs, this.options.closeTimeoutMs ?? 0)
+          : this.tuning.closeTimeoutMs
       if ((await within(disconnected, wait)) !== 'timeout') return
       this.abandoned = true
       for (const stop of this.waiting) stop()
