@@ -222,23 +222,34 @@ function helperSite(context: Context, call: TSESTree.CallExpression): SendSite |
   if (index < 0 || !input) return undefined
   for (const [i, topic] of call.arguments.entries()) {
     if (i === index) continue
-    const bare = unwrap(context, topic, false)
-    const kind = topicKindOf(parser, bare)
-    if (!kind) continue
-    const { records, batch } = recordsOf(context, input)
-    return {
-      api: 'keyed',
-      call,
-      topicNode: topic,
-      topicLabel: context.sourceCode.getText(bare),
-      kind,
-      topicName: undefined,
-      recordsNode: input,
-      records,
-      batch,
-    }
+    const site = keyedSite(context, call, topic, input)
+    if (site) return site
   }
   return undefined
+}
+
+/** A send of `input` to a declared keyed topic, or undefined when `topic` is not one. */
+function keyedSite(
+  context: Context,
+  call: TSESTree.CallExpression,
+  topic: TSESTree.Node,
+  input: TSESTree.Node,
+): SendSite | undefined {
+  const bare = unwrap(context, topic, false)
+  const kind = topicKindOf(services(context), bare)
+  if (!kind) return undefined
+  const { records, batch } = recordsOf(context, input)
+  return {
+    api: 'keyed',
+    call,
+    topicNode: topic,
+    topicLabel: context.sourceCode.getText(bare),
+    kind,
+    topicName: undefined,
+    recordsNode: input,
+    records,
+    batch,
+  }
 }
 
 /**
@@ -249,23 +260,8 @@ export function sendSites(context: Context, call: TSESTree.CallExpression): Send
   const method = memberName(call.callee)
   if (method === 'send' && call.arguments.length >= 2) {
     const [topic, input] = call.arguments as [TSESTree.Node, TSESTree.Node]
-    const bare = unwrap(context, topic, false)
-    const kind = topicKindOf(services(context), bare)
-    if (!kind) return []
-    const { records, batch } = recordsOf(context, input)
-    return [
-      {
-        api: 'keyed',
-        call,
-        topicNode: topic,
-        topicLabel: context.sourceCode.getText(bare),
-        kind,
-        topicName: undefined,
-        recordsNode: input,
-        records,
-        batch,
-      },
-    ]
+    const site = keyedSite(context, call, topic, input)
+    return site ? [site] : []
   }
   const kafkajs = (name: 'send' | 'sendBatch'): boolean =>
     call.callee.type === AST_NODE_TYPES.MemberExpression &&
