@@ -20,7 +20,7 @@ import type {
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
-import { BackendRefusedError, ConfigError } from '@keyed/sdk/backend'
+import { BackendRefusedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
 import { DEFAULT_CLOSE_TIMEOUT_MS } from './bounded.js'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
@@ -85,6 +85,7 @@ class KafkaBackend implements Backend {
   private adminClient: Promise<Admin> | undefined
   private readonly open = new Set<{ close(): Promise<void> }>()
   private readonly maxMessageBytes = new Map<string, Promise<number | undefined>>()
+  private logger: Logger = defaultLogger
 
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
@@ -94,6 +95,10 @@ class KafkaBackend implements Backend {
       secrets: secretsOf(options),
       tls: options.ssl !== undefined && options.ssl !== false,
     }
+  }
+
+  setLogger(logger: Logger): void {
+    this.logger = logger
   }
 
   async describeTopic(name: string): Promise<TopicDescription | undefined> {
@@ -288,6 +293,28 @@ class KafkaBackend implements Backend {
     return this.adminClient
   }
 
+  /**
+   * kafkajs's messages at logLevel and above, with every secret redacted: to the client's logger, or (no logger given)
+   * to stderr as before loggers existed, so logLevel: 'info' still shows info lines.
+   */
+  private log(entry: LogEntry, secrets: readonly string[]): void {
+    const { message, timestamp: _t, logger: _l, ...extra } = entry.log
+    const namespace = entry.namespace ? ` ${entry.namespace}` : ''
+    if (this.logger === defaultLogger) {
+      const detail = Object.keys(extra).length ? ` ${safeJson(extra)}` : ''
+      process.stderr.write(redact(`[kafkajs${namespace}] ${message}${detail}\n`, secrets))
+      return
+    }
+    const level = LOGGER_LEVELS.get(entry.level) ?? 'debug'
+    let details: object = { namespace: entry.namespace }
+    try {
+      details = JSON.parse(redact(safeJson({ ...extra, namespace: entry.namespace }), secrets)) as object
+    } catch {
+      // Details that are not JSON are left out rather than risk a secret.
+    }
+    this.logger[level](details, redact(`kafkajs${namespace}: ${message}`, secrets))
+  }
+
   /** kafkajs keeps the client id per Kafka instance; one instance per id. */
   private client(clientId: string | undefined): Kafka {
     const id = clientId ?? this.options.clientId ?? 'keyed'
@@ -304,19 +331,20 @@ class KafkaBackend implements Backend {
         requestTimeout: options.requestTimeoutMs ?? 30_000,
         retry: this.retry(),
         logLevel: LOG_LEVELS[options.logLevel ?? 'error'],
-        logCreator: () => (entry: LogEntry) => {
-          const { message, timestamp: _t, logger: _l, ...extra } = entry.log
-          const detail = Object.keys(extra).length ? ` ${safeJson(extra)}` : ''
-          process.stderr.write(
-            redact(`[kafkajs${entry.namespace ? ' ' + entry.namespace : ''}] ${message}${detail}\n`, context.secrets),
-          )
-        },
+        logCreator: () => (entry: LogEntry) => this.log(entry, context.secrets),
       })
       this.clients.set(id, client)
     }
     return client
   }
 }
+
+const LOGGER_LEVELS = new Map<number, keyof Logger>([
+  [logLevel.ERROR, 'error'],
+  [logLevel.WARN, 'warn'],
+  [logLevel.INFO, 'info'],
+  [logLevel.DEBUG, 'debug'],
+])
 
 function parseLimit(value: string | undefined): number | undefined {
   const limit = Number(value)

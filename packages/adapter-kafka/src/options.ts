@@ -60,7 +60,7 @@ export interface KafkaOptions {
    * may take 5 s more. Default 10000 ms.
    */
   readonly closeTimeoutMs?: number
-  /** kafkajs's own logging, written to stderr with secrets removed. Default 'error'. */
+  /** kafkajs's own logging at this level and up, secrets removed: to the client's logger (createClient({ logger })), or to stderr without one. Default 'error'. */
   readonly logLevel?: KafkaLogLevel
 }
 

@@ -81,6 +81,36 @@ describe('kafka connection', () => {
     expect(written.join('')).not.toContain(PASSWORD)
   })
 
+  it("with createClient({ logger }), kafkajs's messages go to the logger at their level, not stderr, without the password", async () => {
+    const written: string[] = []
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    const lines: { level: string; obj: object; msg: string | undefined }[] = []
+    const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg })
+    const client = createClient({
+      backend: kafka({
+        brokers: [NOWHERE],
+        sasl: { mechanism: 'plain', username: 'alice', password: PASSWORD },
+        logLevel: 'debug',
+        connectionTimeoutMs: 500,
+        retry: { retries: 1, initialRetryTimeMs: 100 },
+      }),
+      logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+    })
+    await client
+      .producer()
+      .send(defineTopic(unique('logger')), { key: 'k', value: 1 })
+      .catch(() => undefined)
+    await client.close()
+    vi.restoreAllMocks()
+    expect(written).toEqual([])
+    expect(lines.map((l) => l.level)).toEqual(expect.arrayContaining(['error', 'debug']))
+    expect(lines.find((l) => l.level === 'error')?.msg).toMatch(/^kafkajs /)
+    expect(JSON.stringify(lines)).not.toContain(PASSWORD)
+  })
+
   it('refuses options that cannot work before connecting', () => {
     expect(() => kafka({ brokers: [] })).toThrow(ConfigError)
     expect(() => kafka({ brokers: [BROKER], replicationFactor: 0 })).toThrow(/replicationFactor/)

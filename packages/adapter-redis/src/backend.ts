@@ -11,6 +11,7 @@ import type {
   ProducerSettings,
   TopicDescription,
   TopicSpec,
+  Logger,
 } from '@keyed/sdk/backend'
 import { ConfigError, TopicNotFoundError } from '@keyed/sdk/backend'
 import { Cleaner } from './cleaner.js'
@@ -46,13 +47,16 @@ export class RedisBackend implements Backend {
 
   constructor(private readonly options: ResolvedOptions) {
     this.keys = new Keys(options.keyPrefix)
-    this.connections = new Connections(options)
+    const connections = (this.connections = new Connections(options))
     this.context = {
       options,
       keys: this.keys,
       connection: () => this.connections.connection(),
       dedicated: (name) => this.connections.dedicated(name),
       topicMeta: (topic) => this.topicMeta(topic),
+      get logger() {
+        return connections.logger
+      },
     }
     this.cleaner = new Cleaner(this.context, options.cleanerIntervalMs)
   }
@@ -92,6 +96,10 @@ export class RedisBackend implements Backend {
       this.cleaner.watch(meta)
     }
     return meta
+  }
+
+  setLogger(logger: Logger): void {
+    this.connections.logger = logger
   }
 
   producer(settings: ProducerSettings): BackendProducer {

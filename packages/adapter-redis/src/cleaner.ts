@@ -1,3 +1,4 @@
+import { safeCause } from './errors.js'
 import type { RedisContext } from './context.js'
 import { compact, retain } from './scripts.js'
 import { hasRetention, isCompacted, type TopicMeta } from './topics.js'
@@ -16,7 +17,7 @@ export class Cleaner {
   private stopped = false
 
   constructor(
-    private readonly context: Pick<RedisContext, 'connection' | 'keys'>,
+    private readonly context: Pick<RedisContext, 'connection' | 'keys' | 'logger' | 'options'>,
     private readonly intervalMs: number,
   ) {}
 
@@ -31,7 +32,13 @@ export class Cleaner {
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.running = this.pass()
-        .catch(() => undefined) // a pass during an outage is simply retried on the next tick
+        // A pass during an outage is simply retried on the next tick.
+        .catch((error: unknown) =>
+          this.context.logger.debug(
+            { server: this.context.options.server.display, err: safeCause(error, this.context.options.server) },
+            'redis cleaner pass failed; retrying on the next tick',
+          ),
+        )
         .finally(() => this.schedule())
     }, this.intervalMs)
     this.timer.unref()

@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis'
 import { isIP } from 'node:net'
-import { BackendUnavailableError, ClosedError, ConfigError } from '@keyed/sdk/backend'
+import { BackendUnavailableError, ClosedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
 import { authenticationError, isAuthFailure, safeCause } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
@@ -116,6 +116,8 @@ export class Connections {
   private connecting: Promise<Connection> | undefined
   private closed = false
   private readonly open = new Set<Connection>()
+  /** Set by the backend's setLogger(). */
+  logger: Logger = defaultLogger
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -139,8 +141,16 @@ export class Connections {
     const conn = createConnection(this.options, name)
     this.open.add(conn)
     conn.once('end', () => this.open.delete(conn))
-    conn.on('error', () => undefined) // ioredis reconnects by itself; a down server shows as commands that wait
-    conn.on('node error', () => undefined)
+    // ioredis reconnects by itself and a down server shows as commands that wait, so this is only a warning; the
+    // message is scrubbed of the password and names the server by its redacted URL.
+    const { server } = this.options
+    const warn = (error: unknown) =>
+      this.logger.warn(
+        { server: server.display, connection: name, err: safeCause(error, server) },
+        `redis connection '${name}' to ${server.display} failed; reconnecting`,
+      )
+    conn.on('error', warn)
+    conn.on('node error', warn)
     await connectOrFail(conn, this.options)
     return conn
   }

@@ -1,3 +1,4 @@
+import type { Logger } from '@keyed/sdk/backend'
 import type { Connection } from './connection.js'
 import type { Keys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
@@ -11,6 +12,8 @@ export interface RedisContext {
   connection(): Promise<Connection>
   /** A connection of its own (a blocking read holds its connection); its user disconnects it. */
   dedicated(name: string): Promise<Connection>
+  /** The client's logger (the SDK's default until createClient sets one). */
+  readonly logger: Logger
   /** A topic's metadata; TopicNotFoundError when it does not exist. */
   topicMeta(topic: string): Promise<TopicMeta>
 }

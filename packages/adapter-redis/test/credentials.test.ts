@@ -77,6 +77,28 @@ describe('a server that requires a password', () => {
     }
   })
 
+  it('logs connection failures through the client logger as warnings holding no secret', async () => {
+    const lines: unknown[] = []
+    const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg })
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const client = createClient({
+      backend: redis({ url: url(`alice:${encodeURIComponent(WRONG)}@`), connectTimeoutMs: 5000 }),
+      logger,
+    })
+    try {
+      await client
+        .admin()
+        .describeTopic('t')
+        .catch(() => undefined)
+      await waitFor('a logged warning', 5000, () => lines.length > 0)
+      expect(lines[0]).toMatchObject({ level: 'warn', msg: expect.stringMatching(/failed; reconnecting/) })
+      expect(JSON.stringify(lines[0])).toContain('alice:***@')
+      for (const line of lines) expectNoSecret(line, WRONG, PASSWORD, 'Wr0ng', 'Pass/word')
+    } finally {
+      await client.close()
+    }
+  })
+
   for (const [what, userinfo, answer] of [
     ['a wrong password', () => `:${encodeURIComponent(WRONG)}@`, /WRONGPASS/],
     ['a wrong user and password', () => `nobody:${encodeURIComponent(WRONG)}@`, /WRONGPASS/],

@@ -1,6 +1,7 @@
 import type { Backend, TopicDescription } from './backend/contract.js'
 import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
+import { resolveLogger, type Logger } from './logger.js'
 import { Producer, type ProducerOptions } from './producer.js'
 import { Table, type TableOptions } from './table.js'
 import { checkTopic, type AnyTopic, type CompactedTopic } from './topic.js'
@@ -14,6 +15,11 @@ export interface ClientOptions {
   autoCreateTopics?: boolean
   /** When the backend's partition count differs from the declaration: fail (default) or use the backend's. */
   topicMismatch?: 'error' | 'follow-backend'
+  /**
+   * Where the client, its consumers and tables and the backend log: any pino-compatible logger
+   * (`debug/info/warn/error(obj, msg)`). Default: quiet except for errors, which go to stderr.
+   */
+  logger?: Logger
 }
 
 export interface Admin {
@@ -48,6 +54,8 @@ export function createClient(options: ClientOptions): Client {
   if (topicMismatch !== 'error' && topicMismatch !== 'follow-backend') {
     throw new ConfigError(`topicMismatch must be 'error' or 'follow-backend', got '${String(topicMismatch)}'.`)
   }
+  const logger = resolveLogger(options.logger)
+  backend.setLogger?.(logger)
   const topics = new TopicResolver(backend, { autoCreateTopics: options.autoCreateTopics ?? true, topicMismatch })
   const producers = new Set<Producer>()
   const consumers = new Set<Consumer>()
@@ -66,13 +74,13 @@ export function createClient(options: ClientOptions): Client {
     },
     consumer(consumerOptions) {
       open('consumer')
-      const consumer = new Consumer(backend, topics, consumerOptions, options.clientId)
+      const consumer = new Consumer(backend, topics, consumerOptions, options.clientId, logger)
       consumers.add(consumer)
       return consumer
     },
     table(topic, tableOptions = {}) {
       open('table')
-      const table = new Table(backend, topics, topic, tableOptions, options.clientId)
+      const table = new Table(backend, topics, topic, tableOptions, options.clientId, logger)
       tables.add(table)
       return table
     },

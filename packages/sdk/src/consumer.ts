@@ -2,6 +2,7 @@ import type { Backend, BackendConsumer, IncomingRecord } from './backend/contrac
 import { ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import { defaultLogger, type Logger } from './logger.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
 import { DeadLetters } from './consumer/dead-letter.js'
 import { decoderFor } from './consumer/decode.js'
@@ -51,6 +52,7 @@ export class Consumer {
     private readonly topics: TopicResolver,
     private readonly options: ConsumerOptions,
     clientId: string | undefined,
+    private readonly logger: Logger = defaultLogger,
   ) {
     this.settings = resolveConsumerSettings(options)
     this.stopping = new Promise<never>((_, reject) => (this.signalStopping = () => reject(new ClosedError('consumer'))))
@@ -241,7 +243,7 @@ export class Consumer {
     this.closed = true
     if (this.options.onError) this.options.onError(error)
     else if (this.stoppedWaiters.length === 0)
-      console.error(`[keyed] consumer '${this.options.groupId}' stopped:`, error)
+      this.logger.error({ groupId: this.options.groupId, err: error }, `consumer '${this.options.groupId}' stopped`)
     // Not awaited: we are inside a batch, and closing the member waits for that batch to return.
     this.closing ??= this.stop()
     // Its outcome reaches stopped() and any close() caller.

@@ -41,4 +41,5 @@ export {
 } from './consumer.js'
 export { Table, type TableChange, type TableListener, type TableOptions } from './table.js'
 export * from './errors.js'
+export { defaultLogger, type Logger } from './logger.js'
 export type { Backend, BackendCapabilities, Compression, TopicDescription } from './backend/contract.js'

@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from './logger.js'
 import type { Backend, BackendReader, IncomingRecord, ReaderBatch } from './backend/contract.js'
 import { toBuffer } from './bytes.js'
 import { integerOption } from './options.js'
@@ -33,7 +34,7 @@ export interface TableOptions {
   /**
    * Called with an InvalidRecordError for a record that does not decode or validate (it is skipped: the key keeps
    * its previous value), and with the error that stopped the table from following (the table then keeps its last
-   * state). Without it, both are printed to stderr.
+   * state). Without it, both are logged as errors through the client's logger (stderr by default).
    */
   onError?: (error: KeyedError) => void
   /** Most records read in one batch. Default 1000. */
@@ -94,6 +95,7 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     readonly topic: T,
     private readonly options: TableOptions,
     private readonly clientId: string | undefined,
+    private readonly logger: Logger = defaultLogger,
   ) {
     checkTopic(topic, 'client.table()')
     if (!isCompacted(topic)) {
@@ -354,9 +356,9 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
         listener(change)
       } catch (error) {
         // A listener's failure is its own; the table stays current for everyone else.
-        console.error(
-          `[keyed] a listener of the table of '${this.topic.name}' threw on offset ${record.offset} of partition ${record.partition}:`,
-          error,
+        this.logger.error(
+          { topic: this.topic.name, partition: record.partition, offset: record.offset, err: error },
+          `a listener of the table of '${this.topic.name}' threw on offset ${record.offset} of partition ${record.partition}`,
         )
       }
     }
@@ -374,9 +376,12 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
         this.options.onError(error)
         return
       } catch (thrown) {
-        console.error(`[keyed] the onError of the table of '${this.topic.name}' threw:`, thrown)
+        this.logger.error(
+          { topic: this.topic.name, err: thrown },
+          `the onError of the table of '${this.topic.name}' threw`,
+        )
       }
     }
-    console.error(`[keyed] table of '${this.topic.name}':`, error.message)
+    this.logger.error({ topic: this.topic.name, err: error }, `table of '${this.topic.name}'`)
   }
 }

@@ -1,4 +1,5 @@
 import type { KeyedError, SchemaField } from '../errors.js'
+import type { Logger } from '../logger.js'
 import type { CleanupPolicy } from '../topic.js'
 
 /**
@@ -30,6 +31,12 @@ export interface Backend {
   committedOffsets?(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]>
   /** The topic's settings as createTopic() takes them (what a copy of it needs), or undefined when it does not exist. Optional. */
   topicSpec?(name: string): Promise<TopicSpec | undefined>
+  /**
+   * Where the backend logs from now on (its client library's messages, connection trouble): createClient calls it
+   * with the client's logger before anything else. Optional; when several clients share a backend, the last one's
+   * logger is used. Nothing logged may hold a credential.
+   */
+  setLogger?(logger: Logger): void
   /** Releases connections; producers and consumers made from it are closed first by the client. */
   close(): Promise<void>
 }

@@ -47,7 +47,7 @@ export interface ConsumerOptions {
   retry?: RetryOptions
   /** Where records go after their last failed try; without it the consumer stops with a HandlerError. */
   deadLetter?: boolean | DeadLetterOptions
-  /** Called when the consumer stops on an error; by default the error is printed to stderr. */
+  /** Called when the consumer stops on an error; without it (and with nobody awaiting stopped()) the error is logged through the client's logger. */
   onError?: (error: KeyedError) => void
   sessionTimeoutMs?: number
   heartbeatIntervalMs?: number
