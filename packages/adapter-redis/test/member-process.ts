@@ -8,6 +8,7 @@ export interface MemberEvent {
   readonly key?: string
   readonly seq?: number
   readonly partition?: number
+  readonly offset?: string
   readonly code?: string
   readonly message?: string
 }
