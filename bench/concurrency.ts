@@ -2,17 +2,19 @@
 // one group member, concurrency 1 against 128, per backend. Prints records/s, the ratio, and per-key order
 // violations (each key's records carry a sequence number; a violation is one handled before its predecessor).
 // Usage: npm run -w bench bench:concurrency -- [memory] [kafka] [redis]   (default memory; Kafka/Redis must be running)
-// Env: RECORDS_SLOW (default 6000, for concurrency 1), RECORDS_FAST (default 60000), KAFKA_BROKERS, REDIS_URL.
+// Env: RECORDS_SLOW (default 6000, for concurrency 1), RECORDS_FAST (default 60000), ROUNDS (default 3), KAFKA_BROKERS,
+// REDIS_URL. Each round runs both concurrencies back to back; the ratio is per round, printed as median (min–max).
 import { createClient, defineTopic, serdes, type Backend } from '@keyed/sdk'
 import { memory, MemoryBroker } from '@keyed/adapter-memory'
+import { ratios, spread } from './rounds.js'
 
 const KEYS = 1000
 const PARTITIONS = 6
 const HANDLER_MS = 5
 const RECORDS_SLOW = Number(process.env.RECORDS_SLOW ?? 6000)
 const RECORDS_FAST = Number(process.env.RECORDS_FAST ?? 60_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const run = Date.now().toString(36)
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 
 async function backendFor(name: string): Promise<() => Backend> {
   if (name === 'memory') {
@@ -36,8 +38,9 @@ async function measure(
   backend: () => Backend,
   concurrency: number,
   records: number,
+  round: number,
 ): Promise<{ rate: number; violations: number }> {
-  const topic = defineTopic(`bench-io-${run}-c${concurrency}`, {
+  const topic = defineTopic(`bench-io-${run}-r${round}-c${concurrency}`, {
     partitions: PARTITIONS,
     value: serdes.json<{ seq: number }>(),
   })
@@ -59,7 +62,7 @@ async function measure(
   let first = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
-  await client.consumer({ groupId: `bench-io-${run}-c${concurrency}`, concurrency }).subscribe(
+  await client.consumer({ groupId: `bench-io-${run}-r${round}-c${concurrency}`, concurrency }).subscribe(
     topic,
     async (m) => {
       if (handled === 0) first = performance.now()
@@ -79,11 +82,19 @@ async function measure(
 const names = process.argv.slice(2).filter((a) => a !== '--')
 for (const name of names.length ? names : ['memory']) {
   const backend = await backendFor(name)
-  const slow = await measure(backend, 1, RECORDS_SLOW)
-  const fast = await measure(backend, 128, RECORDS_FAST)
+  const slow: number[] = []
+  const fast: number[] = []
+  let violations = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    const one = await measure(backend, 1, RECORDS_SLOW, round)
+    const many = await measure(backend, 128, RECORDS_FAST, round)
+    slow.push(one.rate)
+    fast.push(many.rate)
+    violations += one.violations + many.violations
+  }
   console.log(
-    `${name.padEnd(6)} I/O-bound handler (${HANDLER_MS} ms), ${KEYS} keys, ${PARTITIONS} partitions, one member: ` +
-      `concurrency 1 ${fmt(slow.rate)} records/s, concurrency 128 ${fmt(fast.rate)} records/s, ratio ${(fast.rate / slow.rate).toFixed(1)}x, ` +
-      `per-key order violations ${slow.violations + fast.violations}`,
+    `${name.padEnd(6)} I/O-bound handler (${HANDLER_MS} ms), ${KEYS} keys, ${PARTITIONS} partitions, one member, ${ROUNDS} rounds: ` +
+      `concurrency 1 ${spread(slow)} records/s, concurrency 128 ${spread(fast)} records/s, ratio ${spread(ratios(fast, slow), 'ratio')}x, ` +
+      `per-key order violations ${violations}`,
   )
 }
