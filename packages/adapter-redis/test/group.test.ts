@@ -3,7 +3,8 @@ import { createClient, defineTopic, partitionFor, type Client } from '@keyed/sdk
 import { BackendUnavailableError, TopicMismatchError } from '@keyed/sdk'
 import { redis } from '../src/index.js'
 import { missing, orderViolations, sleep, waitFor } from '@keyed/sdk/testing'
-import { backendFactory, cleanup, runPrefix, uniqueTopic } from './helpers.js'
+import { Redis } from 'ioredis'
+import { backendFactory, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
 
 const prefix = runPrefix()
 const backend = backendFactory(prefix)
@@ -116,6 +117,38 @@ describe('redis adapter through the SDK', () => {
     await waitFor('new record', 20_000, () => got.length >= 1)
     await sleep(200)
     expect(got).toEqual(['new'])
+  })
+
+  it('says so on the logger when the group is destroyed under a running member, and handles the stream again from its start', async () => {
+    const topic = defineTopic(uniqueTopic('destroyed'), { partitions: 1 })
+    const warnings: string[] = []
+    const quiet = () => undefined
+    const c = createClient({
+      backend: backend(),
+      logger: { debug: quiet, info: quiet, warn: (_obj, msg) => void warnings.push(String(msg)), error: quiet },
+    })
+    clients.push(c)
+    const seen: number[] = []
+    await c
+      .consumer({ groupId: 'g-destroyed', ...fast })
+      .subscribe(topic, (m) => void seen.push((m.value as { i: number }).i), { fromBeginning: true })
+    const producer = c.producer()
+    await producer.send(
+      topic,
+      [1, 2, 3].map((i) => ({ key: `k${i}`, value: { i } })),
+    )
+    await waitFor('the first records', 10_000, () => seen.length >= 3)
+    const raw = new Redis(REDIS_URL)
+    try {
+      await raw.xgroup('DESTROY', `${prefix}{${topic.name}:0}:log`, 'g-destroyed')
+    } finally {
+      raw.disconnect()
+    }
+    await producer.send(topic, [{ key: 'k4', value: { i: 4 } }])
+    // Nothing is skipped: the group starts over at the stream's first entry, so 1–3 come again before 4.
+    await waitFor('the records again and the new one', 10_000, () => seen.includes(4))
+    expect(seen).toEqual([1, 2, 3, 1, 2, 3, 4])
+    expect(warnings.join('\n')).toMatch(/consumer group 'g-destroyed' of .*\[0\] was gone from Redis/)
   })
 
   it('rebalances when members join and leave, handing over partitions without loss', async () => {

@@ -24,7 +24,7 @@ export class PartitionReader {
   private connId: number | undefined
 
   constructor(
-    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated'>,
+    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'logger'>,
     private readonly options: Options,
     readonly topic: string,
     readonly partition: number,
@@ -115,9 +115,17 @@ export class PartitionReader {
       try {
         reply = await reader.callBuffer('XREADGROUP', ...args)
       } catch (error) {
-        // The stream was deleted (or the group destroyed) under us: start over from what is there now.
         const code = replyCode(error)
         if (code !== 'NOGROUP' && code !== 'UNBLOCKED') throw error
+        if (code === 'NOGROUP') {
+          // The stream was deleted (or the group destroyed, XGROUP DESTROY) under us: start over from what is there
+          // now, at its first entry, so nothing is skipped; what the group had finished is handled again.
+          this.context.logger.warn(
+            { topic: this.topic, partition: this.partition, groupId, stream: this.stream },
+            `keyed: the consumer group '${groupId}' of ${this.topic}[${this.partition}] was gone from Redis (stream deleted or group destroyed while this member read it); ` +
+              'it was created again at the start of the stream, so the records still there are handled again (at-least-once).',
+          )
+        }
         await reader.xgroup('CREATE', this.stream, groupId, '0', 'MKSTREAM').catch(() => undefined)
         continue
       }
