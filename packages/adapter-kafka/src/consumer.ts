@@ -9,6 +9,7 @@ import type {
 } from 'kafkajs'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
+import { Assignment } from './assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
 
@@ -78,6 +79,7 @@ export class KafkaConsumer implements BackendConsumer {
    * never-settling promise, which would keep a reaction (and its chunk) per chunk for the member's whole life.
    */
   private readonly waiting = new Set<() => void>()
+  private readonly assignment: Assignment
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -85,15 +87,23 @@ export class KafkaConsumer implements BackendConsumer {
     private readonly tuning: KafkaConsumerTuning,
     private readonly context: ErrorContext,
   ) {
+    this.assignment = new Assignment(options)
     const { events } = consumer
-    consumer.on(events.REBALANCING, () => void this.epoch++)
-    consumer.on(events.GROUP_JOIN, () => {
+    consumer.on(events.REBALANCING, () => {
+      this.epoch++
+      this.assignment.revokeAll()
+    })
+    consumer.on(events.GROUP_JOIN, (event) => {
       this.epoch++
       this.alive = performance.now()
+      this.assignment.joined(event.payload.memberAssignment)
     })
     consumer.on(events.HEARTBEAT, () => void (this.alive = performance.now()))
     // kafkajs tells of a runner that died only through this event, at any time of the member's life.
-    consumer.on(events.CRASH, (event) => this.crashed(event.payload.error, event.payload.restart))
+    consumer.on(events.CRASH, (event) => {
+      this.assignment.revokeAll()
+      this.crashed(event.payload.error, event.payload.restart)
+    })
   }
 
   async start(): Promise<void> {
@@ -191,7 +201,7 @@ export class KafkaConsumer implements BackendConsumer {
       this.abandoned = true
       for (const stop of this.waiting) stop()
       await within(disconnected, LEAVE_TIMEOUT_MS)
-    })()
+    })().finally(() => this.assignment.revokeAll())
     return this.closing
   }
 

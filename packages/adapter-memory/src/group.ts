@@ -84,6 +84,8 @@ interface Fetcher {
   readonly topic: string
   readonly partition: number
   active: boolean
+  /** onRevoked was called for it. */
+  reported: boolean
   cancelWait: (() => void) | undefined
   done: Promise<void>
 }
@@ -112,12 +114,27 @@ export class Member {
     }
     await Promise.all(fetchers.map((f) => f.done))
     this.fetchers = []
+    this.revoked(fetchers)
   }
 
   /** Forgets every partition at once; the batches still running find themselves inactive and their commits fenced. */
   expel(): void {
-    for (const f of this.fetchers) f.active = false
+    const fetchers = this.fetchers
+    for (const f of fetchers) f.active = false
     this.fetchers = []
+    this.revoked(fetchers)
+  }
+
+  /** Reports each partition once: an expelled member's revokeAll still ends after its batch returned. */
+  private revoked(fetchers: readonly Fetcher[]): void {
+    const gone = fetchers.filter((f) => !f.reported)
+    if (gone.length === 0) return
+    for (const f of gone) f.reported = true
+    try {
+      this.options.onRevoked?.(gone.map((f) => ({ topic: f.topic, partition: f.partition })))
+    } catch {
+      // The contract's callbacks must not throw; a throw would otherwise stall the group's rebalance.
+    }
   }
 
   assign(partitions: readonly TopicPartition[]): void {
@@ -126,9 +143,17 @@ export class Member {
       topic: tp.topic,
       partition: tp.partition,
       active: true,
+      reported: false,
       cancelWait: undefined,
       done: Promise.resolve(),
     }))
+    if (partitions.length > 0) {
+      try {
+        this.options.onAssigned?.(partitions.map((tp) => ({ topic: tp.topic, partition: tp.partition })))
+      } catch {
+        // As for onRevoked.
+      }
+    }
     for (const f of this.fetchers) f.done = this.fetch(f)
   }
 

@@ -1,8 +1,9 @@
-import type { Backend, BackendConsumer, IncomingRecord } from './backend/contract.js'
+import type { Backend, BackendConsumer, IncomingRecord, TopicPartition } from './backend/contract.js'
 import { ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 import { defaultLogger, type Logger } from './logger.js'
+import { Ownership } from './consumer/assignment.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
 import { DeadLetters } from './consumer/dead-letter.js'
 import { decoderFor } from './consumer/decode.js'
@@ -30,6 +31,7 @@ export class Consumer {
   private readonly clientId: string | undefined
   private readonly settings: ConsumerSettings
   private readonly batches: BatchRunner
+  private readonly ownership = new Ownership()
   private member: BackendConsumer | undefined
   private readonly deadLetters: DeadLetters | undefined
   private failure: KeyedError | undefined
@@ -127,6 +129,11 @@ export class Consumer {
     await this.member.commit([{ topic: message.topic, partition: message.partition, offset: message.offset }])
   }
 
+  /** The partitions this consumer owns now (sorted by topic, then partition); empty before it joined and once closed. */
+  assignment(): TopicPartition[] {
+    return this.ownership.list()
+  }
+
   /** Resolves when the consumer is closed; rejects with the error that stopped it (or the TimeoutError of a close that gave up). */
   stopped(): Promise<void> {
     if (this.outcome) return this.outcome.error ? Promise.reject(this.outcome.error) : Promise.resolve()
@@ -161,6 +168,9 @@ export class Consumer {
       onFatal: (error) => {
         if (this.member === member) this.fail(error)
       },
+      // Not tied to the current member: a member being replaced reports its revocations while it closes.
+      onAssigned: (partitions) => this.partitionsChanged('assigned', partitions),
+      onRevoked: (partitions) => this.partitionsChanged('revoked', partitions),
       ...this.settings.membership,
       closeTimeoutMs: this.settings.closeTimeoutMs,
     })
@@ -219,6 +229,7 @@ export class Consumer {
 
   private settle(error: KeyedError | undefined): void {
     if (this.outcome) return
+    this.ownership.clear()
     this.outcome = { error }
     const waiters = this.stoppedWaiters
     this.stoppedWaiters = []
@@ -235,6 +246,21 @@ export class Consumer {
       : `The ${this.backend.name} backend did not finish leaving the group; its partitions move on when its session expires.`
     // Closing again gives the same outcome: not retriable.
     return new TimeoutError(what, timeoutMs, hint, { retriable: false })
+  }
+
+  /** What the backend's onAssigned/onRevoked said, recorded and passed on to the listeners. */
+  private partitionsChanged(change: 'assigned' | 'revoked', partitions: readonly TopicPartition[]): void {
+    const copies = change === 'assigned' ? this.ownership.assigned(partitions) : this.ownership.revoked(partitions)
+    const listener = change === 'assigned' ? this.options.onPartitionsAssigned : this.options.onPartitionsRevoked
+    try {
+      listener?.(copies)
+    } catch (error) {
+      // A listener must not break the backend's rebalance: reported, not thrown.
+      this.logger.error(
+        { groupId: this.options.groupId, err: error },
+        `consumer '${this.options.groupId}': the partitions-${change} listener threw`,
+      )
+    }
   }
 
   private fail(error: KeyedError): void {

@@ -42,4 +42,4 @@ export {
 export { Table, type TableChange, type TableListener, type TableOptions } from './table.js'
 export * from './errors.js'
 export { defaultLogger, type Logger } from './logger.js'
-export type { Backend, BackendCapabilities, Compression, TopicDescription } from './backend/contract.js'
+export type { Backend, BackendCapabilities, Compression, TopicDescription, TopicPartition } from './backend/contract.js'

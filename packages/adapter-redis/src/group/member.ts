@@ -204,6 +204,8 @@ export class RedisGroupMember implements BackendConsumer {
 
   private take(id: string, reader: PartitionReader): void {
     const { topic, partition } = reader
+    // Before the reader's loop starts: onAssigned comes before the partition's first batch.
+    this.report('onAssigned', topic, partition)
     const done = reader
       .read()
       .catch((error: unknown) => {
@@ -212,11 +214,21 @@ export class RedisGroupMember implements BackendConsumer {
         this.fatal(toKeyedError(error, `read partition ${partition} of '${topic}'`, this.context.options.server))
       })
       .finally(async () => {
-        // No read and no batch in flight any more: release the lease if it is still ours.
+        // No read and no batch in flight any more: report it gone while the lease still keeps others out, then
+        // release the lease if it is still ours.
         reader.drop()
+        this.report('onRevoked', topic, partition)
         await this.release(reader.lease)
         if (this.owned.get(id)?.reader === reader) this.owned.delete(id)
       })
     this.owned.set(id, { reader, done })
+  }
+
+  private report(which: 'onAssigned' | 'onRevoked', topic: string, partition: number): void {
+    try {
+      this.options[which]?.([{ topic, partition }])
+    } catch {
+      // The contract's callbacks must not throw; a throw here would skip the lease's release.
+    }
   }
 }

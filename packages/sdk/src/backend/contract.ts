@@ -169,6 +169,20 @@ export interface GroupMemberOptions {
    * the SDK stops the consumer with this error. A backend that recovers by itself does not call it.
    */
   onFatal?(error: KeyedError): void
+  /**
+   * Called when partitions became this member's, before the first onBatch call of any of them. Optional; the SDK uses
+   * it for consumer.assignment() and its 'partitionsAssigned' listeners. Must not throw (a backend ignores a throw).
+   */
+  onAssigned?(partitions: readonly TopicPartition[]): void
+  /**
+   * Called when partitions stopped being this member's (a rebalance, a lost lease, close): after the last onBatch call
+   * of each of them settled, and before any other member of the group is handed one of them (onAssigned there), where
+   * the backend can promise it: memory and Redis always; Kafka on a rebalance (kafkajs rejoins only after its batches
+   * returned), while a member that closes reports its partitions once it left the group. A member expelled for
+   * missing its session (frozen past sessionTimeoutMs) hears of it late: its partitions may already be elsewhere.
+   * Memory and Kafka rebalance eagerly: a rebalance revokes every partition and assigns again those the member keeps.
+   */
+  onRevoked?(partitions: readonly TopicPartition[]): void
 }
 
 export interface CommitOffset extends TopicPartition {

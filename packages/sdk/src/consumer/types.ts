@@ -1,3 +1,4 @@
+import type { TopicPartition } from '../backend/contract.js'
 import type { KeyedError } from '../errors.js'
 import type { AnyTopic, Compacted, HeadersOf, KeyOf, KeyRequired, ValueOf } from '../topic.js'
 
@@ -49,6 +50,17 @@ export interface ConsumerOptions {
   deadLetter?: boolean | DeadLetterOptions
   /** Called when the consumer stops on an error; without it (and with nobody awaiting stopped()) the error is logged through the client's logger. */
   onError?: (error: KeyedError) => void
+  /**
+   * Called when partitions became this consumer's, before any of their records reaches a handler. A listener that
+   * throws is ignored. See consumer.assignment().
+   */
+  onPartitionsAssigned?: (partitions: readonly TopicPartition[]) => void
+  /**
+   * Called when partitions stopped being this consumer's: after their last records were handled and committed and,
+   * on memory, Redis and a Kafka rebalance, before another member is given them. Memory and Kafka rebalance eagerly:
+   * every partition is revoked, and those this member keeps are assigned again.
+   */
+  onPartitionsRevoked?: (partitions: readonly TopicPartition[]) => void
   sessionTimeoutMs?: number
   heartbeatIntervalMs?: number
   maxBatchSize?: number

@@ -2,6 +2,7 @@ import type { ConformanceCase } from '../case.js'
 import { accumulatorCases } from './accumulator.js'
 import { concurrencyCases } from './concurrency.js'
 import { consumeCases } from './consume.js'
+import { controlCases } from './control.js'
 import { groupCases } from './groups.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
@@ -14,6 +15,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...consumeCases,
   ...concurrencyCases,
   ...groupCases,
+  ...controlCases,
   ...retentionCases,
   ...tableCases,
 ]
