@@ -1,14 +1,18 @@
 import type { Backend, BackendConsumer, IncomingRecord, TopicPartition } from './backend/contract.js'
-import { ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
+import { checkSignal, onAbort } from './abort.js'
+import { AbortError, ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Ownership } from './consumer/assignment.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
+import type { BatchHandler, CloseOptions, MessagesOptions, SubscribeBatchOptions } from './consumer/batch-types.js'
 import { DeadLetters } from './consumer/dead-letter.js'
 import { decoderFor } from './consumer/decode.js'
 import { resolveConsumerSettings, resolveRunSettings, type ConsumerSettings } from './consumer/settings.js'
-import type { ConsumerOptions, Handler, SubscribeOptions } from './consumer/types.js'
+import { MessageIterator } from './consumer/messages.js'
+import { integerOption } from './options.js'
+import type { ConsumerOptions, Handler, Message, SubscribeOptions } from './consumer/types.js'
 
 export { DEAD_LETTER_HEADERS } from './consumer/dead-letter.js'
 export type {
@@ -19,6 +23,13 @@ export type {
   RetryOptions,
   SubscribeOptions,
 } from './consumer/types.js'
+export type {
+  BatchHandler,
+  CloseOptions,
+  MessageBatch,
+  MessagesOptions,
+  SubscribeBatchOptions,
+} from './consumer/batch-types.js'
 
 const describeRecord = (r: IncomingRecord) => `${r.topic}[${r.partition}]@${r.offset}`
 
@@ -47,6 +58,14 @@ export class Consumer {
   /** Rejects once close() is called, so a subscribe still waiting on the backend ends with the close, not after it. */
   private readonly stopping: Promise<never>
   private signalStopping!: () => void
+  /** Set by the first subscribe, subscribeBatch or messages call: messages() must be a consumer's only subscription. */
+  private subscribed = false
+  private iterating = false
+  /** Set when close()'s signal made it stop waiting for handlers. */
+  private aborted: { reason: unknown } | undefined
+  private gaveUp = false
+  /** Signal listeners to remove once the consumer stopped. */
+  private unlisten: Array<() => void> = []
 
   /** @internal Created by client.consumer(). */
   constructor(
@@ -86,41 +105,133 @@ export class Consumer {
    * joined the group.
    */
   async subscribe<T extends AnyTopic>(topic: T, handler: Handler<T>, options: SubscribeOptions = {}): Promise<void> {
+    await this.add(topic, 'subscribe', handler, options, () => {
+      const own = options.concurrency !== undefined || options.ordering !== undefined
+      const run = own
+        ? resolveRunSettings(
+            `subscribe('${topic.name}')`,
+            options,
+            this.settings.autoCommit,
+            this.settings.membership.maxBatchSize,
+          )
+        : undefined
+      return { handler: handler as Handler<AnyTopic>, run }
+    })
+  }
+
+  /**
+   * Reads a topic as a member of the group, handing the handler up to maxBatchSize records of one partition at a
+   * time, in offset order; one batch in flight per partition (partitions run side by side; the consumer's concurrency
+   * does not apply). Records that do not decode or validate are dead-lettered before the handler sees the batch (or,
+   * without deadLetter, the consumer stops after handling the records before them). The batch is committed after the
+   * handler resolves; batch.commit(upTo) commits a prefix early, and a throw then retries only the rest. After the
+   * last try the rest is dead-lettered, or the consumer stops without committing it. Resolves once joined.
+   */
+  async subscribeBatch<T extends AnyTopic>(
+    topic: T,
+    handler: BatchHandler<T>,
+    options: SubscribeBatchOptions = {},
+  ): Promise<void> {
+    await this.add(topic, 'subscribeBatch', handler, options, () => this.batchRoute(topic, handler, options))
+  }
+
+  /**
+   * The topic's records as an async iterator: `for await (const msg of consumer.messages(topic))`. It must be the
+   * consumer's only subscription: leaving the loop (break, return, a throw) or aborting the signal closes the
+   * consumer. A message counts as finished when the loop asks for the next one, so the one being handled when the
+   * loop is left, and everything after it, stays uncommitted and is redelivered. Each partition's records come in
+   * offset order; nothing more is fetched than the loop consumes (one batch per owned partition is buffered), and
+   * no record of a partition this member lost is yielded after it lost it.
+   */
+  messages<T extends AnyTopic>(topic: T, options: MessagesOptions = {}): AsyncIterableIterator<Message<T>, undefined> {
+    if (this.subscribed)
+      throw new ConfigError(
+        `messages('${topic.name}') must be a consumer's only subscription, because leaving the loop closes the consumer; ` +
+          `this consumer already subscribed. Use another client.consumer() for the loop.`,
+      )
+    this.iterating = true
+    return new MessageIterator<T>(
+      {
+        subscribe: (handler) =>
+          this.add(topic, 'messages', handler, { fromBeginning: options.fromBeginning }, () =>
+            this.batchRoute(topic, handler, options),
+          ),
+        close: () => this.close(),
+        stopped: () => this.stopped(),
+      },
+      options,
+    )
+  }
+
+  private batchRoute<T extends AnyTopic>(
+    topic: T,
+    handler: BatchHandler<T>,
+    options: { maxBatchSize?: number },
+  ): Pick<Route, 'handler' | 'run' | 'batch'> {
+    const maxBatchSize = integerOption(
+      `subscribeBatch('${topic.name}') maxBatchSize`,
+      options.maxBatchSize,
+      this.settings.membership.maxBatchSize,
+      1,
+    )
+    return { handler: batchOnly, run: undefined, batch: { handler: handler as BatchHandler<AnyTopic>, maxBatchSize } }
+  }
+
+  private iteratingError(topic: AnyTopic): ConfigError {
+    return new ConfigError(
+      `Cannot subscribe to '${topic.name}': this consumer iterates messages(), which must be its only subscription ` +
+        `(leaving the loop closes the consumer). Use another client.consumer().`,
+    )
+  }
+
+  /** Adds a route and rejoins with it; an aborted signal closes the consumer. */
+  private async add(
+    topic: AnyTopic,
+    where: 'subscribe' | 'subscribeBatch' | 'messages',
+    handler: unknown,
+    options: { fromBeginning?: boolean; signal?: AbortSignal },
+    route: () => Pick<Route, 'handler' | 'run' | 'batch'>,
+  ): Promise<void> {
     if (this.closed) throw new ClosedError('consumer')
-    checkTopic(topic, 'subscribe()')
-    if (typeof handler !== 'function') throw new ConfigError(`subscribe('${topic.name}') needs a handler function.`)
+    checkTopic(topic, `${where}()`)
+    if (where !== 'messages' && this.iterating) throw this.iteratingError(topic)
+    if (typeof handler !== 'function') throw new ConfigError(`${where}('${topic.name}') needs a handler function.`)
     if (this.routes.has(topic.name))
       throw new ConfigError(`This consumer already subscribed to '${topic.name}'; one handler per topic.`)
+    const signal = checkSignal(options.signal, `${where}('${topic.name}')`)
+    const what = `${where}('${topic.name}')`
+    if (signal?.aborted) throw new AbortError(what, signal.reason, 'Nothing was subscribed.')
+    this.subscribed = true
+    // A member's subscriptions change only by rejoining, so an aborted subscription ends the consumer, as close() does.
+    if (signal) this.unlisten.push(onAbort(signal, () => void this.close().catch(() => undefined)))
+    const whenAborted = (error: unknown) =>
+      signal?.aborted ? new AbortError(what, signal.reason, 'The consumer was closed.') : error
     const resolving = this.topics.resolve(topic)
     resolving.catch(() => undefined) // a close that came first answers this call
     try {
       await Promise.race([resolving, this.stopping])
     } catch (error) {
-      throw this.closeCalled ? new ClosedError('consumer') : error
+      throw whenAborted(this.closeCalled ? new ClosedError('consumer') : error)
     }
     // Closed while the topic was being checked: nothing joined, nothing will be read.
-    if (this.closed) throw new ClosedError('consumer')
-    const own = options.concurrency !== undefined || options.ordering !== undefined
-    const run = own
-      ? resolveRunSettings(
-          `subscribe('${topic.name}')`,
-          options,
-          this.settings.autoCommit,
-          this.settings.membership.maxBatchSize,
-        )
-      : undefined
+    if (this.closed) throw whenAborted(new ClosedError('consumer'))
+    const parts = route()
     this.routes.set(topic.name, {
       topic,
-      handler: handler as Handler<AnyTopic>,
       decode: decoderFor(topic),
       fromBeginning: options.fromBeginning ?? false,
-      run,
+      ...parts,
     })
     // Membership is rebuilt with the whole subscription list; serialize so overlapping subscribes do not race.
     const next = this.restart.then(() => this.rejoin())
     this.restart = next.catch(() => undefined)
     // close() waits for a join in progress, so this settles before close() does.
-    await next
+    try {
+      await next
+    } catch (error) {
+      throw whenAborted(error)
+    }
+    if (signal?.aborted) throw whenAborted(undefined)
   }
 
   /** Commits the group's position after this message (use with autoCommit: false). */
@@ -145,11 +256,28 @@ export class Consumer {
    * rejects with a TimeoutError naming the records still being handled: they stay uncommitted (the group redelivers
    * them) and their handlers are left running. Every call returns the same outcome.
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    let signal: AbortSignal | undefined
+    try {
+      signal = checkSignal(options.signal, 'close()')
+    } catch (error) {
+      this.close().catch(() => undefined)
+      return Promise.reject(error as Error)
+    }
     this.closed = true
     this.closeCalled = true
     this.signalStopping()
-    return (this.closing ??= this.stop())
+    const closing = (this.closing ??= this.stop())
+    if (signal && !this.outcome) this.unlisten.push(onAbort(signal, () => this.abandon({ reason: signal.reason })))
+    return closing
+  }
+
+  /** Stops waiting for handlers: what finished is committed, the rest is named in close()'s error. */
+  private abandon(aborted?: { reason: unknown }): void {
+    if (this.gaveUp || this.outcome) return
+    this.gaveUp = true
+    this.aborted = aborted
+    this.unfinished = this.batches.giveUp()
   }
 
   private async rejoin(): Promise<void> {
@@ -172,6 +300,11 @@ export class Consumer {
       onAssigned: (partitions) => this.partitionsChanged('assigned', partitions),
       onRevoked: (partitions) => this.partitionsChanged('revoked', partitions),
       ...this.settings.membership,
+      // A batch handler's maxBatchSize above the consumer's raises the fetch size, so its batches can fill.
+      maxBatchSize: Math.max(
+        this.settings.membership.maxBatchSize,
+        ...[...this.routes.values()].map((r) => r.batch?.maxBatchSize ?? 0),
+      ),
       closeTimeoutMs: this.settings.closeTimeoutMs,
     })
     this.member = member
@@ -195,7 +328,7 @@ export class Consumer {
       (error: unknown) => error,
     )
     const late = new Promise<true>((resolve) => {
-      abandonTimer = setTimeout(() => (this.unfinished = this.batches.giveUp()), timeoutMs - reserve)
+      abandonTimer = setTimeout(() => this.abandon(), timeoutMs - reserve)
       giveUpTimer = setTimeout(() => resolve(true), timeoutMs)
     })
     try {
@@ -205,7 +338,8 @@ export class Consumer {
       if (result !== true && this.unfinished.length === 0) this.unfinished = this.batches.giveUp()
       // Timed out: the member did not finish leaving, or it did only because records were abandoned.
       if (result === true || this.unfinished.length > 0) {
-        const error = this.timeoutError(timeoutMs)
+        const error =
+          result !== true && this.aborted ? this.abortError(this.aborted.reason) : this.timeoutError(timeoutMs)
         this.settle(this.failure ?? error)
         throw error
       }
@@ -231,18 +365,34 @@ export class Consumer {
     if (this.outcome) return
     this.ownership.clear()
     this.outcome = { error }
+    for (const off of this.unlisten) off()
+    this.unlisten = []
     const waiters = this.stoppedWaiters
     this.stoppedWaiters = []
     for (const w of waiters) error ? w.reject(error) : w.resolve()
   }
 
-  private timeoutError(timeoutMs: number): TimeoutError {
+  /** "3 record(s) were still being handled (t[0]@1, …); they stay uncommitted …" */
+  private unfinishedText(): string {
     const unfinished = this.unfinished.map(describeRecord)
+    return (
+      `${unfinished.length} record(s) were still being handled (${unfinished.slice(0, 10).join(', ')}${unfinished.length > 10 ? ', …' : ''}); ` +
+      `they stay uncommitted and the group redelivers them, but their handlers may still be running.`
+    )
+  }
+
+  private abortError(reason: unknown): AbortError {
+    return new AbortError(
+      `Closing the consumer of group '${this.options.groupId}'`,
+      reason,
+      `It stopped waiting for handlers: ${this.unfinishedText()}`,
+    )
+  }
+
+  private timeoutError(timeoutMs: number): TimeoutError {
     const what = `Closing the consumer of group '${this.options.groupId}'`
-    const hint = unfinished.length
-      ? `${unfinished.length} record(s) were still being handled (${unfinished.slice(0, 10).join(', ')}${unfinished.length > 10 ? ', …' : ''}); ` +
-        `they stay uncommitted and the group redelivers them, but their handlers may still be running. ` +
-        `Make handlers settle sooner, or raise closeTimeoutMs.`
+    const hint = this.unfinished.length
+      ? `${this.unfinishedText()} Make handlers settle sooner, or raise closeTimeoutMs.`
       : `The ${this.backend.name} backend did not finish leaving the group; its partitions move on when its session expires.`
     // Closing again gives the same outcome: not retriable.
     return new TimeoutError(what, timeoutMs, hint, { retriable: false })
@@ -275,4 +425,9 @@ export class Consumer {
     // Its outcome reaches stopped() and any close() caller.
     this.closing.catch(() => undefined)
   }
+}
+
+/** The per-record handler slot of a batch route: the batch runner calls the batch handler instead. */
+const batchOnly: Handler<AnyTopic> = () => {
+  throw new Error('keyed internal error: a batch route has no per-record handler')
 }

@@ -20,6 +20,7 @@ export type KeyedErrorCode =
   | 'INVALID_RECORD'
   | 'NOT_READY'
   | 'SEND_ABORTED'
+  | 'ABORTED'
 
 /** Codes whose cause is usually passing (a server down, a timeout): the same call may succeed later. */
 const RETRIABLE_BY_DEFAULT: ReadonlySet<KeyedErrorCode> = new Set(['BACKEND_UNAVAILABLE', 'TIMEOUT'])
@@ -367,5 +368,29 @@ export class SendAbortedError extends KeyedError {
         `handle the earlier failure, then send this again.`,
       { cause, retriable: true },
     )
+  }
+}
+
+/**
+ * The caller's AbortSignal ended the operation: a send still queued (nothing of it was sent), a subscribe still
+ * joining, a message loop, or a close that stopped waiting for handlers. Its name is 'AbortError', as DOM aborts are.
+ */
+export class AbortError extends KeyedError {
+  /** The signal's reason, as given to AbortController.abort(). */
+  readonly reason: unknown
+  constructor(what: string, reason: unknown, outcome: string) {
+    const why =
+      reason instanceof Error
+        ? reason.message
+        : reason === undefined
+          ? 'no reason given'
+          : typeof reason === 'object'
+            ? JSON.stringify(reason)
+            : String(reason as string | number | boolean | symbol | bigint)
+    super('ABORTED', `${what} was aborted by its signal (${why}). ${outcome}`, {
+      cause: reason instanceof Error ? reason : undefined,
+      retriable: false,
+    })
+    this.reason = reason
   }
 }

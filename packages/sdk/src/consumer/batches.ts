@@ -1,10 +1,11 @@
 import type { BackendConsumer, IncomingRecord, PartitionBatch } from '../backend/contract.js'
 import { BackendUnavailableError, DeadLetterError, HandlerError, isKeyedError, type KeyedError } from '../errors.js'
 import type { AnyTopic } from '../topic.js'
+import { runBatchHandler, type BatchContext, type BatchRoute, type Progress } from './batch-handler.js'
 import type { DeadLetters } from './dead-letter.js'
 import { RecordFailure, type Decoder } from './decode.js'
 import { retry } from './retry.js'
-import { KeyScheduler, type ScheduledBatch } from './scheduler.js'
+import { KeyScheduler } from './scheduler.js'
 import type { ConsumerSettings, RunSettings } from './settings.js'
 import type { Handler } from './types.js'
 
@@ -15,6 +16,8 @@ export interface Route {
   readonly fromBeginning: boolean
   /** A subscribe() override of the consumer's concurrency and ordering. */
   readonly run: RunSettings | undefined
+  /** Set for subscribeBatch(): the batch handler replaces the per-record one. */
+  readonly batch?: BatchRoute
 }
 
 /** What the batch runner needs from its consumer. */
@@ -35,8 +38,8 @@ interface Running {
   /** One at a time: the last record of the batch whose handling finished, and the one being handled. */
   last: IncomingRecord | undefined
   current: IncomingRecord | undefined
-  /** With concurrency: the batch in the scheduler, which knows both. */
-  scheduled: ScheduledBatch | undefined
+  /** With concurrency (the batch in the scheduler) or a batch handler: what is finished and what is not. */
+  scheduled: Progress | undefined
   /** Lets the backend's onBatch return although a handler has not settled (close timed out). */
   readonly release: () => void
 }
@@ -52,12 +55,24 @@ export class BatchRunner {
   private readonly ownSchedulers = new Map<string, KeyScheduler | undefined>()
   /** Set once the consumer's stop gave up waiting for handlers: nothing more starts or commits. */
   private abandoned = false
+  private readonly gaveUp = new AbortController()
+  private readonly batchContext: BatchContext
 
   constructor(
     private readonly host: BatchHost,
     private readonly settings: ConsumerSettings,
   ) {
     this.scheduler = this.schedulerFor(settings)
+    this.batchContext = {
+      retry: settings.retry,
+      autoCommit: settings.autoCommit,
+      deadLettering: host.deadLetters !== undefined,
+      stopping: () => this.stopping(),
+      abandoned: () => this.abandoned,
+      gaveUp: this.gaveUp.signal,
+      commitAfter: (member, record) => this.commitAfter(member, record),
+      settle: (record, failure, attempts) => this.settle(this.host.route(record.topic)!, record, failure, attempts),
+    }
   }
 
   private schedulerFor(run: RunSettings): KeyScheduler | undefined {
@@ -83,10 +98,14 @@ export class BatchRunner {
     const released = new Promise<void>((resolve) => (release = resolve))
     const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
     this.running.add(run)
-    const scheduler = this.schedulerOf(route)
-    const work = (scheduler ? this.schedule(scheduler, route, run) : this.oneAtATime(route, run)).finally(() =>
-      this.running.delete(run),
-    )
+    const scheduler = route.batch ? undefined : this.schedulerOf(route)
+    const work = (
+      route.batch
+        ? runBatchHandler(this.batchContext, route.decode, route.batch, member, batch, (p) => (run.scheduled = p))
+        : scheduler
+          ? this.schedule(scheduler, route, run)
+          : this.oneAtATime(route, run)
+    ).finally(() => this.running.delete(run))
     return Promise.race([work, released])
   }
 
@@ -96,6 +115,7 @@ export class BatchRunner {
    */
   giveUp(): IncomingRecord[] {
     this.abandoned = true
+    this.gaveUp.abort()
     const runs = [...this.running]
     const unfinished = runs.flatMap((run) =>
       run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : [],
@@ -229,6 +249,16 @@ export class BatchRunner {
     if (outcome.ok) return true
     const { failure, attempts } = outcome
     if (!failure) return false
+    return this.settle(route, record, failure, attempts)
+  }
+
+  /** A record that failed for good: written to the dead-letter topic (true), or the consumer stops with its error. */
+  private async settle(
+    route: Route,
+    record: IncomingRecord,
+    failure: RecordFailure,
+    attempts: number,
+  ): Promise<boolean> {
     const cause = failure.error
     const { deadLetters } = this.host
     if (deadLetters) {

@@ -25,6 +25,11 @@ export interface SubscribeOptions {
   concurrency?: number
   /** This topic's ordering, instead of the consumer's. */
   ordering?: 'key' | 'partition'
+  /**
+   * Aborting it closes the consumer, as close() does: a member's subscriptions change only by rejoining the group, so
+   * one subscription cannot be dropped alone. A subscribe still joining rejects with an AbortError.
+   */
+  signal?: AbortSignal
 }
 
 export interface RetryOptions {

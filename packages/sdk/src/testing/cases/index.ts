@@ -1,9 +1,11 @@
 import type { ConformanceCase } from '../case.js'
 import { accumulatorCases } from './accumulator.js'
+import { batchCases } from './batch.js'
 import { concurrencyCases } from './concurrency.js'
 import { consumeCases } from './consume.js'
 import { controlCases } from './control.js'
 import { groupCases } from './groups.js'
+import { messagesCases } from './messages.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
 import { tableCases } from './tables.js'
@@ -14,6 +16,8 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...accumulatorCases,
   ...consumeCases,
   ...concurrencyCases,
+  ...batchCases,
+  ...messagesCases,
   ...groupCases,
   ...controlCases,
   ...retentionCases,
