@@ -1,5 +1,6 @@
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from './backend/contract.js'
-import { isKeyedError, RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
+import { onAbort } from './abort.js'
+import { AbortError, isKeyedError, RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
 
 /** The records of one send() call, validated and serialized, with what the accumulator needs to batch them. */
 export interface PreparedCall {
@@ -44,6 +45,8 @@ interface Call {
   /** When it became ready, for lingerMs. */
   readyAt: number
   timer: NodeJS.Timeout | undefined
+  /** Removes the call's abort listener, if it was given a signal. */
+  unlisten: (() => void) | undefined
 }
 
 /** Stands in the line for a call that left it, so the line keeps no reference to it. */
@@ -60,6 +63,7 @@ const SENT_OR_DONE: Call = Object.freeze({
   reject: () => {},
   readyAt: 0,
   timer: undefined,
+  unlisten: undefined,
 }) as Call
 
 /**
@@ -101,7 +105,12 @@ export class Accumulator {
     single: boolean,
     resolve: (metadata: RecordMetadata | RecordMetadata[]) => void,
     reject: (error: unknown) => void,
+    signal?: AbortSignal,
   ): void {
+    if (signal?.aborted) {
+      reject(abortError(signal))
+      return
+    }
     const call: Call = {
       seq: ++this.seq,
       state: State.Preparing,
@@ -115,9 +124,11 @@ export class Accumulator {
       reject,
       readyAt: 0,
       timer: undefined,
+      unlisten: undefined,
     }
     this.line.push(call)
     this.unsettled++
+    if (signal) call.unlisten = onAbort(signal, () => this.abort(call, signal))
     if (prepared instanceof Promise) {
       prepared.then(
         (p) => this.admit(call, p),
@@ -139,6 +150,15 @@ export class Accumulator {
   /** Rejects every call not yet handed to the backend (close gave up waiting for them). */
   abandon(error: unknown): void {
     this.failQueued(error)
+  }
+
+  /**
+   * An aborted call leaves the line if it is still only queued (preparing, waiting for room, or ready): nothing of it
+   * was sent, and the calls around it go on. Once its request left it cannot be recalled: it settles as the request does.
+   */
+  private abort(call: Call, signal: AbortSignal): void {
+    if (call.state === State.Sent || call.state === State.Done) return
+    this.failAlone(call, abortError(signal))
   }
 
   private admit(call: Call, prepared: PreparedCall): void {
@@ -285,6 +305,7 @@ export class Accumulator {
       this.release(call)
       call.state = State.Done
       call.records = undefined
+      call.unlisten?.()
       this.unsettled--
     }
     // The next request leaves before the callers' continuations run, so the backend works while they do.
@@ -336,6 +357,7 @@ export class Accumulator {
     }
     call.state = State.Done
     call.records = undefined
+    call.unlisten?.()
     this.unsettled--
     call.reject(error)
   }
@@ -386,3 +408,6 @@ export class Accumulator {
     }
   }
 }
+
+const abortError = (signal: AbortSignal) =>
+  new AbortError('A send', signal.reason, 'It was still queued, so nothing of it was sent.')

@@ -28,15 +28,20 @@ export {
   type Partitioner,
 } from './partitioners.js'
 export { createClient, type Admin, type Client, type ClientOptions } from './client.js'
-export { Producer, type ProducerOptions, type RecordMetadata, type SendRecord } from './producer.js'
+export { Producer, type ProducerOptions, type RecordMetadata, type SendOptions, type SendRecord } from './producer.js'
 export {
   Consumer,
   DEAD_LETTER_HEADERS,
+  type BatchHandler,
+  type CloseOptions,
   type ConsumerOptions,
   type DeadLetterOptions,
   type Handler,
   type Message,
+  type MessageBatch,
+  type MessagesOptions,
   type RetryOptions,
+  type SubscribeBatchOptions,
   type SubscribeOptions,
 } from './consumer.js'
 export { Table, type TableChange, type TableListener, type TableOptions } from './table.js'

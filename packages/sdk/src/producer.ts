@@ -7,7 +7,8 @@ import type {
   ProducerSettings,
   RecordMetadata,
 } from './backend/contract.js'
-import { ClosedError, ConfigError, ReorderingProducerError, TimeoutError } from './errors.js'
+import { checkSignal } from './abort.js'
+import { AbortError, ClosedError, ConfigError, ReorderingProducerError, TimeoutError } from './errors.js'
 import type { NullKeyStrategy, Partitioner } from './partitioners.js'
 import { integerOption } from './options.js'
 import { RecordPreparer, type SendRecordShape } from './prepare.js'
@@ -41,6 +42,15 @@ export type SendRecord<T extends AnyTopic> = KeyField<T> &
     /** Milliseconds since the epoch; now when omitted. */
     timestamp?: number
   }
+
+export interface SendOptions {
+  /**
+   * Aborting it removes the call while it is still queued (behind a request in flight, waiting for room, or being
+   * validated): it rejects with an AbortError and nothing of it is sent. Once its request left, it cannot be unsent:
+   * the call then settles as its request does.
+   */
+  signal?: AbortSignal
+}
 
 export interface ProducerOptions {
   /** 'strict': idempotent, acks from all in-sync replicas, one request in flight. Conflicting settings are refused. */
@@ -192,11 +202,16 @@ export class Producer {
    * travel in one request. If a request fails, its calls reject with that error and every call queued behind it with
    * a SendAbortedError, so nothing sent after a failed record lands before the caller has seen the failure.
    */
-  send<T extends AnyTopic>(topic: T, record: SendRecord<T>): Promise<RecordMetadata>
-  send<T extends AnyTopic>(topic: T, records: readonly SendRecord<T>[]): Promise<RecordMetadata[]>
+  send<T extends AnyTopic>(topic: T, record: SendRecord<T>, options?: SendOptions): Promise<RecordMetadata>
+  send<T extends AnyTopic>(
+    topic: T,
+    records: readonly SendRecord<T>[],
+    options?: SendOptions,
+  ): Promise<RecordMetadata[]>
   send<T extends AnyTopic>(
     topic: T,
     input: SendRecord<T> | readonly SendRecord<T>[],
+    options?: SendOptions,
   ): Promise<RecordMetadata | RecordMetadata[]> {
     return new Promise((resolve, reject) => {
       if (this.closing) throw new ClosedError('producer')
@@ -209,10 +224,12 @@ export class Producer {
       ) {
         throw new ReorderingProducerError(topic.name, this.settings)
       }
+      const signal = checkSignal(options?.signal, 'send()')
       const many = Array.isArray(input)
       const records = (many ? input : [input]) as readonly SendRecordShape[]
       // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
-      this.accumulator.add(this.preparer.prepare(topic, records, many), !many, resolve, reject)
+      if (signal?.aborted) throw new AbortError('A send', signal.reason, 'Nothing of it was sent.')
+      this.accumulator.add(this.preparer.prepare(topic, records, many), !many, resolve, reject, signal)
     })
   }
 

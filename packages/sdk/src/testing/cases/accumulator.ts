@@ -1,21 +1,24 @@
 import { expect } from 'vitest'
 import type { Backend, OutgoingRecord } from '../../backend/contract.js'
 import { createClient } from '../../client.js'
-import { SendAbortedError } from '../../errors.js'
+import { isKeyedError, SendAbortedError } from '../../errors.js'
 import { partitionFor } from '../../murmur2.js'
 import type { RecordMetadata } from '../../producer.js'
 import { defineTopic } from '../../topic.js'
 import type { ConformanceCase } from '../case.js'
 import { lastOffsets, orderSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
+import { waitFor } from '../wait.js'
 
 /**
  * The backend, with its producers' requests counted (1-based) and kept; requests whose numbers are in `failing`
- * are refused before they reach the backend, as a backend refuses a request.
+ * are refused before they reach the backend, as a backend refuses a request; a request for which `hold` returns a
+ * promise reaches the backend once it resolves (it stays in flight meanwhile).
  */
 function watched(
   backend: Backend,
   failing: readonly number[] = [],
+  hold: (request: number) => Promise<void> | undefined = () => undefined,
 ): Backend & { requests: (readonly OutgoingRecord[])[] } {
   const requests: (readonly OutgoingRecord[])[] = []
   const producer = (settings: Parameters<Backend['producer']>[0]) => {
@@ -25,7 +28,8 @@ function watched(
         requests.push([...records])
         if (failing.includes(requests.length))
           return Promise.reject(new Error(`request ${requests.length} refused by the test`))
-        return inner.send(records)
+        const held = hold(requests.length)
+        return held ? held.then(() => inner.send(records)) : inner.send(records)
       },
       close: () => inner.close(),
     }
@@ -137,6 +141,45 @@ export const accumulatorCases: readonly ConformanceCase[] = [
             Array.from({ length: 6 }, (_, seq) => [`batch-${c}`, seq]),
           )
         }
+      } finally {
+        await client.close()
+      }
+    },
+  },
+  {
+    name: 'aborting a send still queued removes it with an AbortError while the sends around it land; a send in flight is not recalled',
+    async run(h) {
+      const topic = defineTopic(unique('abort-send'), { partitions: 1, value: orderSchema })
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const backend = watched(await h.options.backend(), [], (n) => (n === 2 ? released : undefined))
+      const client = createClient({ backend })
+      try {
+        const producer = client.producer()
+        const first = await producer.send(topic, { key: 'k', value: { seq: 0 } })
+        const inFlight = new AbortController()
+        const queued = new AbortController()
+        const a = producer.send(topic, { key: 'k', value: { seq: 1 } }, { signal: inFlight.signal })
+        // Request 2 (seq 1) is in flight and held there; seq 2 and 3 wait behind it (one request in flight).
+        await waitFor('request 2 to leave', h.timeoutMs, () => backend.requests.length === 2)
+        const b = producer.send(topic, { key: 'k', value: { seq: 2 } }, { signal: queued.signal })
+        const c = producer.send(topic, { key: 'k', value: { seq: 3 } })
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        queued.abort(new Error('the caller gave up'))
+        const error = await b.catch((e: unknown) => e)
+        expect(isKeyedError(error, 'ABORTED')).toBe(true)
+        expect((error as Error).name).toBe('AbortError')
+        expect((error as Error).message).toMatch(/the caller gave up.*nothing of it was sent/)
+        inFlight.abort()
+        release()
+        const [sentA, sentC] = await Promise.all([a, c])
+        // An already aborted signal: refused at once, nothing queued.
+        await expect(
+          producer.send(topic, { key: 'k', value: { seq: 4 } }, { signal: AbortSignal.abort() }),
+        ).rejects.toMatchObject({ code: 'ABORTED' })
+        expect(backend.requests.map((r) => r.length)).toEqual([1, 1, 1])
+        const got = await h.readAll(topic, lastOffsets([first, sentA, sentC]))
+        expect(got.map((m) => m.value.seq)).toEqual([0, 1, 3])
       } finally {
         await client.close()
       }
