@@ -65,24 +65,49 @@ export class MemoryBroker {
   }
 
   append(records: readonly OutgoingRecord[]): RecordMetadata[] {
-    // Check everything first, so a bad record appends nothing.
-    for (const r of records) {
-      const logs = this.topics.get(r.topic)?.logs
-      if (!logs)
-        throw new ConfigError(
-          `Topic '${r.topic}' does not exist on the memory backend; declare it and let the client create it.`,
-        )
-      if (!logs[r.partition]) throw new ConfigError(`Topic '${r.topic}' has no partition ${r.partition}.`)
+    if (records.length === 1) {
+      // One send() of one record, the common case of concurrent callers: no per-call bookkeeping.
+      const r = records[0]!
+      const log = this.log(r)
+      const metadata = {
+        topic: r.topic,
+        partition: r.partition,
+        offset: String(log.append(r, this.now())),
+        timestamp: r.timestamp,
+      }
+      log.notify()
+      return [metadata]
     }
+    // Check everything first, so a bad record appends nothing.
+    const logs = new Array<PartitionLog>(records.length)
+    for (let i = 0; i < records.length; i++) logs[i] = this.log(records[i]!)
     const now = this.now()
-    const touched = new Set<PartitionLog>()
-    const out = records.map((r) => {
-      const log = this.topics.get(r.topic)!.logs[r.partition]!
-      touched.add(log)
-      return { topic: r.topic, partition: r.partition, offset: String(log.append(r, now)), timestamp: r.timestamp }
-    })
-    for (const log of touched) log.notify()
+    const out = new Array<RecordMetadata>(records.length)
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
+      out[i] = {
+        topic: r.topic,
+        partition: r.partition,
+        offset: String(logs[i]!.append(r, now)),
+        timestamp: r.timestamp,
+      }
+    }
+    // Readers wake once per partition after the whole call, not once per record.
+    if (records.length === 1) logs[0]!.notify()
+    else for (const log of new Set(logs)) log.notify()
     return out
+  }
+
+  /** The record's partition log, or a ConfigError naming what is missing. */
+  private log(r: OutgoingRecord): PartitionLog {
+    const topic = this.topics.get(r.topic)
+    if (!topic)
+      throw new ConfigError(
+        `Topic '${r.topic}' does not exist on the memory backend; declare it and let the client create it.`,
+      )
+    const log = topic.logs[r.partition]
+    if (!log) throw new ConfigError(`Topic '${r.topic}' has no partition ${r.partition}.`)
+    return log
   }
 
   group(id: string): Group {

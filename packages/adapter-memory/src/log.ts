@@ -53,6 +53,7 @@ export class PartitionLog {
 
   /** Wakes readers once after a batch of appends rather than once per record. */
   notify(): void {
+    if (this.waiters.size === 0) return
     const waiters = this.waiters
     this.waiters = new Set()
     for (const wake of waiters) wake()

@@ -28,43 +28,42 @@ const enum State {
   Done,
 }
 
-interface Call {
-  /** Position in call order. */
-  readonly seq: number
-  state: State
+/** One send() call in line. A class, so every call has one shape and no closure of its own. */
+class Call {
+  state = State.Preparing
   /** Kept until settled: a request refused as too large is sent again call by call. */
-  records: OutgoingRecord[] | undefined
+  records: OutgoingRecord[] | undefined = undefined
   /** Goes in a request of its own (its merged request was too large). */
-  alone: boolean
-  count: number
-  bytes: number
-  maxRequestBytes: number | undefined
-  readonly single: boolean
-  readonly resolve: (metadata: RecordMetadata | RecordMetadata[]) => void
-  readonly reject: (error: unknown) => void
+  alone = false
+  count = 0
+  bytes = 0
+  maxRequestBytes: number | undefined = undefined
   /** When it became ready, for lingerMs. */
-  readyAt: number
-  timer: NodeJS.Timeout | undefined
+  readyAt = 0
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  resolve: (metadata: RecordMetadata | RecordMetadata[]) => void = noop
+  reject: (error: unknown) => void = noop
   /** Removes the call's abort listener, if it was given a signal. */
-  unlisten: (() => void) | undefined
+  unlisten: (() => void) | undefined = undefined
+  constructor(
+    /** Position in call order. */
+    readonly seq: number,
+    readonly single: boolean,
+  ) {}
 }
 
+const noop = () => {}
+
 /** Stands in the line for a call that left it, so the line keeps no reference to it. */
-const SENT_OR_DONE: Call = Object.freeze({
-  seq: 0,
-  state: State.Done,
-  records: undefined,
-  alone: false,
-  count: 0,
-  bytes: 0,
-  maxRequestBytes: undefined,
-  single: true,
-  resolve: () => {},
-  reject: () => {},
-  readyAt: 0,
-  timer: undefined,
-  unlisten: undefined,
-}) as Call
+const SENT_OR_DONE = new Call(0, true)
+SENT_OR_DONE.state = State.Done
+
+/** The call whose promise is being made: one executor shared by every call stores its settle functions in it. */
+let capturing: Call | undefined
+function capture(resolve: (metadata: RecordMetadata | RecordMetadata[]) => void, reject: (error: unknown) => void) {
+  capturing!.resolve = resolve
+  capturing!.reject = reject
+}
 
 /**
  * The producer's record accumulator: calls join one FIFO line in the order send() was called; one sender drains
@@ -91,6 +90,8 @@ export class Accumulator {
   private flushWaiters: { lastSeq: number; resolve: () => void }[] = []
   /** Set by flush() and close(): ready calls go out without lingering. */
   private urgent = false
+  /** An appendNow that failed in this turn: the calls made after it in the turn are aborted. */
+  private stoppedBy: unknown = undefined
 
   constructor(
     private readonly limits: AccumulatorLimits,
@@ -99,33 +100,25 @@ export class Accumulator {
     private readonly onRequest: () => void,
   ) {}
 
-  /** Takes a place in line now; the call is sent once prepared (in line order), or rejected alone if preparing fails. */
+  /**
+   * Takes a place in line now; the call is sent once prepared (in line order), or rejected alone if preparing fails.
+   * A backend that appends in the process (appendNow) gets the call at once while nothing is queued or in flight.
+   */
   add(
     prepared: PreparedCall | Promise<PreparedCall>,
     single: boolean,
-    resolve: (metadata: RecordMetadata | RecordMetadata[]) => void,
-    reject: (error: unknown) => void,
     signal?: AbortSignal,
-  ): void {
-    if (signal?.aborted) {
-      reject(abortError(signal))
-      return
+  ): Promise<RecordMetadata | RecordMetadata[]> {
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    if (this.stoppedBy !== undefined) return Promise.reject(new SendAbortedError(this.stoppedBy))
+    if (this.unsettled === 0 && this.limits.lingerMs === 0 && !(prepared instanceof Promise)) {
+      const producer = this.backend()
+      if (producer.appendNow) return this.appendNow(producer, prepared, single)
     }
-    const call: Call = {
-      seq: ++this.seq,
-      state: State.Preparing,
-      records: undefined,
-      alone: false,
-      count: 0,
-      bytes: 0,
-      maxRequestBytes: undefined,
-      single,
-      resolve,
-      reject,
-      readyAt: 0,
-      timer: undefined,
-      unlisten: undefined,
-    }
+    const call = new Call(++this.seq, single)
+    capturing = call
+    const promise = new Promise(capture)
+    capturing = undefined
     this.line.push(call)
     this.unsettled++
     if (signal) call.unlisten = onAbort(signal, () => this.abort(call, signal))
@@ -137,6 +130,30 @@ export class Accumulator {
     } else {
       this.admit(call, prepared)
     }
+    return promise
+  }
+
+  /**
+   * The call is its own request, appended before add() returns: nothing waits, so nothing is kept. If it fails, the
+   * calls made after it in the same turn are aborted, as calls queued behind a failed request are: none of them may
+   * land before the caller could see the failure.
+   */
+  private appendNow(
+    producer: BackendProducer,
+    prepared: PreparedCall,
+    single: boolean,
+  ): Promise<RecordMetadata | RecordMetadata[]> {
+    if (prepared.bytes > this.limits.maxQueuedBytes) return Promise.reject(this.tooLarge(prepared))
+    this.onRequest()
+    let metadata: RecordMetadata[]
+    try {
+      metadata = producer.appendNow!(prepared.records)
+    } catch (error) {
+      this.stoppedBy = error
+      queueMicrotask(() => (this.stoppedBy = undefined))
+      return Promise.reject(error as Error)
+    }
+    return Promise.resolve(single ? metadata[0]! : metadata)
   }
 
   /** Resolves once every call made before it has settled (sent and acknowledged, or failed). */
@@ -168,14 +185,7 @@ export class Accumulator {
     call.bytes = prepared.bytes
     call.maxRequestBytes = prepared.maxRequestBytes
     if (prepared.bytes > this.limits.maxQueuedBytes) {
-      const topic = prepared.records[0]?.topic ?? '?'
-      this.failAlone(
-        call,
-        new RecordTooLargeError(
-          topic,
-          `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`,
-        ),
-      )
+      this.failAlone(call, this.tooLarge(prepared))
       return
     }
     // First come, first served: nothing jumps ahead of a call already waiting for room.
@@ -197,6 +207,13 @@ export class Accumulator {
       )
       this.admitWaiting()
     }, this.limits.maxBlockMs)
+  }
+
+  private tooLarge(prepared: PreparedCall): RecordTooLargeError {
+    return new RecordTooLargeError(
+      prepared.records[0]?.topic ?? '?',
+      `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`,
+    )
   }
 
   private ready(call: Call): void {

@@ -74,6 +74,7 @@ export class RecordPreparer {
 
   /** Sticky keyless placement moves on once the records placed so far left in a request (Java's sticky partitioner, KIP-794). */
   requestLeft(): void {
+    if (this.placing.size === 0) return
     for (const placer of this.placing) placer.endBatch()
     this.placing.clear()
   }

@@ -213,7 +213,7 @@ export class Producer {
     input: SendRecord<T> | readonly SendRecord<T>[],
     options?: SendOptions,
   ): Promise<RecordMetadata | RecordMetadata[]> {
-    return new Promise((resolve, reject) => {
+    try {
       if (this.closing) throw new ClosedError('producer')
       checkTopic(topic, 'send()')
       if (
@@ -229,8 +229,10 @@ export class Producer {
       const records = (many ? input : [input]) as readonly SendRecordShape[]
       // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
       if (signal?.aborted) throw new AbortError('A send', signal.reason, 'Nothing of it was sent.')
-      this.accumulator.add(this.preparer.prepare(topic, records, many), !many, resolve, reject, signal)
-    })
+      return this.accumulator.add(this.preparer.prepare(topic, records, many), !many, signal)
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
   }
 
   /** Writes a tombstone: compaction later removes every record of this key. Only compacted topics have tombstones. */

@@ -14,6 +14,7 @@ import {
   type ProducerOptions,
   type RecordMetadata,
 } from '../src/index.js'
+import type { OutgoingRecord } from '../src/backend/index.js'
 import { gatedBackend } from './gated-backend.js'
 
 const events = defineTopic('events', { value: serdes.json<{ key: string; seq: number }>(), partitions: 8 })
@@ -31,6 +32,26 @@ function setup(options: ProducerOptions = {}, backendOptions: Parameters<typeof 
   const backend = gatedBackend(backendOptions)
   const client = createClient({ backend })
   return { backend, client, producer: client.producer(options) }
+}
+
+/** The gated backend with appendNow, as an in-process backend has it; the appendNow calls in `failing` (1-based) throw. */
+function inProcess(failing: readonly number[] = []) {
+  const backend = gatedBackend({ auto: true })
+  const requests = backend.producer.bind(backend)
+  let appends = 0
+  backend.producer = (settings) => ({
+    ...requests(settings),
+    appendNow(records: readonly OutgoingRecord[]): RecordMetadata[] {
+      if (failing.includes(++appends)) throw new Error(`append ${appends} failed`)
+      return records.map((r) => {
+        const offset = backend.log.filter((x) => x.topic === r.topic && x.partition === r.partition).length
+        backend.log.push(r)
+        return { topic: r.topic, partition: r.partition, offset: String(offset), timestamp: r.timestamp }
+      })
+    },
+  })
+  const client = createClient({ backend })
+  return { backend, client, producer: client.producer() }
 }
 
 describe('record accumulator', () => {
@@ -194,6 +215,49 @@ describe('record accumulator', () => {
     const { backend, producer } = setup()
     await Promise.all(Array.from({ length: 20 }, (_, seq) => producer.send(delayed, { key: 'k', value: { seq } })))
     expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('hands each call to a backend that appends in the process (appendNow) as it is made; a call still being validated holds the later ones behind it, in order', async () => {
+    const sometimesSlow = defineTopic('sometimes-slow', {
+      value: {
+        '~standard': {
+          version: 1,
+          vendor: 't',
+          validate: (v: unknown) => ((v as { slow?: boolean }).slow ? tick().then(() => ({ value: v })) : { value: v }),
+        },
+      },
+    })
+    const { backend, producer } = inProcess()
+    await producer.send(sometimesSlow, { key: 'k', value: { seq: -1 } }) // the topic is known from here on
+    const calls = [producer.send(sometimesSlow, { key: 'k', value: { seq: 0 } })]
+    expect(backend.log.map(seqOf)).toEqual([-1, 0]) // appended before send() returned
+    calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq: 1, slow: true } }))
+    for (let seq = 2; seq < 5; seq++) calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq } }))
+    expect(backend.log.map(seqOf)).toEqual([-1, 0]) // 2 to 4 wait behind 1
+    const metadata = await Promise.all(calls)
+    expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4])
+    expect(metadata.map((m) => m.partition)).toEqual(Array(5).fill(partitionFor('k', 1)))
+    expect(backend.requests.length).toBeGreaterThan(0) // the queued ones went as requests
+    void producer.send(sometimesSlow, { key: 'k', value: { seq: 5 } })
+    expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4, 5]) // nothing queued any more: at once again
+  })
+
+  it('rejects a call whose appendNow failed, and aborts the calls made after it in the same turn; none of them lands', async () => {
+    const { backend, producer } = inProcess([3])
+    await producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } }) // a request: the topic was not known yet
+    await producer.send(events, { key: 'a', value: { key: 'a', seq: -2 } }) // appendNow 1
+    backend.log.length = 0
+    const calls = Array.from({ length: 4 }, (_, seq) =>
+      settle(producer.send(events, { key: 'a', value: { key: 'a', seq } })),
+    )
+    const outcomes = await Promise.all(calls)
+    expect(outcomes[0]!.ok).toBe(true)
+    expect(!outcomes[1]!.ok && (outcomes[1]!.error as Error).message).toBe('append 3 failed')
+    for (const o of outcomes.slice(2)) expect(!o.ok && o.error).toBeInstanceOf(SendAbortedError)
+    await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 4 } })).resolves.toMatchObject({
+      offset: '1',
+    })
+    expect(backend.log.map(seqOf)).toEqual([0, 4])
   })
 
   it('never splits a call over two requests; a call above batch.maxRecords goes alone', async () => {

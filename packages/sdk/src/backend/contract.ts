@@ -106,6 +106,12 @@ export interface RecordMetadata {
 export interface BackendProducer {
   /** Appends the records; resolves with their metadata in the same order, or rejects having appended none of a partition's records after a failure. */
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]>
+  /**
+   * Optional, for a backend whose appends complete in the process (memory): appends the records before it returns,
+   * with send()'s rules, and throws what send() would reject with. While nothing is queued or in flight, the SDK then
+   * appends each call as it is made instead of queueing it for a request: there is no round trip to share.
+   */
+  appendNow?(records: readonly OutgoingRecord[]): RecordMetadata[]
   close(): Promise<void>
 }
 
