@@ -1,6 +1,7 @@
 import type { Backend, TopicDescription } from './backend/contract.js'
 import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
+import { groupLag, type GroupLag } from './lag.js'
 import { resolveLogger, type Logger } from './logger.js'
 import { Producer, type ProducerOptions } from './producer.js'
 import { Table, type TableOptions } from './table.js'
@@ -27,6 +28,11 @@ export interface Admin {
   ensureTopics(topics: readonly AnyTopic[]): Promise<TopicDescription[]>
   /** The topic as the backend has it, or undefined. */
   describeTopic(topic: AnyTopic | string): Promise<TopicDescription | undefined>
+  /**
+   * How far a consumer group is behind in a topic (without one: every topic it committed in): per partition its
+   * committed position, the partition's end and the records between, and the total.
+   */
+  lag(groupId: string, topic?: AnyTopic | string): Promise<GroupLag>
 }
 
 export interface Client {
@@ -42,6 +48,8 @@ export interface Client {
   /** Closes every table, producer and consumer made by this client (consumers commit first), then the backend. */
   close(): Promise<void>
 }
+
+const nameOf = (topic: AnyTopic | string) => (typeof topic === 'string' ? topic : topic.name)
 
 export function createClient(options: ClientOptions): Client {
   const backend = options?.backend
@@ -97,7 +105,10 @@ export function createClient(options: ClientOptions): Client {
           return out
         },
         describeTopic(topic) {
-          return backend.describeTopic(typeof topic === 'string' ? topic : topic.name)
+          return backend.describeTopic(nameOf(topic))
+        },
+        lag(groupId, topic) {
+          return groupLag(backend, groupId, topic === undefined ? undefined : [nameOf(topic)])
         },
       }
     },

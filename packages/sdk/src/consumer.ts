@@ -3,6 +3,7 @@ import { checkSignal, onAbort } from './abort.js'
 import { AbortError, ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import { groupLag, type GroupLag } from './lag.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Ownership } from './consumer/assignment.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
@@ -243,6 +244,14 @@ export class Consumer {
   /** The partitions this consumer owns now (sorted by topic, then partition); empty before it joined and once closed. */
   assignment(): TopicPartition[] {
     return this.ownership.list()
+  }
+
+  /**
+   * How far this consumer's group is behind in the topics this consumer subscribed to: per partition the committed
+   * position, the end and the records between (the whole group's position, whichever member owns the partition).
+   */
+  lag(): Promise<GroupLag> {
+    return groupLag(this.backend, this.options.groupId, [...this.routes.keys()])
   }
 
   /** Resolves when the consumer is closed; rejects with the error that stopped it (or the TimeoutError of a close that gave up). */

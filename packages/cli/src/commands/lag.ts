@@ -1,5 +1,5 @@
 import type { Backend, GroupPartitionOffset } from '@keyed/sdk/backend'
-import { ConfigError } from '@keyed/sdk/backend'
+import { groupLag } from '@keyed/sdk/backend'
 import type { Output } from '../output.js'
 import { num, table } from '../render.js'
 import { describeTopic } from './topics.js'
@@ -11,12 +11,9 @@ export async function lagCommand(
   topic: string | undefined,
   out: Output,
 ): Promise<void> {
-  if (typeof backend.committedOffsets !== 'function')
-    throw new ConfigError(`The ${backend.name} backend cannot report a group's positions (no committedOffsets()).`)
   if (topic !== undefined) await describeTopic(backend, display, topic)
-  const rows = await backend.committedOffsets(groupId, topic === undefined ? undefined : [topic])
-  const total = rows.reduce((sum, r) => sum + r.lag, 0)
-  out.result({ groupId, partitions: rows, totalLag: total }, () => text(groupId, topic, rows, total))
+  const { partitions, total } = await groupLag(backend, groupId, topic === undefined ? undefined : [topic])
+  out.result({ groupId, partitions, totalLag: total }, () => text(groupId, topic, partitions, total))
 }
 
 function text(

@@ -2,10 +2,11 @@ import type { Backend, BackendCapabilities } from '../backend/contract.js'
 import type { Harness } from './harness.js'
 
 /**
- * What a case can need of a backend: a declared capability flag, or `tables`, which a backend has when it implements
- * the contract's optional endOffsets() and reader(). A backend without it shows the case as skipped.
+ * What a case can need of a backend: a declared capability flag, `tables`, which a backend has when it implements
+ * the contract's optional endOffsets() and reader(), or `lag`, when it implements committedOffsets(). A backend
+ * without it shows the case as skipped.
  */
-export type Capability = keyof BackendCapabilities | 'tables'
+export type Capability = keyof BackendCapabilities | 'tables' | 'lag'
 export type Features = Readonly<Record<Capability, boolean>>
 
 /** One named conformance test: what the backend must have for it, and what it checks. */
@@ -25,6 +26,7 @@ export function featuresOf(backend: Backend): Features {
   return {
     ...backend.capabilities,
     tables: typeof backend.endOffsets === 'function' && typeof backend.reader === 'function',
+    lag: typeof backend.committedOffsets === 'function',
   }
 }
 

@@ -6,6 +6,7 @@ import { consumeCases } from './consume.js'
 import { controlCases } from './control.js'
 import { groupCases } from './groups.js'
 import { messagesCases } from './messages.js'
+import { observabilityCases } from './observability.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
 import { tableCases } from './tables.js'
@@ -22,4 +23,5 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...controlCases,
   ...retentionCases,
   ...tableCases,
+  ...observabilityCases,
 ]
