@@ -14,7 +14,10 @@ export const observabilityCases: readonly ConformanceCase[] = [
       const group = unique('group')
       const client = await h.client()
       const producer = client.producer()
-      await producer.send(topic, [0, 1, 2].map((i) => ({ key: `k${i}`, value: i, partition: 0 })))
+      await producer.send(
+        topic,
+        [0, 1, 2].map((i) => ({ key: `k${i}`, value: i, partition: 0 })),
+      )
       await producer.send(topic, { key: 'k', value: 9, partition: 1 })
       let handled = 0
       const consumer = client.consumer(h.consumerOptions(group))
@@ -25,7 +28,10 @@ export const observabilityCases: readonly ConformanceCase[] = [
         return lag.total === 0 && lag.partitions.every((p) => p.committed !== undefined)
       })
       await consumer.close()
-      await producer.send(topic, [3, 4].map((i) => ({ key: `k${i}`, value: i, partition: 0 })))
+      await producer.send(
+        topic,
+        [3, 4].map((i) => ({ key: `k${i}`, value: i, partition: 0 })),
+      )
 
       const lag = await client.admin().lag(group, topic)
       expect(lag.groupId).toBe(group)
