@@ -3,6 +3,7 @@ import { checkSignal, onAbort } from './abort.js'
 import { AbortError, ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import { Emitter, type ConsumerEventName, type ConsumerEvents } from './events.js'
 import { groupLag, type GroupLag } from './lag.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Ownership } from './consumer/assignment.js'
@@ -67,6 +68,7 @@ export class Consumer {
   private gaveUp = false
   /** Signal listeners to remove once the consumer stopped. */
   private unlisten: Array<() => void> = []
+  private readonly events: Emitter<ConsumerEvents>
 
   /** @internal Created by client.consumer(). */
   constructor(
@@ -77,6 +79,7 @@ export class Consumer {
     private readonly logger: Logger = defaultLogger,
   ) {
     this.settings = resolveConsumerSettings(options)
+    this.events = new Emitter(logger, `consumer '${options.groupId}'`)
     this.stopping = new Promise<never>((_, reject) => (this.signalStopping = () => reject(new ClosedError('consumer'))))
     this.stopping.catch(() => undefined)
     const deadLetter = options.deadLetter
@@ -235,6 +238,20 @@ export class Consumer {
     if (signal?.aborted) throw whenAborted(undefined)
   }
 
+  /**
+   * Listens to the consumer's lifecycle: 'joined', 'assigned', 'revoked', 'committed', 'stopped' (see ConsumerEvents).
+   * Listeners run synchronously; one that throws is logged and does not affect the consumer. Returns a function that
+   * removes the listener.
+   */
+  on<E extends ConsumerEventName>(event: E, listener: (event: ConsumerEvents[E]) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /** Removes a listener added with on(). */
+  off<E extends ConsumerEventName>(event: E, listener: (event: ConsumerEvents[E]) => void): void {
+    this.events.off(event, listener)
+  }
+
   /** Commits the group's position after this message (use with autoCommit: false). */
   async commit(message: { topic: string; partition: number; offset: string }): Promise<void> {
     if (!this.member) throw new ClosedError('consumer')
@@ -316,8 +333,15 @@ export class Consumer {
       ),
       closeTimeoutMs: this.settings.closeTimeoutMs,
     })
+    // Every commit (after a batch, commit(message), batch.commit(upTo)) goes through the member: told once it succeeded.
+    const commit = member.commit.bind(member)
+    member.commit = async (offsets) => {
+      await commit(offsets)
+      this.events.emit('committed', { groupId: this.options.groupId, offsets: [...offsets] })
+    }
     this.member = member
     await member.start()
+    this.events.emit('joined', { groupId: this.options.groupId, topics: [...this.routes.keys()] })
   }
 
   /** Closes the member and the dead-letter producer, bounded by closeTimeoutMs; settles stopped() with the outcome. */
@@ -379,6 +403,7 @@ export class Consumer {
     const waiters = this.stoppedWaiters
     this.stoppedWaiters = []
     for (const w of waiters) error ? w.reject(error) : w.resolve()
+    this.events.emit('stopped', { groupId: this.options.groupId, error })
   }
 
   /** "3 record(s) were still being handled (t[0]@1, …); they stay uncommitted …" */
@@ -411,6 +436,7 @@ export class Consumer {
   private partitionsChanged(change: 'assigned' | 'revoked', partitions: readonly TopicPartition[]): void {
     const copies = change === 'assigned' ? this.ownership.assigned(partitions) : this.ownership.revoked(partitions)
     const listener = change === 'assigned' ? this.options.onPartitionsAssigned : this.options.onPartitionsRevoked
+    this.events.emit(change, { groupId: this.options.groupId, partitions: copies })
     try {
       listener?.(copies)
     } catch (error) {
