@@ -115,8 +115,11 @@ export async function privateServer(extra: readonly string[] = []): Promise<Priv
       }),
     )
     const url = `redis://127.0.0.1:${port}`
-    // Any reply, even NOAUTH, means this server is up (answers() would say false with a password set).
-    const up = async () => exited || (await replies(port))
+    // Up once the server on the port is this child: another test's server may hold a port picked at random (then
+    // ours exits at once, and that one must not be taken for it). The password, if any, is the one passed.
+    const password = extra[extra.indexOf('--requirepass') + 1]
+    const up = async () =>
+      exited || (await pidAt(port, extra.includes('--requirepass') ? password : undefined)) === child.pid
     await waitFor(`a redis-server on port ${port}`, 10_000, up)
     if (exited) {
       if (attempt < 5) continue // the port was taken
@@ -135,11 +138,12 @@ export async function privateServer(extra: readonly string[] = []): Promise<Priv
   }
 }
 
-/** True when something answers Redis's protocol on the port (an error reply counts). */
-async function replies(port: number): Promise<boolean> {
+/** The process id of the redis-server answering on the port, or undefined while none answers. */
+async function pidAt(port: number, password: string | undefined): Promise<number | undefined> {
   const conn = new Redis({
     port,
     host: '127.0.0.1',
+    password,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -148,12 +152,10 @@ async function replies(port: number): Promise<boolean> {
   conn.on('error', () => undefined)
   try {
     await conn.connect()
-    await conn.ping().catch((error: unknown) => {
-      if (!(error instanceof Error && /NOAUTH/.test(error.message))) throw error
-    })
-    return true
+    const pid = /process_id:(\d+)/.exec(await conn.info('server'))?.[1]
+    return pid === undefined ? undefined : Number(pid)
   } catch {
-    return false
+    return undefined
   } finally {
     conn.disconnect()
   }

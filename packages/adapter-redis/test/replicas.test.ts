@@ -85,4 +85,42 @@ describe("redis acks 'all'", () => {
     expect(error.code).toBe('TIMEOUT')
     expect(() => redis({ replicas: -1 })).toThrow(/replicas/)
   })
+
+  it('a member holds a partition only as far as a replica confirmed its lease: with the replica frozen it stops handling within the lease, warns that its commits are unconfirmed, and resumes without loss once the replica answers', async () => {
+    const { primary, replica } = await primaryWithReplica()
+    const topic = defineTopic(uniqueTopic('lease-wait'), { partitions: 1 })
+    const warnings: string[] = []
+    const quiet = () => undefined
+    const c = createClient({
+      backend: redis({ url: primary.url, keyPrefix: prefix, sendTimeoutMs: 5000, replicaTimeoutMs: 100, blockMs: 100 }),
+      logger: { debug: quiet, info: quiet, warn: (_o, msg) => void warnings.push(String(msg)), error: quiet },
+    })
+    clients.push(c)
+    const seen: number[] = []
+    await c
+      .consumer({ groupId: 'lease-wait', sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 })
+      .subscribe(topic, (m) => void seen.push(m.value as number), { fromBeginning: true })
+    const leader = c.producer({ acks: 'leader', idempotent: false })
+    await leader.send(topic, { key: 'a', value: 0 })
+    await waitFor('the first record', 10_000, () => seen.length === 1)
+
+    replica.signal('SIGSTOP')
+    await leader.send(topic, { key: 'a', value: 1 }) // handled at once, but its commit cannot be confirmed
+    await waitFor('a warning about the unconfirmed commit', 10_000, () =>
+      warnings.some((w) => /not confirmed by a replica/.test(w)),
+    )
+    // Past the lease (1,500 ms) with no renewal confirmed, the member has let the partition go.
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const before = seen.length
+    await leader.send(
+      topic,
+      [2, 3, 4].map((value) => ({ key: 'a', value })),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(seen.length, 'nothing handled without a confirmed lease').toBe(before)
+
+    replica.signal('SIGCONT')
+    await waitFor('every record once the replica answers', 15_000, () => [2, 3, 4].every((v) => seen.includes(v)))
+    expect(seen.filter((v) => v >= 2)).toEqual([2, 3, 4])
+  })
 })

@@ -14,6 +14,7 @@ import { toKeyedError, translated } from '../errors.js'
 import { deadline, within } from '../within.js'
 import { Lease } from './lease.js'
 import { Membership } from './membership.js'
+import { GroupReplication } from './replication.js'
 import { PartitionReader } from './reader.js'
 
 /** While a wanted partition is still held by its previous owner, try again this often. */
@@ -33,6 +34,7 @@ interface Owned {
  */
 export class RedisGroupMember implements BackendConsumer {
   private readonly membership: Membership
+  private readonly replication: GroupReplication
   private readonly owned = new Map<string, Owned>()
   private readonly leaseMs: number
   private readonly heartbeatMs: number
@@ -50,6 +52,7 @@ export class RedisGroupMember implements BackendConsumer {
     private readonly onClosed: () => void,
   ) {
     this.membership = new Membership(context, options)
+    this.replication = new GroupReplication(context)
     this.leaseMs = context.options.leaseMs ?? options.sessionTimeoutMs
     this.heartbeatMs = context.options.heartbeatIntervalMs ?? options.heartbeatIntervalMs
     if (this.heartbeatMs * 2 > this.leaseMs) {
@@ -133,6 +136,7 @@ export class RedisGroupMember implements BackendConsumer {
       }
       if (this.started) void this.membership.leave()
     }
+    this.replication.close()
     this.onClosed()
   }
 
@@ -169,7 +173,7 @@ export class RedisGroupMember implements BackendConsumer {
       await Promise.all(
         [...this.owned.entries()].map(async ([id, { reader }]) => {
           if (reader.stopped) return
-          if (!wanted.has(id) || !(await reader.lease.renew(conn))) reader.stop()
+          if (!wanted.has(id) || !(await reader.lease.renew())) reader.stop()
         }),
       )
       await Promise.all(
@@ -181,7 +185,7 @@ export class RedisGroupMember implements BackendConsumer {
               lease: keys.lease(topic, partition, this.options.groupId),
               epoch: keys.epoch(topic, partition, this.options.groupId),
             }
-            const lease = await Lease.acquire(conn, keyNames, this.membership.memberId, this.leaseMs)
+            const lease = await Lease.acquire(this.replication, keyNames, this.membership.memberId, this.leaseMs)
             if (!lease) {
               waiting = true
               return
