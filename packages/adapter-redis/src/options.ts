@@ -17,6 +17,14 @@ export interface RedisOptions {
   replicas?: number
   /** Longest that WAIT waits for the replicas; fewer by then fails the send with TimeoutError (retriable). Default 1000. */
   replicaTimeoutMs?: number
+  /**
+   * Consumer groups' writes: 'all' (default) counts a lease acquisition or renewal only once `replicas` replicas
+   * confirmed it (WAIT), so a failover never leaves two owners of a partition, and commits wait for them too; while a
+   * shard has no replica answering, its partitions are not handled (as Kafka refuses acks=all below
+   * min.insync.replicas). 'leader': no WAIT: consumption goes on with a shard's replica down, and a failover that loses
+   * a renewal may let two members handle a partition for up to about one heartbeat (only the new owner's commits count).
+   */
+  groupAcks?: 'all' | 'leader'
   /** Prefix of every key this backend writes; default 'keyed:'. Must not contain '{' or '}' (they make hash tags). */
   keyPrefix?: string
   /** How long a partition lease lasts without renewal; default: the consumer's sessionTimeoutMs. */
@@ -40,6 +48,7 @@ export interface ResolvedOptions {
   readonly cluster: readonly ServerAddress[] | undefined
   readonly replicas: number | undefined
   readonly replicaTimeoutMs: number
+  readonly groupAcks: 'all' | 'leader'
   readonly keyPrefix: string
   readonly leaseMs: number | undefined
   readonly heartbeatIntervalMs: number | undefined
@@ -58,6 +67,9 @@ export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
     throw new ConfigError(`redis({ url }) must be a string like redis://127.0.0.1:6379, got ${typeof options.url}.`)
   const cluster = options.cluster === undefined ? undefined : clusterNodes(options.cluster, options.url)
   const server = cluster ? clusterAddress(cluster) : parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379')
+  const groupAcks = options.groupAcks ?? 'all'
+  if (groupAcks !== 'all' && groupAcks !== 'leader')
+    throw new ConfigError(`redis({ groupAcks }) must be 'all' or 'leader', got ${JSON.stringify(groupAcks)}.`)
   const keyPrefix = options.keyPrefix ?? 'keyed:'
   if (/[{}]/.test(keyPrefix))
     throw new ConfigError(
@@ -68,6 +80,7 @@ export function resolveOptions(options: RedisOptions = {}): ResolvedOptions {
     cluster,
     replicas: int('replicas', options.replicas, undefined, 0),
     replicaTimeoutMs: int('replicaTimeoutMs', options.replicaTimeoutMs, 1000, 1)!,
+    groupAcks,
     keyPrefix,
     leaseMs: int('leaseMs', options.leaseMs, undefined, 100),
     heartbeatIntervalMs: int('heartbeatIntervalMs', options.heartbeatIntervalMs, undefined, 10),

@@ -90,8 +90,11 @@ async function flow(
   const acked: string[] = []
   const failures = new Map<string, number>()
   let sent = 0
+  let faultEnded = false
   const sending = (async () => {
     for (let seq = 0; seq < perKey; seq++) {
+      // The last rounds wait for the fault to end, so some records are sent after it however long it takes.
+      if (seq === perKey - 10) await waitFor('the fault to end', 60_000, () => faultEnded)
       // A refused or timed-out send is sent again (at-least-once); only a resolved send counts as acknowledged.
       for (;;) {
         try {
@@ -113,7 +116,10 @@ async function flow(
   })()
   await waitFor('a third of the records', 30_000, () => sent >= perKey / 3 && handled.length > 0)
   let sentAfterFault = -1
-  const faulted = fault(name, child).then(() => (sentAfterFault = sent))
+  const faulted = fault(name, child).then(() => {
+    sentAfterFault = sent
+    faultEnded = true
+  })
   await Promise.all([sending, faulted])
   // The fault ended while records were still being sent.
   expect(sentAfterFault).toBeLessThan(perKey)

@@ -123,4 +123,24 @@ describe("redis acks 'all'", () => {
     await waitFor('every record once the replica answers', 15_000, () => [2, 3, 4].every((v) => seen.includes(v)))
     expect(seen.filter((v) => v >= 2)).toEqual([2, 3, 4])
   })
+
+  it("groupAcks: 'leader' does not wait for replicas: a member keeps handling with its replica frozen", async () => {
+    const { primary, replica } = await primaryWithReplica()
+    const topic = defineTopic(uniqueTopic('lease-leader'), { partitions: 1 })
+    const c = client(primary.url, { replicaTimeoutMs: 100, blockMs: 100, groupAcks: 'leader' })
+    const seen: number[] = []
+    await c
+      .consumer({ groupId: 'lease-leader', sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 })
+      .subscribe(topic, (m) => void seen.push(m.value as number), { fromBeginning: true })
+    const leader = c.producer({ acks: 'leader', idempotent: false })
+    replica.signal('SIGSTOP')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    await leader.send(
+      topic,
+      [1, 2, 3].map((value) => ({ key: 'a', value })),
+    )
+    await waitFor('the records with the replica frozen', 5000, () => seen.length === 3)
+    replica.signal('SIGCONT')
+    expect(() => redis({ groupAcks: 'some' as 'all' })).toThrow(/groupAcks/)
+  })
 })

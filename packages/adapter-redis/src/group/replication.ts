@@ -10,7 +10,8 @@ type Arg = string | number | Buffer
  * (redis({ replicas }), or what the server or cluster has), each is followed by WAIT on a connection of the member's
  * own (WAIT blocks its connection: reads and heartbeats must not queue behind it), and counts as done only once
  * enough replicas have it. Replication is asynchronous: a write the primary applied but no replica confirmed may be
- * gone after a failover, so a lease is only held as far as a replica confirmed it. Without replicas it is a plain run.
+ * gone after a failover, so a lease is only held as far as a replica confirmed it. Without replicas, or with
+ * redis({ groupAcks: 'leader' }), it is a plain run.
  */
 export class GroupReplication {
   private waiting: Promise<{ replicas: number; conn: Connection | undefined }> | undefined
@@ -39,12 +40,16 @@ export class GroupReplication {
   close(): void {
     const pending = this.waiting
     this.waiting = undefined
-    void pending?.then(({ conn }) => conn?.disconnect(), () => undefined)
+    void pending?.then(
+      ({ conn }) => conn?.disconnect(),
+      () => undefined,
+    )
   }
 
   private target(): Promise<{ replicas: number; conn: Connection | undefined }> {
     this.waiting ??= (async () => {
       const { options } = this.context
+      if (options.groupAcks === 'leader') return { replicas: 0, conn: undefined }
       const replicas =
         options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
       return { replicas, conn: replicas > 0 ? await this.context.dedicated('keyed-group') : undefined }
