@@ -8,34 +8,18 @@ import { append, ScriptReplyError, type AppendArgs, type AppendKeys } from './sc
 import { keySlot } from './slots.js'
 import { Cluster } from 'ioredis'
 import { isCompacted } from './topics.js'
-import type { Connection } from './connection.js'
-import { detectReplicas } from './replicas.js'
+import { ReplicaWait } from './replicas.js'
 
 export class RedisProducer implements BackendProducer {
   private closed = false
   private readonly inFlight = new Set<Promise<unknown>>()
-  /** With acks 'all': how many replicas each append waits for, and the connection WAIT blocks (not the shared one). */
-  private waiting: Promise<{ replicas: number; conn: Connection | undefined }> | undefined
+  /** acks 'all': each append waits for redis({ replicas }) or what the server has (replicas.ts); others do not WAIT. */
+  private readonly waiting: ReplicaWait
   constructor(
     private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'topicMeta'>,
     private readonly settings: Pick<ProducerSettings, 'acks'>,
-  ) {}
-
-  /** acks 'leader'/'none': no WAIT. acks 'all': redis({ replicas }) or what the server has (replicas.ts). */
-  private replicaWait(): Promise<{ replicas: number; conn: Connection | undefined }> {
-    this.waiting ??= (async () => {
-      if (this.settings.acks !== 'all') return { replicas: 0, conn: undefined }
-      const { options } = this.context
-      const replicas =
-        options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
-      // WAIT blocks its connection until the replicas answer: heartbeats and commits must not queue behind it.
-      return { replicas, conn: replicas > 0 ? await this.context.dedicated('keyed-producer') : undefined }
-    })()
-    const pending = this.waiting
-    pending.catch(() => {
-      if (this.waiting === pending) this.waiting = undefined
-    })
-    return pending
+  ) {
+    this.waiting = new ReplicaWait(context, 'keyed-producer', settings.acks === 'all')
   }
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
@@ -64,7 +48,7 @@ export class RedisProducer implements BackendProducer {
 
   private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     const started = Date.now()
-    const wait = await this.replicaWait()
+    const wait = await this.waiting.target()
     const conn = wait.conn ?? (await this.context.connection())
     const groups = new Map<string, number[]>()
     records.forEach((r, i) => {
@@ -134,8 +118,7 @@ export class RedisProducer implements BackendProducer {
   async close(): Promise<void> {
     this.closed = true
     await Promise.allSettled(this.inFlight)
-    const wait = await this.waiting?.catch(() => undefined)
-    wait?.conn?.disconnect()
+    await this.waiting.close()
   }
 }
 

@@ -1,6 +1,5 @@
-import type { Connection } from '../connection.js'
 import type { RedisContext } from '../context.js'
-import { detectReplicas } from '../replicas.js'
+import { ReplicaWait } from '../replicas.js'
 import type { Script } from '../scripts.js'
 
 type Arg = string | number | Buffer
@@ -14,9 +13,11 @@ type Arg = string | number | Buffer
  * redis({ groupAcks: 'leader' }), it is a plain run.
  */
 export class GroupReplication {
-  private waiting: Promise<{ replicas: number; conn: Connection | undefined }> | undefined
+  private readonly waiting: ReplicaWait
 
-  constructor(private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated'>) {}
+  constructor(private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated'>) {
+    this.waiting = new ReplicaWait(context, 'keyed-group', context.options.groupAcks === 'all')
+  }
 
   /** The script's reply, and whether the replicas asked for confirmed the write (always true without replicas). */
   async run<K extends readonly string[], A extends readonly Arg[], R>(
@@ -24,7 +25,7 @@ export class GroupReplication {
     keys: K,
     args: A,
   ): Promise<{ reply: R; replicated: boolean }> {
-    const { replicas, conn } = await this.target()
+    const { replicas, conn } = await this.waiting.target()
     if (!conn) return { reply: await script.run(await this.context.connection(), keys, args), replicated: true }
     const { replicaTimeoutMs, sendTimeoutMs } = this.context.options
     const { replies, acked } = await script.runAllThenWait(
@@ -38,26 +39,6 @@ export class GroupReplication {
   }
 
   close(): void {
-    const pending = this.waiting
-    this.waiting = undefined
-    void pending?.then(
-      ({ conn }) => conn?.disconnect(),
-      () => undefined,
-    )
-  }
-
-  private target(): Promise<{ replicas: number; conn: Connection | undefined }> {
-    this.waiting ??= (async () => {
-      const { options } = this.context
-      if (options.groupAcks === 'leader') return { replicas: 0, conn: undefined }
-      const replicas =
-        options.replicas ?? (await detectReplicas(await this.context.connection(), options.cluster !== undefined))
-      return { replicas, conn: replicas > 0 ? await this.context.dedicated('keyed-group') : undefined }
-    })()
-    const pending = this.waiting
-    pending.catch(() => {
-      if (this.waiting === pending) this.waiting = undefined
-    })
-    return pending
+    void this.waiting.close()
   }
 }
