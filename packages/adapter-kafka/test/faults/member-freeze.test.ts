@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { missing, sleep, unique, waitFor } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
 import { CLUSTER } from '../support/brokers.js'
+import { spawnMember } from './spawn-member.js'
 
-const memberScript = fileURLToPath(new URL('./member.ts', import.meta.url))
 type Handled = { key: string; seq: number; partition: number; offset: string }
 
 describe('kafka faults: group member frozen past its session timeout', () => {
@@ -19,22 +17,7 @@ describe('kafka faults: group member frozen past its session timeout', () => {
     const rounds = 50
     const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing' }) })
     // Whole fetched batches go to the SDK in one piece: only the per-record ownership check can stop the frozen member.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        memberScript,
-        CLUSTER.join(','),
-        topic.name,
-        String(partitions),
-        group,
-        JSON.stringify({ maxBatchSize: 500, started: true }),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    )
+    const child = spawnMember(topic.name, partitions, group, { maxBatchSize: 500, started: true })
     const started: Array<Handled & { resumed: boolean }> = []
     const survivor: Handled[] = []
     const childDone: Handled[] = []

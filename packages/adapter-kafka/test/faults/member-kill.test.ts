@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { missing, orderViolations, unique, waitFor, type Handled } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
 import { CLUSTER } from '../support/brokers.js'
+import { spawnMember } from './spawn-member.js'
 
-const memberScript = fileURLToPath(new URL('./member.ts', import.meta.url))
 type Event = Handled & { offset: string }
 
 const partitions = 4
@@ -24,20 +22,7 @@ async function killMidStream(concurrency: number): Promise<{ events: Event[]; by
   const group = unique('group')
   const events: Event[] = []
   const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing' }) })
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      memberScript,
-      CLUSTER.join(','),
-      topic.name,
-      String(partitions),
-      group,
-      JSON.stringify({ concurrency, maxBatchSize }),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const child = spawnMember(topic.name, partitions, group, { concurrency, maxBatchSize })
   try {
     const producer = client.producer()
     for (let seq = 0; seq < rounds; seq++)
