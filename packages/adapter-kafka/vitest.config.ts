@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config'
 
+// The @platformatic/kafka transport needs Node 22.22+ (24.6+ on 24): its tests run where it runs (scripts/node-lines.sh
+// runs them on Node 22 and 24); on older Node, test/node-version.test.ts checks that it refuses clearly instead.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+const platformatic = major > 22 || (major === 22 && minor >= 22)
+
 // Kafka tests share one broker (or a 3-node cluster for the fault tests) and two cores: one file at a time.
 export default defineConfig({
   test: {
@@ -19,6 +24,18 @@ export default defineConfig({
           globalSetup: ['test/support/cluster-setup.ts'],
         },
       },
+      ...(platformatic
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'kafka-platformatic',
+                include: ['test/platformatic/*.test.ts'],
+                globalSetup: ['test/support/broker-setup.ts'],
+              },
+            },
+          ]
+        : []),
     ],
   },
 })

@@ -28,7 +28,9 @@ import { endOffsets, KafkaReader } from './reader.js'
 import { committedOffsets, topicSpec } from './offsets.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
+import { MessageLimits } from './limits.js'
 import { KafkaProducer } from './producer.js'
+import { PlatformaticBackend } from './platformatic/backend.js'
 import { parseCleanupPolicy, topicConfigEntries } from './topics.js'
 
 const { Kafka: KafkaClient, logLevel, ConfigResourceTypes, Partitioners } = kafkajs
@@ -69,6 +71,9 @@ function checkOptions(options: KafkaOptions): void {
       `kafka() logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got '${String(options.logLevel)}'.`,
     )
   }
+  if (options.client !== undefined && options.client !== 'kafkajs' && options.client !== 'platformatic') {
+    throw new ConfigError(`kafka() client must be 'kafkajs' or 'platformatic', got '${String(options.client)}'.`)
+  }
   const rf = options.replicationFactor
   if (rf !== undefined && (!Number.isInteger(rf) || (rf < 1 && rf !== -1))) {
     throw new ConfigError(
@@ -84,8 +89,10 @@ class KafkaBackend implements Backend {
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
   private readonly open = new Set<{ close(): Promise<void> }>()
-  private readonly maxMessageBytes = new Map<string, Promise<number | undefined>>()
   private logger: Logger = defaultLogger
+  private readonly limits = new MessageLimits((topic, names) =>
+    this.admin().then((admin) => this.topicConfigs(admin, topic, names)),
+  )
 
   constructor(private readonly options: KafkaOptions) {
     checkOptions(options)
@@ -107,7 +114,7 @@ class KafkaBackend implements Backend {
       if (!(await admin.listTopics()).includes(name)) return undefined
       const [metadata] = (await admin.fetchTopicMetadata({ topics: [name] })).topics
       const config = await this.topicConfigs(admin, name, ['cleanup.policy', 'max.message.bytes'])
-      this.maxMessageBytes.set(name, Promise.resolve(parseLimit(config['max.message.bytes'])))
+      this.limits.remember(name, config['max.message.bytes'])
       return {
         name,
         partitions: metadata?.partitions.length ?? 0,
@@ -169,23 +176,6 @@ class KafkaBackend implements Backend {
     return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]))
   }
 
-  /** The topic's max.message.bytes, read with the topic and cached; refresh re-reads it. Undefined when it cannot be read. */
-  private messageLimit(topic: string, refresh: boolean): Promise<number | undefined> {
-    let limit = this.maxMessageBytes.get(topic)
-    if (!limit || refresh) {
-      limit = this.admin()
-        .then((admin) => this.topicConfigs(admin, topic, ['max.message.bytes']))
-        .then((config) => parseLimit(config['max.message.bytes']))
-      // A failed lookup is not remembered; the send goes on and the broker checks.
-      limit = limit.catch(() => {
-        this.maxMessageBytes.delete(topic)
-        return undefined
-      })
-      this.maxMessageBytes.set(topic, limit)
-    }
-    return limit
-  }
-
   producer(settings: ProducerSettings): BackendProducer {
     const producer = this.client(settings.clientId).producer({
       idempotent: settings.idempotent,
@@ -195,7 +185,7 @@ class KafkaBackend implements Backend {
       allowAutoTopicCreation: false,
       retry: { ...this.retry(), retries: settings.retries },
     })
-    const limit = (topic: string, refresh: boolean) => this.messageLimit(topic, refresh)
+    const limit = (topic: string, refresh: boolean) => this.limits.get(topic, refresh)
     return this.track(
       new KafkaProducer(
         producer,
@@ -346,11 +336,6 @@ const LOGGER_LEVELS = new Map<number, keyof Logger>([
   [logLevel.DEBUG, 'debug'],
 ])
 
-function parseLimit(value: string | undefined): number | undefined {
-  const limit = Number(value)
-  return value !== undefined && Number.isInteger(limit) && limit > 0 ? limit : undefined
-}
-
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v))
@@ -359,7 +344,8 @@ function safeJson(value: unknown): string {
   }
 }
 
-/** A keyed backend on Apache Kafka through kafkajs. */
+/** A keyed backend on Apache Kafka, through kafkajs (the default) or @platformatic/kafka (`client: 'platformatic'`). */
 export function kafka(options: KafkaOptions): Backend {
-  return new KafkaBackend(options)
+  checkOptions(options)
+  return options.client === 'platformatic' ? new PlatformaticBackend(options) : new KafkaBackend(options)
 }

@@ -8,7 +8,11 @@ import {
 } from '@keyed/sdk/backend'
 import { redact } from './options.js'
 
-/** kafkajs errors carry `type` (the protocol error name), `retriable`, and sometimes the original cause as `originalError`. */
+/**
+ * A client's failure as the mapping below reads it: `type` is the protocol error name (MESSAGE_TOO_LARGE…),
+ * `retriable` what the client says of it. kafkajs errors have this shape (with the original cause as `originalError`);
+ * other clients' errors are translated into it (`connection` / `sasl` mark lost connections and refused logins).
+ */
 export interface KafkaJsErrorShape {
   readonly name?: string
   readonly type?: string
@@ -16,7 +20,12 @@ export interface KafkaJsErrorShape {
   readonly retriable?: boolean
   readonly originalError?: unknown
   readonly cause?: unknown
+  readonly connection?: boolean
+  readonly sasl?: boolean
 }
+
+/** A client's failure, outermost first, as shapes the mapping reads. */
+export type ErrorChain = (error: unknown) => KafkaJsErrorShape[]
 
 const FENCING_TYPES = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -120,7 +129,7 @@ export function root(error: unknown): KafkaJsErrorShape {
 }
 
 const isSasl = (e: KafkaJsErrorShape) =>
-  e.name === 'KafkaJSSASLAuthenticationError' || (e.type !== undefined && SASL_TYPES.has(e.type))
+  e.sasl === true || e.name === 'KafkaJSSASLAuthenticationError' || (e.type !== undefined && SASL_TYPES.has(e.type))
 
 export interface ErrorContext {
   readonly brokers: readonly string[]
@@ -137,20 +146,30 @@ const CONNECTION_MESSAGE =
  * Turns a kafkajs failure into a keyed error whose message says what to do. Secrets are removed from the message and
  * the kafkajs error is never kept as cause (its fields can hold a broker string or a SASL exchange).
  */
-export function toKeyedError(error: unknown, action: string, context: ErrorContext): KeyedError {
+export function toKeyedError(
+  error: unknown,
+  action: string,
+  context: ErrorContext,
+  explain: ErrorChain = chain,
+): KeyedError {
   if (isKeyedError(error)) return error
-  const inner = root(error)
+  const shapes = explain(error)
+  const inner = shapes.at(-1) ?? { message: String(error) }
   const detail = redact(inner.message ?? String(error), context.secrets)
   const brokers = redact(context.brokers.join(', '), context.secrets)
   const kind = inner.type ?? inner.name ?? 'Error'
-  if (chain(error).some(isSasl)) {
+  if (shapes.some(isSasl)) {
     return new AuthenticationError(
       'kafka',
       `could not ${action} at ${brokers} (${kind}: ${detail}). ` +
         'Check that this listener expects SASL with this mechanism (and TLS if it is SASL_SSL), and the username and password.',
     )
   }
-  if ((inner.name !== undefined && CONNECTION_NAMES.has(inner.name)) || CONNECTION_MESSAGE.test(inner.message ?? '')) {
+  if (
+    inner.connection === true ||
+    (inner.name !== undefined && CONNECTION_NAMES.has(inner.name)) ||
+    CONNECTION_MESSAGE.test(inner.message ?? '')
+  ) {
     const tls = context.tls
       ? ' This client uses TLS: a plaintext listener looks like this too (drop ssl, or point at the TLS listener).'
       : ''

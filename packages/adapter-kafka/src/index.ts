@@ -1,2 +1,9 @@
 export { kafka } from './backend.js'
-export type { KafkaLogLevel, KafkaOptions, KafkaRetryOptions, KafkaSasl, KafkaTlsOptions } from './options.js'
+export type {
+  KafkaClientName,
+  KafkaLogLevel,
+  KafkaOptions,
+  KafkaRetryOptions,
+  KafkaSasl,
+  KafkaTlsOptions,
+} from './options.js'

@@ -1,7 +1,7 @@
 import kafkajs, { type Admin } from 'kafkajs'
 import type { GroupPartitionOffset, TopicSpec } from '@keyed/sdk/backend'
 import { toKeyedError, type ErrorContext } from './errors.js'
-import { parseCleanupPolicy } from './topics.js'
+import { parseCleanupPolicy, TOPIC_FIELDS } from './topics.js'
 
 const { ConfigResourceTypes, ConfigSource } = kafkajs
 
@@ -36,16 +36,6 @@ export async function committedOffsets(
   }
 }
 
-const FIELDS: Record<
-  string,
-  keyof Pick<TopicSpec, 'retentionMs' | 'retentionBytes' | 'deleteRetentionMs' | 'minCompactionLagMs'>
-> = {
-  'retention.ms': 'retentionMs',
-  'retention.bytes': 'retentionBytes',
-  'delete.retention.ms': 'deleteRetentionMs',
-  'min.compaction.lag.ms': 'minCompactionLagMs',
-}
-
 /** The topic's partition count and the configs set on the topic itself (not broker defaults), as a TopicSpec. */
 export async function topicSpec(admin: Admin, name: string, context: ErrorContext): Promise<TopicSpec | undefined> {
   try {
@@ -70,7 +60,7 @@ export async function topicSpec(admin: Admin, name: string, context: ErrorContex
     for (const entry of resources[0]?.configEntries ?? []) {
       if (entry.configName === 'cleanup.policy') policy = entry.configValue
       if (entry.configSource !== ConfigSource.TOPIC_CONFIG || entry.configName === 'cleanup.policy') continue
-      const field = FIELDS[entry.configName]
+      const field = TOPIC_FIELDS[entry.configName]
       if (field) spec[field] = Number(entry.configValue)
       else config[entry.configName] = entry.configValue
     }

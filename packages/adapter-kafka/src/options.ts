@@ -33,9 +33,17 @@ export interface KafkaRetryOptions {
   readonly maxRetryTimeMs?: number
 }
 
+/** The Kafka client under the adapter: kafkajs 2.2.4 (Node 20+) or @platformatic/kafka 2.x (Node 22.22+ / 24.6+). */
+export type KafkaClientName = 'kafkajs' | 'platformatic'
+
 export interface KafkaOptions {
   /** Bootstrap servers, 'host:port'. */
   readonly brokers: readonly string[]
+  /**
+   * The client library. Default 'kafkajs'. 'platformatic' needs Node 22.22+ (or 24.6+) and the @platformatic/kafka
+   * package installed beside this one (an optional peer dependency). See the README for which to choose.
+   */
+  readonly client?: KafkaClientName
   /** Used when the keyed client sets none. Default 'keyed'. */
   readonly clientId?: string
   /** true for TLS with the system's CAs, or Node's TLS options (ca, cert, key, servername…). */
@@ -60,7 +68,7 @@ export interface KafkaOptions {
    * may take 5 s more. Default 10000 ms.
    */
   readonly closeTimeoutMs?: number
-  /** kafkajs's own logging at this level and up, secrets removed: to the client's logger (createClient({ logger })), or to stderr without one. Default 'error'. */
+  /** kafkajs's own logging at this level and up, secrets removed: to the client's logger (createClient({ logger })), or to stderr without one (the platformatic client does not log). Default 'error'. */
   readonly logLevel?: KafkaLogLevel
 }
 

@@ -6,25 +6,14 @@ import type {
 } from 'kafkajs'
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { BackendUnavailableError, ClosedError, RecordTooLargeError, toBuffer } from '@keyed/sdk/backend'
-import { BATCH_OVERHEAD, recordSize } from './batch-size.js'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { COMPRESSION_TYPES } from './codecs.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
+import { refuseOversize, type MessageLimit } from './size-check.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
 const MISSING_PARTITION_ATTEMPTS = 5
 const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
-
-/** A topic's max.message.bytes (undefined when unknown); refresh asks the broker again instead of the cache. */
-export type MessageLimit = (topic: string, refresh: boolean) => Promise<number | undefined>
-
-/** A call that would go over a limit: which record crosses it, and by how much. */
-interface Oversize {
-  readonly index: number
-  readonly partition: number
-  readonly bytes: number
-  readonly alone: boolean
-}
 
 /**
  * One kafkajs producer. Each send is one sendBatch with every record of the call, so a partition's records form
@@ -75,7 +64,7 @@ export class KafkaProducer implements BackendProducer {
 
   private async sendNow(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (records.length === 0) return []
-    await this.checkSizes(records)
+    await refuseOversize(records, this.settings.compression, this.messageLimit)
     const base = new Map<string, bigint>()
     let pending = records
     // kafkajs never asks a broker twice within one sendBatch: when a partition's new leader already answered for
@@ -109,34 +98,6 @@ export class KafkaProducer implements BackendProducer {
       }
       return { topic: r.topic, partition: r.partition, offset, timestamp: r.timestamp }
     })
-  }
-
-  /**
-   * Kafka appends each partition's batch on its own: one partition refused as too large while the others are written
-   * would leave part of the call in the log. Uncompressed, a batch's size is known here, so a call that a topic's
-   * max.message.bytes would refuse is refused whole before anything is sent. Compressed batches are checked by the
-   * broker only (their size is known after compression).
-   */
-  private async checkSizes(records: readonly OutgoingRecord[]): Promise<void> {
-    if ((this.settings.compression ?? 'none') !== 'none') return
-    for (const topic of new Set(records.map((r) => r.topic))) {
-      let limit = await this.messageLimit(topic, false)
-      let over = limit === undefined ? undefined : oversize(records, topic, limit)
-      // The cached limit may be old (raised since): ask again before refusing.
-      if (over)
-        over =
-          (limit = await this.messageLimit(topic, true)) === undefined ? undefined : oversize(records, topic, limit)
-      if (!over || limit === undefined) continue
-      throw new RecordTooLargeError(
-        topic,
-        over.alone
-          ? `it takes ${over.bytes} bytes as a Kafka record batch, over the topic's max.message.bytes of ${limit}. Nothing of this call was sent. ` +
-              "Send a smaller record, or raise the topic's max.message.bytes."
-          : `with the records before it for partition ${over.partition}, one record batch would take ${over.bytes} bytes, over the topic's ` +
-              `max.message.bytes of ${limit}. Nothing of this call was sent. Send these records in smaller calls, or raise the topic's max.message.bytes.`,
-        over.index,
-      )
-    }
   }
 
   private async sendBatch(records: readonly OutgoingRecord[], total: number): Promise<KafkaJsRecordMetadata[]> {
@@ -180,26 +141,4 @@ export class KafkaProducer implements BackendProducer {
       throw toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'${spread}`, this.context)
     }
   }
-}
-
-/** The first record of `topic` whose partition's batch, in this call, would exceed `limit` bytes uncompressed. */
-function oversize(records: readonly OutgoingRecord[], topic: string, limit: number): Oversize | undefined {
-  const batches = new Map<number, { bytes: number; count: number; firstTimestamp: number }>()
-  for (let index = 0; index < records.length; index++) {
-    const r = records[index]!
-    if (r.topic !== topic) continue
-    let batch = batches.get(r.partition)
-    if (!batch) batches.set(r.partition, (batch = { bytes: BATCH_OVERHEAD, count: 0, firstTimestamp: r.timestamp }))
-    const size = recordSize(r, batch.count, r.timestamp - batch.firstTimestamp)
-    batch.bytes += size
-    batch.count++
-    if (batch.bytes > limit)
-      return {
-        index,
-        partition: r.partition,
-        bytes: BATCH_OVERHEAD + size > limit ? BATCH_OVERHEAD + size : batch.bytes,
-        alone: BATCH_OVERHEAD + size > limit,
-      }
-  }
-  return undefined
 }

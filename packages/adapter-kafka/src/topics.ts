@@ -23,3 +23,14 @@ export function parseCleanupPolicy(value: string | undefined): CleanupPolicy {
   if (parts.has('compact') && parts.has('delete')) return 'compact,delete'
   return parts.has('compact') ? 'compact' : 'delete'
 }
+
+/** Kafka topic configs that are TopicSpec fields. */
+export const TOPIC_FIELDS: Record<
+  string,
+  keyof Pick<TopicSpec, 'retentionMs' | 'retentionBytes' | 'deleteRetentionMs' | 'minCompactionLagMs'>
+> = {
+  'retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'delete.retention.ms': 'deleteRetentionMs',
+  'min.compaction.lag.ms': 'minCompactionLagMs',
+}

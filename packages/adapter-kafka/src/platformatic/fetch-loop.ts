@@ -1,0 +1,160 @@
+import type { IncomingRecord } from '@keyed/sdk/backend'
+import type { Consumer } from '@platformatic/kafka'
+import { recordsOf } from './records.js'
+
+/** A partition the loop reads: where it stands, and whether its last batch is still being handled. */
+export interface Position {
+  readonly topic: string
+  readonly partition: number
+  next: bigint
+  busy: boolean
+}
+
+export interface FetchLoopSettings {
+  readonly maxWaitTimeMs: number
+  /** Most bytes per partition in one fetch (Kafka's max.partition.fetch.bytes). */
+  readonly partitionMaxBytes: number
+  /** Where a partition whose position is gone (retention) goes on: its first or its next offset. */
+  readonly resetTo: (position: Position) => 'earliest' | 'latest'
+}
+
+const OFFSET_OUT_OF_RANGE = 1
+const MAX_BYTES = 50 * 1024 * 1024
+
+/**
+ * Fetches the partitions `positions()` lists that are not busy, by leader, and hands each partition's records to
+ * `deliver`, which owns the position until it settles: like kafkajs's eachBatch, a partition is fetched again only
+ * after its batch was handled, so what the loop reads is never ahead of what the group committed by more than a batch.
+ * Its own fetch loop rather than @platformatic/kafka's MessagesStream: the stream pushes records of every partition
+ * into one buffer, and records fetched before a rebalance would still come out of it after.
+ */
+export class FetchLoop {
+  private stopped = false
+  private wakeUp: (() => void) | undefined
+  private running: Promise<void> | undefined
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly positions: () => Iterable<Position>,
+    private readonly deliver: (position: Position, records: IncomingRecord[], next: bigint) => Promise<void>,
+    private readonly settings: FetchLoopSettings,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.running ??= this.run()
+  }
+
+  /** Something changed (a batch settled, an assignment arrived): fetch now rather than after the current wait. */
+  wake(): void {
+    this.wakeUp?.()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.wake()
+    await this.running
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => (this.wakeUp = resolve))
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      const ready = [...this.positions()].filter((p) => !p.busy)
+      if (ready.length === 0) {
+        await this.idle()
+        continue
+      }
+      try {
+        await this.fetchOnce(ready)
+        failures = 0
+      } catch (error) {
+        if (this.stopped) break
+        // The client already retried; a broker that stays away is reported, and the loop keeps trying.
+        if (++failures === 3) this.onError(error)
+        this.consumer.clearMetadata()
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** failures)))
+      }
+    }
+  }
+
+  private async fetchOnce(ready: Position[]): Promise<void> {
+    const topics = [...new Set(ready.map((p) => p.topic))]
+    const metadata = await this.consumer.metadata({ topics })
+    const byNode = new Map<number, Position[]>()
+    for (const p of ready) {
+      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+      if (leader < 0) continue
+      let list = byNode.get(leader)
+      if (!list) byNode.set(leader, (list = []))
+      list.push(p)
+    }
+    if (byNode.size === 0) {
+      this.consumer.clearMetadata()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      return
+    }
+    await Promise.all(
+      [...byNode].map(async ([node, positions]) => {
+        const ids = new Map<string, string>()
+        const requested = new Map<string, Position>()
+        const byTopic = new Map<string, Position[]>()
+        for (const p of positions) {
+          const id = metadata.topics.get(p.topic)!.id
+          ids.set(id, p.topic)
+          requested.set(`${p.topic}\u0000${p.partition}`, p)
+          let list = byTopic.get(id)
+          if (!list) byTopic.set(id, (list = []))
+          list.push(p)
+        }
+        const starts = new Map(positions.map((p) => [p, p.next]))
+        const response = await this.consumer.fetch({
+          node,
+          maxWaitTime: this.settings.maxWaitTimeMs,
+          maxBytes: MAX_BYTES,
+          topics: [...byTopic].map(([topicId, list]) => ({
+            topicId,
+            partitions: list.map((p) => ({
+              partition: p.partition,
+              fetchOffset: p.next,
+              partitionMaxBytes: this.settings.partitionMaxBytes,
+              currentLeaderEpoch: -1,
+              lastFetchedEpoch: -1,
+            })),
+          })),
+        })
+        for (const topicAnswer of response.responses) {
+          const topic = ids.get(topicAnswer.topicId)
+          if (topic === undefined) continue
+          for (const answer of topicAnswer.partitions) {
+            const position = requested.get(`${topic}\u0000${answer.partitionIndex}`)
+            // Moved meanwhile (a rebalance, a seek): this answer is for a position that no longer exists.
+            if (!position || position.busy || position.next !== starts.get(position)) continue
+            if (answer.errorCode === OFFSET_OUT_OF_RANGE) {
+              position.next =
+                this.settings.resetTo(position) === 'earliest' ? answer.logStartOffset : answer.highWatermark
+              continue
+            }
+            if (answer.errorCode !== 0) {
+              // Leadership moved or the broker is catching up: ask for metadata again on the next round.
+              this.consumer.clearMetadata()
+              continue
+            }
+            const { records, next } = recordsOf(topic, answer.partitionIndex, answer, position.next)
+            if (next === undefined) continue
+            position.busy = true
+            this.deliver(position, records, next)
+              .catch(this.onError)
+              .finally(() => {
+                position.busy = false
+                this.wake()
+              })
+          }
+        }
+      }),
+    )
+  }
+}
