@@ -5,6 +5,15 @@ import { defineConfig } from 'vitest/config'
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
 const platformatic = major > 22 || (major === 22 && minor >= 22)
 
+// The same files run on both transports (test/support/brokers.ts reads KEYED_KAFKA_CLIENT), except these, which test
+// kafkajs itself: its error objects, its codec table, its silent partition loss (issue 1303), the Node version check.
+const KAFKAJS_ONLY = [
+  'test/errors.test.ts',
+  'test/crash.test.ts',
+  'test/producer-resend.test.ts',
+  'test/node-version.test.ts',
+]
+
 // Kafka tests share one broker (or a 3-node cluster for the fault tests) and two cores: one file at a time.
 export default defineConfig({
   test: {
@@ -30,8 +39,19 @@ export default defineConfig({
               extends: true as const,
               test: {
                 name: 'kafka-platformatic',
-                include: ['test/platformatic/*.test.ts'],
+                include: ['test/*.test.ts', 'test/platformatic/*.test.ts'],
+                exclude: KAFKAJS_ONLY,
+                env: { KEYED_KAFKA_CLIENT: 'platformatic' },
                 globalSetup: ['test/support/broker-setup.ts'],
+              },
+            },
+            {
+              extends: true as const,
+              test: {
+                name: 'kafka-platformatic-faults',
+                include: ['test/faults/*.test.ts'],
+                env: { KEYED_KAFKA_CLIENT: 'platformatic' },
+                globalSetup: ['test/support/cluster-setup.ts'],
               },
             },
           ]

@@ -9,7 +9,7 @@ import {
 } from '@keyed/sdk'
 import { unique } from '@keyed/sdk/testing'
 import { kafka } from '../src/index.js'
-import { BROKER } from './support/brokers.js'
+import { BROKER, CLIENT, TRANSPORT } from './support/brokers.js'
 
 const PASSWORD = 'hunter2-Sup3rS3cret!'
 // A loopback port nothing listens on.
@@ -22,6 +22,7 @@ describe('kafka connection', () => {
     const started = Date.now()
     const client = createClient({
       backend: kafka({
+        ...TRANSPORT,
         brokers: [NOWHERE],
         logLevel: 'nothing',
         connectionTimeoutMs: 500,
@@ -51,6 +52,7 @@ describe('kafka connection', () => {
     for (const brokers of [[BROKER], [NOWHERE]]) {
       const client = createClient({
         backend: kafka({
+          ...TRANSPORT,
           brokers,
           sasl: { mechanism: 'plain', username: 'alice', password: PASSWORD },
           logLevel: 'debug',
@@ -77,7 +79,8 @@ describe('kafka connection', () => {
       const text = `${(error as Error).message}\n${(error as Error).stack ?? ''}\n${JSON.stringify(error)}`
       expect(text).not.toContain(PASSWORD)
     }
-    expect(written.length).toBeGreaterThan(0)
+    // kafkajs logs at debug level; @platformatic/kafka does not log.
+    if (CLIENT === 'kafkajs') expect(written.length).toBeGreaterThan(0)
     expect(written.join('')).not.toContain(PASSWORD)
   })
 

@@ -26,15 +26,22 @@ function shapeOf(e: PlatformaticError): KafkaJsErrorShape {
   }
 }
 
-/** The first protocol error (one with a Kafka error name) in an error tree, depth first. */
-function protocolError(e: unknown, depth = 0): PlatformaticError | undefined {
-  if (!isObject(e) || depth > 6) return undefined
-  if (e.apiId !== undefined) return e
-  for (const inner of e.errors ?? []) {
-    const found = protocolError(inner, depth + 1)
-    if (found) return found
-  }
-  return protocolError(e.cause, depth + 1)
+/** Every protocol error (one with a Kafka error name) in an error tree, depth first. */
+function protocolErrors(e: unknown, out: PlatformaticError[] = [], depth = 0): PlatformaticError[] {
+  if (!isObject(e) || depth > 6) return out
+  if (e.apiId !== undefined) out.push(e)
+  for (const inner of e.errors ?? []) protocolErrors(inner, out, depth + 1)
+  protocolErrors(e.cause, out, depth + 1)
+  return out
+}
+
+/**
+ * The protocol error that says most: a Produce answer can carry UNKNOWN_SERVER_ERROR for the partition beside the
+ * record error that explains it (INVALID_TIMESTAMP), so a specific name wins over the generic one.
+ */
+function protocolError(e: unknown): PlatformaticError | undefined {
+  const all = protocolErrors(e)
+  return all.find((p) => p.apiId !== 'UNKNOWN_SERVER_ERROR') ?? all[0]
 }
 
 /**

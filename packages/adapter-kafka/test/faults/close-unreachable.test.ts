@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { sleep, unique, waitFor } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
-import { CLUSTER } from '../support/brokers.js'
+import { CLUSTER, TRANSPORT } from '../support/brokers.js'
 import { runScript } from '../support/scripts.js'
 
 describe('kafka faults: close with every broker down', () => {
@@ -17,7 +17,9 @@ describe('kafka faults: close with every broker down', () => {
 
   it('a consumer closes within closeTimeoutMs plus the leave bound when no broker answers (frozen: connections open, no reply)', async () => {
     const topic = defineTopic(unique('close-down'), { partitions: 3, value: serdes.json<{ n: number }>() })
-    const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 }) })
+    const client = createClient({
+      backend: kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 }),
+    })
     const seen: number[] = []
     try {
       await client.producer().send(topic, { key: 'k', value: { n: 1 } })
@@ -41,7 +43,7 @@ describe('kafka faults: close with every broker down', () => {
 
   it('a producer with a send in flight closes within closeTimeoutMs plus the leave bound when no broker answers', async () => {
     const topic = unique('close-down-send')
-    const backend = kafka({ brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 })
+    const backend = kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing', closeTimeoutMs: 2000 })
     try {
       await backend.createTopic({
         name: topic,

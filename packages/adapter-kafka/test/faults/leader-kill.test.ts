@@ -2,11 +2,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, defineTopic, partitionFor, serdes } from '@keyed/sdk'
 import { missing, sleep, unique, waitFor, type Handled } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
-import { CLUSTER } from '../support/brokers.js'
+import { CLUSTER, TRANSPORT } from '../support/brokers.js'
 import { killNode, leaderOf, restartNode } from './cluster.js'
 
 type Seq = { seq: number }
-const clusterKafka = () => kafka({ brokers: CLUSTER, logLevel: 'nothing' })
+const clusterKafka = () => kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing' })
 
 describe('kafka faults: partition leader killed', () => {
   let killed: number | undefined

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { missing, sleep, unique, waitFor } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
-import { CLUSTER } from '../support/brokers.js'
+import { CLUSTER, TRANSPORT } from '../support/brokers.js'
 import { spawnMember } from './spawn-member.js'
 
 type Handled = { key: string; seq: number; partition: number; offset: string }
@@ -15,7 +15,7 @@ describe('kafka faults: group member frozen past its session timeout', () => {
     const group = unique('group')
     const keys = Array.from({ length: 16 }, (_, i) => `user-${i}`)
     const rounds = 50
-    const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing' }) })
+    const client = createClient({ backend: kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing' }) })
     // Whole fetched batches go to the SDK in one piece: only the per-record ownership check can stop the frozen member.
     const child = spawnMember(topic.name, partitions, group, { maxBatchSize: 500, started: true })
     const started: Array<Handled & { resumed: boolean }> = []

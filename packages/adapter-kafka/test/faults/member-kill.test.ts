@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { missing, orderViolations, unique, waitFor, type Handled } from '@keyed/sdk/testing'
 import { kafka } from '../../src/index.js'
-import { CLUSTER } from '../support/brokers.js'
+import { CLUSTER, TRANSPORT } from '../support/brokers.js'
 import { spawnMember } from './spawn-member.js'
 
 type Event = Handled & { offset: string }
@@ -21,7 +21,7 @@ async function killMidStream(concurrency: number): Promise<{ events: Event[]; by
   const topic = defineTopic(unique('member-kill'), { partitions, value: serdes.json<{ seq: number }>() })
   const group = unique('group')
   const events: Event[] = []
-  const client = createClient({ backend: kafka({ brokers: CLUSTER, logLevel: 'nothing' }) })
+  const client = createClient({ backend: kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing' }) })
   const child = spawnMember(topic.name, partitions, group, { concurrency, maxBatchSize })
   try {
     const producer = client.producer()

@@ -5,6 +5,7 @@
 // records finish out of offset order and a kill finds some finished past the committed prefix.
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { kafka } from '../../src/index.js'
+import { TRANSPORT } from '../support/brokers.js'
 
 const [brokers, topicName, partitions, groupId, json] = process.argv.slice(2) as [
   string,
@@ -16,7 +17,7 @@ const [brokers, topicName, partitions, groupId, json] = process.argv.slice(2) as
 const options = JSON.parse(json ?? '{}') as { maxBatchSize?: number; started?: boolean; concurrency?: number }
 const concurrency = options.concurrency ?? 1
 const topic = defineTopic(topicName, { partitions: Number(partitions), value: serdes.json<{ seq: number }>() })
-const client = createClient({ backend: kafka({ brokers: brokers.split(','), logLevel: 'nothing' }) })
+const client = createClient({ backend: kafka({ ...TRANSPORT, brokers: brokers.split(','), logLevel: 'nothing' }) })
 await client
   .consumer({
     groupId,
