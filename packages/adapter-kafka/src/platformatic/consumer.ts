@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
 import type { Consumer, ConsumerGroupJoinPayload, ConsumerOptions } from '@platformatic/kafka'
@@ -41,6 +42,13 @@ export class PlatformaticConsumer implements BackendConsumer {
   private loop: FetchLoop | undefined
   private closing: Promise<void> | undefined
   private started = false
+  /**
+   * performance.now() of the last proof that the group still counted this member: a join, or the *sending* of a
+   * heartbeat the coordinator then accepted. Not the answer's arrival: a process frozen right after sending reads a
+   * stale success on waking, which would make it look alive while the group has already given its partitions away.
+   */
+  private alive = 0
+  private heartbeatSent = 0
   /** Assignments arrive with each join; the next one waits for the previous to be applied. */
   private assigning: Promise<void> = Promise.resolve()
 
@@ -70,7 +78,10 @@ export class PlatformaticConsumer implements BackendConsumer {
       protocolsMetadata: () => this.revokeAll(),
     })
     this.consumer = consumer
+    consumer.on('consumer:heartbeat:start', () => void (this.heartbeatSent = performance.now()))
+    consumer.on('consumer:heartbeat:end', () => void (this.alive = Math.max(this.alive, this.heartbeatSent)))
     consumer.on('consumer:group:join', (payload) => {
+      this.alive = performance.now()
       this.assigning = this.assigning.then(() => this.assign(payload)).catch((error: unknown) => this.fatal(error))
     })
     consumer.on('error', (error: unknown) => this.fatal(error))
@@ -167,14 +178,12 @@ export class PlatformaticConsumer implements BackendConsumer {
 
   private async handleNow(position: Owned, records: IncomingRecord[], next: bigint): Promise<void> {
     const { topic, partition, epoch } = position
-    const consumer = this.consumer!
     const expiry =
       this.options.sessionTimeoutMs - Math.min(this.options.heartbeatIntervalMs, this.options.sessionTimeoutMs / 3)
     const isActive = () => {
       if (this.closing || this.epoch !== epoch || this.owned.get(key(topic, partition)) !== position) return false
       // A process frozen past its session timeout was expelled without knowing it: stop before the next record.
-      const last = consumer.lastHeartbeat?.getTime()
-      return last === undefined || Date.now() - last < expiry
+      return performance.now() - this.alive < expiry
     }
     const size = this.options.maxBatchSize
     for (let i = 0; i < records.length && isActive(); i += size) {
