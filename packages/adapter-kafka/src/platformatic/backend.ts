@@ -171,6 +171,7 @@ export class PlatformaticBackend implements Backend {
           base: this.base(options.clientId),
           joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
           rebalanceTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
+          rebalance: this.options.rebalance ?? 'cooperative',
           maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500,
           closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
         },

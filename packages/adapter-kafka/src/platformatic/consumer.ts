@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
 import type { Consumer, ConsumerGroupJoinPayload, ConsumerOptions } from '@platformatic/kafka'
+import { Assignment } from '../assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from '../bounded.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
 import { platformaticChain } from './errors.js'
@@ -14,31 +15,33 @@ export interface PlatformaticConsumerTuning {
   readonly rebalanceTimeoutMs: number
   readonly maxWaitTimeMs: number
   readonly closeTimeoutMs: number
-}
-
-interface Owned extends Position {
-  /** The rebalance epoch the partition was assigned in. */
-  readonly epoch: number
+  /** 'cooperative': the classic protocol with the cooperative-sticky assignor (KIP-429); 'eager': round robin, all revoked. */
+  readonly rebalance: 'cooperative' | 'eager'
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
 /**
- * A consumer-group member on @platformatic/kafka (classic protocol, eager). The client keeps the membership
- * (heartbeats on its own timer, so slow handlers keep their session); this class fetches, hands batches over and
- * commits. Two things differ from the client's defaults on purpose:
- * - **Rebalances wait for batches in flight.** The client rejoins the moment a heartbeat hears of a rebalance; the
- *   `protocolsMetadata` hook, which it awaits before sending JoinGroup, holds the rejoin until the batches in flight
- *   settled (within the rebalance timeout), as Java's onPartitionsRevoked does. So a partition is never handled by
- *   two members at once, and the batch's commit still lands under the old generation.
- * - **Commits go straight to the coordinator**, under the generation the member has: the client's own commit rejoins
+ * A consumer-group member on @platformatic/kafka (classic protocol). The client keeps the membership (heartbeats on
+ * its own timer, so slow handlers keep their session); this class fetches, hands batches over and commits. Three
+ * things differ from the client's defaults on purpose:
+ * - **Cooperative rebalancing** (KIP-429, the cooperative-sticky assignor) by default: a member keeps handling the
+ *   partitions it keeps while the group rebalances; only partitions that move stop, and only on the member losing them.
+ * - **A partition moves only after its batch in flight settled.** The client rejoins the moment it learns of a
+ *   rebalance (eager) or of a revocation (cooperative, between the two rounds); the `protocolsMetadata` hook, which it
+ *   awaits before each JoinGroup, holds that JoinGroup until the batches of the partitions being given up settled
+ *   (within the rebalance timeout), as Java's onPartitionsRevoked does. So a partition is never handled by two members
+ *   at once, and its last commit still lands under the generation that owned it.
+ * - **Commits go straight to the coordinator**, once, under the member's generation: the client's own commit rejoins
  *   the group and commits again when fenced, which would overwrite the new owner's position.
  */
 export class PlatformaticConsumer implements BackendConsumer {
   private consumer: Consumer | undefined
-  private readonly owned = new Map<string, Owned>()
-  private readonly inFlight = new Set<Promise<void>>()
-  private epoch = 0
+  private readonly owned = new Map<string, Position>()
+  /** Per partition, its batch being handled; a partition is handed over (or taken up again) only after it settled. */
+  private readonly inFlight = new Map<string, Promise<void>>()
+  /** What onAssigned/onRevoked told the SDK this member holds. */
+  private readonly assignment: Assignment
   private loop: FetchLoop | undefined
   private closing: Promise<void> | undefined
   private started = false
@@ -56,7 +59,9 @@ export class PlatformaticConsumer implements BackendConsumer {
     private readonly options: GroupMemberOptions,
     private readonly tuning: PlatformaticConsumerTuning,
     private readonly context: ErrorContext,
-  ) {}
+  ) {
+    this.assignment = new Assignment(options)
+  }
 
   private error(error: unknown, action: string) {
     return toKeyedError(error, action, this.context, platformaticChain)
@@ -75,7 +80,8 @@ export class PlatformaticConsumer implements BackendConsumer {
       rebalanceTimeout: tuning.rebalanceTimeoutMs,
       maxWaitTime: tuning.maxWaitTimeMs,
       isolationLevel: lib.FetchIsolationLevels.READ_COMMITTED,
-      protocolsMetadata: () => this.revokeAll(),
+      protocols: [{ name: tuning.rebalance === 'cooperative' ? 'cooperative-sticky' : 'roundrobin', version: 1 }],
+      protocolsMetadata: () => this.beforeJoin(),
     })
     this.consumer = consumer
     consumer.on('consumer:heartbeat:start', () => void (this.heartbeatSent = performance.now()))
@@ -89,7 +95,7 @@ export class PlatformaticConsumer implements BackendConsumer {
     this.loop = new FetchLoop(
       consumer,
       () => this.owned.values(),
-      (position, records, next) => this.handle(position as Owned, records, next),
+      (position, records, next) => this.handle(position, records, next),
       {
         maxWaitTimeMs: tuning.maxWaitTimeMs,
         partitionMaxBytes: 1024 * 1024,
@@ -122,69 +128,101 @@ export class PlatformaticConsumer implements BackendConsumer {
     this.options.onFatal?.(this.error(error, `consume for group '${this.options.groupId}'`))
   }
 
-  /** Before each (re)join: nothing new starts, and the batches in flight settle (bounded by the rebalance timeout). */
-  private async revokeAll(): Promise<Buffer> {
-    this.epoch++
-    this.owned.clear()
-    if (this.inFlight.size > 0)
-      await within(Promise.allSettled([...this.inFlight]), Math.max(0, this.tuning.rebalanceTimeoutMs - 1000))
+  /**
+   * Before each JoinGroup: the partitions this member gives up (eager: all; cooperative: those the last assignment no
+   * longer lists) stop, their batches in flight settle (bounded by the rebalance timeout), and onRevoked tells the SDK.
+   */
+  private async beforeJoin(): Promise<Buffer> {
+    const keep = new Set<string>()
+    if (this.tuning.rebalance === 'cooperative')
+      for (const a of this.consumer?.assignments ?? []) for (const p of a.partitions) keep.add(key(a.topic, p))
+    const leaving = [...this.owned.keys()].filter((k) => !keep.has(k))
+    for (const k of leaving) this.owned.delete(k)
+    await this.settled(leaving)
+    const remaining: Record<string, number[]> = {}
+    for (const p of this.owned.values()) (remaining[p.topic] ??= []).push(p.partition)
+    this.assignment.joined(remaining)
     return Buffer.alloc(0)
   }
 
-  /** After a join: the partitions assigned, from the group's committed positions (or the subscription's start). */
+  /** The batches in flight of these partitions (all of them when not given), within the rebalance timeout. */
+  private async settled(keys?: readonly string[]): Promise<void> {
+    const waiting = (keys ?? [...this.inFlight.keys()])
+      .map((k) => this.inFlight.get(k))
+      .filter((p): p is Promise<void> => p !== undefined)
+    if (waiting.length > 0)
+      await within(Promise.allSettled(waiting), Math.max(0, this.tuning.rebalanceTimeoutMs - 1000))
+  }
+
+  /** After a join: partitions new to this member start at the group's committed positions (or the subscription's start). */
   private async assign(payload: ConsumerGroupJoinPayload): Promise<void> {
     const consumer = this.consumer!
-    const epoch = this.epoch
-    const assigned = (payload.assignments ?? consumer.assignments ?? []).filter(
-      (a) => this.subscription(a.topic) && a.partitions.length > 0,
-    )
-    if (assigned.length === 0) return
-    const topics = assigned.map((a) => a.topic)
-    const committed = await consumer.listCommittedOffsets({
-      topics: assigned.map((a) => ({ topic: a.topic, partitions: a.partitions })),
-    })
-    const missing = new Map<string, number[]>()
-    for (const a of assigned)
-      for (const p of a.partitions)
-        if ((committed.get(a.topic)?.[p] ?? -1n) < 0n) missing.set(a.topic, [...(missing.get(a.topic) ?? []), p])
-    const starts = new Map<string, bigint>()
-    for (const [topic, partitions] of missing) {
-      const lib = await platformatic()
-      const offsets = await consumer.listOffsets({
-        topics: [topic],
-        partitions: { [topic]: partitions },
-        timestamp: this.subscription(topic)!.fromBeginning
-          ? lib.ListOffsetTimestamps.EARLIEST
-          : lib.ListOffsetTimestamps.LATEST,
+    const assigned = new Map<string, { topic: string; partition: number }>()
+    for (const a of payload.assignments ?? consumer.assignments ?? [])
+      if (this.subscription(a.topic))
+        for (const partition of a.partitions) assigned.set(key(a.topic, partition), { topic: a.topic, partition })
+    // What this member held and the join did not give it again (a rejoin the client made by itself) stops first.
+    const gone = [...this.owned.keys()].filter((k) => !assigned.has(k))
+    for (const k of gone) this.owned.delete(k)
+    const added = [...assigned].filter(([k]) => !this.owned.has(k)).map(([, tp]) => tp)
+    if (added.length > 0) {
+      const byTopic = new Map<string, number[]>()
+      for (const { topic, partition } of added) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
+      const committed = await consumer.listCommittedOffsets({
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
       })
-      for (const p of partitions) starts.set(key(topic, p), offsets.get(topic)?.[p] ?? 0n)
-    }
-    // A newer rebalance began while the offsets were read: its own join assigns again.
-    if (epoch !== this.epoch) return
-    for (const a of assigned)
-      for (const partition of a.partitions) {
-        const next = starts.get(key(a.topic, partition)) ?? committed.get(a.topic)![partition]!
-        this.owned.set(key(a.topic, partition), { topic: a.topic, partition, next, busy: false, epoch })
+      const starts = new Map<string, bigint>()
+      const lib = await platformatic()
+      for (const [topic, partitions] of byTopic) {
+        const missing = partitions.filter((p) => (committed.get(topic)?.[p] ?? -1n) < 0n)
+        for (const p of partitions) if (!missing.includes(p)) starts.set(key(topic, p), committed.get(topic)![p]!)
+        if (missing.length === 0) continue
+        const offsets = await consumer.listOffsets({
+          topics: [topic],
+          partitions: { [topic]: missing },
+          timestamp: this.subscription(topic)!.fromBeginning
+            ? lib.ListOffsetTimestamps.EARLIEST
+            : lib.ListOffsetTimestamps.LATEST,
+        })
+        for (const p of missing) starts.set(key(topic, p), offsets.get(topic)?.[p] ?? 0n)
       }
-    void topics
+      // A partition this member held before (a fenced commit dropped it) is taken up only after its old batch settled.
+      await this.settled(added.map((tp) => key(tp.topic, tp.partition)))
+      for (const { topic, partition } of added) {
+        const k = key(topic, partition)
+        // Given away again while the offsets were read: the next join says what this member holds.
+        if (!this.currentlyAssigned(topic, partition)) continue
+        this.owned.set(k, { topic, partition, next: starts.get(k) ?? 0n, busy: false })
+      }
+    }
+    const holding: Record<string, number[]> = {}
+    for (const p of this.owned.values()) (holding[p.topic] ??= []).push(p.partition)
+    this.assignment.joined(holding)
     this.loop?.wake()
   }
 
-  private handle(position: Owned, records: IncomingRecord[], next: bigint): Promise<void> {
-    const run = this.handleNow(position, records, next)
-    this.inFlight.add(run)
-    return run.finally(() => this.inFlight.delete(run))
+  private currentlyAssigned(topic: string, partition: number): boolean {
+    return (this.consumer?.assignments ?? []).some((a) => a.topic === topic && a.partitions.includes(partition))
   }
 
-  private async handleNow(position: Owned, records: IncomingRecord[], next: bigint): Promise<void> {
-    const { topic, partition, epoch } = position
+  private handle(position: Position, records: IncomingRecord[], next: bigint): Promise<void> {
+    const k = key(position.topic, position.partition)
+    const run = this.handleNow(position, records, next)
+    const tracked = run.finally(() => {
+      if (this.inFlight.get(k) === tracked) this.inFlight.delete(k)
+    })
+    this.inFlight.set(k, tracked)
+    return tracked
+  }
+
+  private async handleNow(position: Position, records: IncomingRecord[], next: bigint): Promise<void> {
+    const { topic, partition } = position
+    const k = key(topic, partition)
     const expiry =
       this.options.sessionTimeoutMs - Math.min(this.options.heartbeatIntervalMs, this.options.sessionTimeoutMs / 3)
-    const isActive = () => {
-      if (this.closing || this.epoch !== epoch || this.owned.get(key(topic, partition)) !== position) return false
+    const isActive = () =>
       // A process frozen past its session timeout was expelled without knowing it: stop before the next record.
-      return performance.now() - this.alive < expiry
-    }
+      !this.closing && this.owned.get(k) === position && performance.now() - this.alive < expiry
     const size = this.options.maxBatchSize
     for (let i = 0; i < records.length && isActive(); i += size) {
       const chunk = records.length <= size ? records : records.slice(i, i + size)
@@ -219,7 +257,8 @@ export class PlatformaticConsumer implements BackendConsumer {
       )
     } catch (error) {
       const keyed = this.error(error, `commit offsets of group '${this.options.groupId}'`)
-      if (isKeyedError(keyed, 'FENCED')) this.epoch++
+      // The group moved on (a rebalance this member has not joined yet): stop everything; the join assigns again.
+      if (isKeyedError(keyed, 'FENCED')) this.owned.clear()
       throw keyed
     }
   }
@@ -233,12 +272,13 @@ export class PlatformaticConsumer implements BackendConsumer {
         this.inFlight.size > 0
           ? Math.max(this.tuning.closeTimeoutMs, this.options.closeTimeoutMs ?? 0)
           : this.tuning.closeTimeoutMs
-      await within(Promise.allSettled([stopped, ...this.inFlight]), wait)
+      await within(Promise.allSettled([stopped, ...this.inFlight.values()]), wait)
       // Leaves the group (LeaveGroup) and closes connections; a broker that does not answer must not hold close().
       await within(
         consumer.close(true).catch(() => undefined),
         LEAVE_TIMEOUT_MS,
       )
+      this.assignment.revokeAll()
     })()
     return this.closing
   }
