@@ -11,21 +11,11 @@ import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
 import { kafka, type KafkaClientName } from '@keyed/adapter-kafka'
+import { runOnPlatformaticNode } from './node-line.js'
 import { median, ratios, spread } from './rounds.js'
 
-const NODE_22 = '22.23.5'
-const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number)
 const TRANSPORTS = (process.env.TRANSPORTS ?? 'kafkajs platformatic').split(/\s+/).filter(Boolean) as KafkaClientName[]
-if (TRANSPORTS.includes('platformatic') && (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 22))) {
-  // @platformatic/kafka 2.x needs Node 22.22+: the whole bench runs there, so every figure comes from one Node.
-  const script = fileURLToPath(new URL('../scripts/node-lines.sh', import.meta.url))
-  const bin = spawnSync('bash', [script, '--bin', NODE_22], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-  if (bin.status !== 0) throw new Error(`could not install Node ${NODE_22} for the platformatic transport`)
-  const node = `${bin.stdout.trim()}/node`
-  console.log(`[bench] Node ${process.versions.node} cannot run @platformatic/kafka 2.x: running on Node ${NODE_22}`)
-  const run = spawnSync(node, ['--import', 'tsx', fileURLToPath(import.meta.url)], { stdio: 'inherit' })
-  process.exit(run.status ?? 1)
-}
+if (TRANSPORTS.includes('platformatic')) runOnPlatformaticNode(import.meta.url)
 
 const { Kafka, logLevel, Partitioners } = kafkajs
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')

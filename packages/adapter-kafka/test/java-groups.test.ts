@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { BackendRefusedError, createClient, defineTopic } from '@keyed/sdk'
 import { unique, waitFor } from '@keyed/sdk/testing'
-import { BROKER, testKafka } from './support/brokers.js'
+import { BROKER, CLIENT, testKafka } from './support/brokers.js'
 import { spawnJava } from './support/java.js'
 
 const javaMember = fileURLToPath(new URL('./interop/JavaGroupMember.java', import.meta.url))
@@ -28,27 +28,56 @@ async function javaMemberOf(topic: string, group: string, protocol: 'classic' | 
 }
 
 describe('kafka consumer groups shared with Java consumers', () => {
-  it('refuses to join a group of Java consumers on the classic protocol, saying why and what works', async () => {
-    const topic = defineTopic(unique('java-classic'), { partitions: 2 })
-    const group = unique('java-classic')
-    const client = createClient({ backend: testKafka() })
-    await client.admin().ensureTopics([topic])
-    const java = await javaMemberOf(topic.name, group, 'classic')
-    try {
-      const error = await client
-        .consumer({ groupId: group })
-        .subscribe(topic, () => {})
-        .catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(BackendRefusedError)
-      expect(error).toMatchObject({ code: 'BACKEND_REFUSED', setting: 'groupId', retriable: false })
-      expect((error as Error).message).toMatch(
-        /INCONSISTENT_GROUP_PROTOCOL.*Java consumer on the classic protocol.*group\.protocol=consumer/,
-      )
-    } finally {
-      java.kill('SIGKILL')
-      await client.close()
-    }
-  }, 120_000)
+  it.runIf(CLIENT === 'kafkajs')(
+    'refuses to join a group of Java consumers on the classic protocol, saying why and what works',
+    async () => {
+      const topic = defineTopic(unique('java-classic'), { partitions: 2 })
+      const group = unique('java-classic')
+      const client = createClient({ backend: testKafka() })
+      await client.admin().ensureTopics([topic])
+      const java = await javaMemberOf(topic.name, group, 'classic')
+      try {
+        const error = await client
+          .consumer({ groupId: group })
+          .subscribe(topic, () => {})
+          .catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(BackendRefusedError)
+        expect(error).toMatchObject({ code: 'BACKEND_REFUSED', setting: 'groupId', retriable: false })
+        expect((error as Error).message).toMatch(
+          /INCONSISTENT_GROUP_PROTOCOL.*Java consumer on the classic protocol.*group\.protocol=consumer/,
+        )
+      } finally {
+        java.kill('SIGKILL')
+        await client.close()
+      }
+    },
+    120_000,
+  )
+
+  // Java's default assignors on the classic protocol are [range, cooperative-sticky]: a cooperative member has one in common.
+  it.runIf(CLIENT === 'platformatic')(
+    'cooperative: shares a group with a Java consumer on the classic protocol, each holding a partition',
+    async () => {
+      const topic = defineTopic(unique('java-coop'), { partitions: 2 })
+      const group = unique('java-coop')
+      const client = createClient({ backend: testKafka() })
+      await client.admin().ensureTopics([topic])
+      const java = await javaMemberOf(topic.name, group, 'classic')
+      try {
+        const consumer = client.consumer({ groupId: group })
+        await consumer.subscribe(topic, () => {})
+        await waitFor(
+          'the keyed member to hold one of the two partitions',
+          30_000,
+          () => consumer.assignment().length === 1,
+        )
+      } finally {
+        java.kill('SIGKILL')
+        await client.close()
+      }
+    },
+    120_000,
+  )
 
   it('joins a group whose Java members use group.protocol=consumer (KIP-848)', async () => {
     const topic = defineTopic(unique('java-848'), { partitions: 2 })
