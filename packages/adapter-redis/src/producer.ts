@@ -3,7 +3,7 @@ import { ClosedError, TimeoutError } from '@keyed/sdk/backend'
 import { translated } from './errors.js'
 import { deadline } from './within.js'
 import type { RedisContext } from './context.js'
-import { appendArgs } from './records.js'
+import { appendPayload } from './records.js'
 import { append, ScriptReplyError, type AppendArgs, type AppendKeys } from './scripts.js'
 import { keySlot } from './slots.js'
 import { Cluster } from 'ioredis'
@@ -63,8 +63,7 @@ export class RedisProducer implements BackendProducer {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
         const stream = keys.stream(first.topic, first.partition)
-        const args: AppendArgs = []
-        for (const i of indexes) appendArgs(records[i]!, args)
+        const args: AppendArgs = [appendPayload(records, indexes)]
         const scriptKeys: AppendKeys = isCompacted(meta)
           ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
           : [stream]

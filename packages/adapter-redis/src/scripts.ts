@@ -121,8 +121,8 @@ function strings(reply: unknown, script: string): string[] {
 
 const flag = (reply: unknown, script: string): boolean => integer(reply, script) === 1
 
-/** The five arguments of one record (see records.ts appendArgs), repeated per record. */
-export type AppendArgs = Array<string | Buffer>
+/** One partition's records, packed (records.ts appendPayload). */
+export type AppendArgs = [records: Buffer]
 
 export type AppendKeys = [stream: string] | [stream: string, index: string, dirty: string]
 

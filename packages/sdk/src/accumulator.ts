@@ -28,11 +28,15 @@ const enum State {
   Done,
 }
 
-/** One send() call in line. A class, so every call has one shape and no closure of its own. */
+/** One send() call in line. A class, so every call has one shape and no closure of its own; kept small, as every
+ * call waiting behind a request in flight holds one. */
 class Call {
   state = State.Preparing
-  /** Kept until settled: a request refused as too large is sent again call by call. */
-  records: OutgoingRecord[] | undefined = undefined
+  /**
+   * The record of a single-record call, the records of any other; kept until settled: a request refused as too large
+   * is sent again call by call.
+   */
+  records: OutgoingRecord | OutgoingRecord[] | undefined = undefined
   /** Goes in a request of its own (its merged request was too large). */
   alone = false
   count = 0
@@ -40,14 +44,17 @@ class Call {
   maxRequestBytes: number | undefined = undefined
   /** When it became ready, for lingerMs. */
   readyAt = 0
-  timer: ReturnType<typeof setTimeout> | undefined = undefined
-  resolve: (metadata: RecordMetadata | RecordMetadata[]) => void = noop
-  reject: (error: unknown) => void = noop
-  /** Removes the call's abort listener, if it was given a signal. */
-  unlisten: (() => void) | undefined = undefined
+  /**
+   * Settles the call's promise. A failure goes through it too, as a rejected promise, so the promise's reject
+   * function need not be kept.
+   */
+  settle: (outcome: RecordMetadata | RecordMetadata[] | Promise<never>) => void = noop
+  /** The maxBlockMs timer and the abort listener, which few calls have. */
+  extra: { timer?: ReturnType<typeof setTimeout>; unlisten?: () => void } | undefined = undefined
   constructor(
     /** Position in call order. */
     readonly seq: number,
+    /** send(topic, record): resolves with one metadata, and holds its record unwrapped. */
     readonly single: boolean,
   ) {}
 }
@@ -58,11 +65,10 @@ const noop = () => {}
 const SENT_OR_DONE = new Call(0, true)
 SENT_OR_DONE.state = State.Done
 
-/** The call whose promise is being made: one executor shared by every call stores its settle functions in it. */
+/** The call whose promise is being made: one executor shared by every call stores its settle function in it. */
 let capturing: Call | undefined
-function capture(resolve: (metadata: RecordMetadata | RecordMetadata[]) => void, reject: (error: unknown) => void) {
-  capturing!.resolve = resolve
-  capturing!.reject = reject
+function capture(resolve: (outcome: RecordMetadata | RecordMetadata[] | Promise<never>) => void) {
+  capturing!.settle = resolve
 }
 
 /**
@@ -117,11 +123,11 @@ export class Accumulator {
     }
     const call = new Call(++this.seq, single)
     capturing = call
-    const promise = new Promise(capture)
+    const promise = new Promise<RecordMetadata | RecordMetadata[]>(capture)
     capturing = undefined
     this.line.push(call)
     this.unsettled++
-    if (signal) call.unlisten = onAbort(signal, () => this.abort(call, signal))
+    if (signal) call.extra = { unlisten: onAbort(signal, () => this.abort(call, signal)) }
     if (prepared instanceof Promise) {
       prepared.then(
         (p) => this.admit(call, p),
@@ -180,7 +186,7 @@ export class Accumulator {
 
   private admit(call: Call, prepared: PreparedCall): void {
     if (call.state === State.Done) return // an earlier request failed while this call was being prepared
-    call.records = prepared.records
+    call.records = call.single ? prepared.records[0] : prepared.records
     call.count = prepared.records.length
     call.bytes = prepared.bytes
     call.maxRequestBytes = prepared.maxRequestBytes
@@ -195,7 +201,7 @@ export class Accumulator {
     }
     call.state = State.WaitingForRoom
     this.waitingForRoom.push(call)
-    call.timer = setTimeout(() => {
+    ;(call.extra ??= {}).timer = setTimeout(() => {
       this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
       this.failAlone(
         call,
@@ -228,7 +234,7 @@ export class Accumulator {
       const call = this.waitingForRoom[0]!
       if (this.queuedBytes + call.bytes > this.limits.maxQueuedBytes) break
       this.waitingForRoom.shift()
-      clearTimeout(call.timer)
+      clearTimeout(call.extra?.timer)
       this.ready(call)
     }
   }
@@ -291,11 +297,15 @@ export class Accumulator {
   private send(batch: Call[], count: number): void {
     let records: OutgoingRecord[]
     if (batch.length === 1) {
-      records = batch[0]!.records!
+      const call = batch[0]!
+      records = call.single ? [call.records as OutgoingRecord] : (call.records as OutgoingRecord[])
     } else {
       records = new Array<OutgoingRecord>(count)
       let n = 0
-      for (const call of batch) for (const r of call.records!) records[n++] = r
+      for (const call of batch) {
+        if (call.single) records[n++] = call.records as OutgoingRecord
+        else for (const r of call.records as OutgoingRecord[]) records[n++] = r
+      }
     }
     for (const call of batch) call.state = State.Sent
     this.requests.add(batch)
@@ -322,7 +332,7 @@ export class Accumulator {
       this.release(call)
       call.state = State.Done
       call.records = undefined
-      call.unlisten?.()
+      call.extra?.unlisten?.()
       this.unsettled--
     }
     // The next request leaves before the callers' continuations run, so the backend works while they do.
@@ -330,7 +340,7 @@ export class Accumulator {
     this.drain()
     let offset = 0
     for (const call of batch) {
-      call.resolve(call.single ? metadata[offset]! : metadata.slice(offset, offset + call.count))
+      call.settle(call.single ? metadata[offset]! : metadata.slice(offset, offset + call.count))
       offset += call.count
     }
     this.afterSettle()
@@ -367,16 +377,16 @@ export class Accumulator {
   private settleFailed(call: Call, error: unknown): void {
     if (call.state === State.Done) return
     if (call.state === State.WaitingForRoom) {
-      clearTimeout(call.timer)
+      clearTimeout(call.extra?.timer)
       this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
     } else if (call.state === State.Ready || call.state === State.Sent) {
       this.release(call)
     }
     call.state = State.Done
     call.records = undefined
-    call.unlisten?.()
+    call.extra?.unlisten?.()
     this.unsettled--
-    call.reject(error)
+    call.settle(Promise.reject(error as Error))
   }
 
   private release(call: Call): void {
@@ -399,7 +409,7 @@ export class Accumulator {
 
   /** Rejects every call still in line: all unsettled calls are there except those of requests in flight. */
   private failQueued(error: unknown): void {
-    for (const call of this.waitingForRoom) clearTimeout(call.timer)
+    for (const call of this.waitingForRoom) clearTimeout(call.extra?.timer)
     this.waitingForRoom = []
     for (let i = this.head; i < this.line.length; i++) this.settleFailed(this.line[i]!, error)
     this.head = this.line.length
