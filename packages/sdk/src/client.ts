@@ -3,6 +3,8 @@ import { ClosedError, ConfigError } from './errors.js'
 import { Consumer, type ConsumerOptions } from './consumer.js'
 import { groupLag, type GroupLag } from './lag.js'
 import { resolveLogger, type Logger } from './logger.js'
+import { createTelemetry } from './telemetry/index.js'
+import type { TelemetryOptions } from './telemetry/options.js'
 import { Producer, type ProducerOptions } from './producer.js'
 import { Table, type TableOptions } from './table.js'
 import { checkTopic, type AnyTopic, type CompactedTopic } from './topic.js'
@@ -21,6 +23,12 @@ export interface ClientOptions {
    * (`debug/info/warn/error(obj, msg)`). Default: quiet except for errors, which go to stderr.
    */
   logger?: Logger
+  /**
+   * OpenTelemetry: with @opentelemetry/api installed, a PRODUCER span per send() call with the trace context in the
+   * records' headers, a CONSUMER span per handled record, and messaging metrics, through the global providers or the
+   * ones given here. `false` turns it off. Without the API installed nothing is loaded.
+   */
+  telemetry?: TelemetryOptions | false
 }
 
 export interface Admin {
@@ -63,6 +71,7 @@ export function createClient(options: ClientOptions): Client {
     throw new ConfigError(`topicMismatch must be 'error' or 'follow-backend', got '${String(topicMismatch)}'.`)
   }
   const logger = resolveLogger(options.logger)
+  const telemetry = createTelemetry(options.telemetry, backend.name, options.clientId)
   backend.setLogger?.(logger)
   const topics = new TopicResolver(backend, { autoCreateTopics: options.autoCreateTopics ?? true, topicMismatch })
   const producers = new Set<Producer>()
@@ -76,13 +85,13 @@ export function createClient(options: ClientOptions): Client {
     backend,
     producer(producerOptions = {}) {
       open('producer')
-      const producer = new Producer(backend, topics, producerOptions, options.clientId)
+      const producer = new Producer(backend, topics, producerOptions, options.clientId, telemetry)
       producers.add(producer)
       return producer
     },
     consumer(consumerOptions) {
       open('consumer')
-      const consumer = new Consumer(backend, topics, consumerOptions, options.clientId, logger)
+      const consumer = new Consumer(backend, topics, consumerOptions, options.clientId, logger, telemetry)
       consumers.add(consumer)
       return consumer
     },

@@ -3,6 +3,7 @@ import { checkSignal, onAbort } from './abort.js'
 import { AbortError, ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import type { ClientTelemetry, ConsumerTelemetry } from './telemetry/hooks.js'
 import { Emitter, type ConsumerEventName, type ConsumerEvents } from './events.js'
 import { groupLag, type GroupLag } from './lag.js'
 import { defaultLogger, type Logger } from './logger.js'
@@ -69,6 +70,9 @@ export class Consumer {
   /** Signal listeners to remove once the consumer stopped. */
   private unlisten: Array<() => void> = []
   private readonly events: Emitter<ConsumerEvents>
+  private readonly telemetry: ConsumerTelemetry | undefined
+  /** Stops reporting the lag gauge. */
+  private unobserveLag: (() => void) | undefined
 
   /** @internal Created by client.consumer(). */
   constructor(
@@ -77,6 +81,7 @@ export class Consumer {
     private readonly options: ConsumerOptions,
     clientId: string | undefined,
     private readonly logger: Logger = defaultLogger,
+    telemetry?: ClientTelemetry,
   ) {
     this.settings = resolveConsumerSettings(options)
     this.events = new Emitter(logger, `consumer '${options.groupId}'`)
@@ -94,6 +99,7 @@ export class Consumer {
         fail: (error) => this.fail(error),
         backendName: backend.name,
         deadLetters: this.deadLetters,
+        telemetry: (this.telemetry = telemetry?.consumer(options.groupId)),
       },
       this.settings,
     )
@@ -341,6 +347,7 @@ export class Consumer {
     }
     this.member = member
     await member.start()
+    this.unobserveLag ??= this.telemetry?.observeLag(() => this.lag())
     this.events.emit('joined', { groupId: this.options.groupId, topics: [...this.routes.keys()] })
   }
 
@@ -397,6 +404,7 @@ export class Consumer {
   private settle(error: KeyedError | undefined): void {
     if (this.outcome) return
     this.ownership.clear()
+    this.unobserveLag?.()
     this.outcome = { error }
     for (const off of this.unlisten) off()
     this.unlisten = []

@@ -25,6 +25,8 @@ import {
   type ValueInputOf,
 } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
+import type { ClientTelemetry } from './telemetry/hooks.js'
+import { observedSend } from './telemetry/send.js'
 
 export type { RecordMetadata }
 
@@ -178,6 +180,7 @@ export class Producer {
     topics: TopicResolver,
     options: ProducerOptions,
     clientId: string | undefined,
+    private readonly telemetry?: ClientTelemetry,
   ) {
     this.settings = resolveProducerSettings(options, clientId)
     if (options.partitioner !== undefined && typeof options.partitioner !== 'function') {
@@ -229,7 +232,9 @@ export class Producer {
       const records = (many ? input : [input]) as readonly SendRecordShape[]
       // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
       if (signal?.aborted) throw new AbortError('A send', signal.reason, 'Nothing of it was sent.')
-      return this.accumulator.add(this.preparer.prepare(topic, records, many), !many, signal)
+      const prepared = this.preparer.prepare(topic, records, many)
+      if (!this.telemetry) return this.accumulator.add(prepared, !many, signal)
+      return observedSend(this.telemetry, topic.name, prepared, (call) => this.accumulator.add(call, !many, signal))
     } catch (error) {
       return Promise.reject(error as Error)
     }

@@ -10,8 +10,8 @@ describe('the conformance table', () => {
   })
 
   it('skips a case whose capability the backend lacks, naming the capability, and runs the rest', () => {
-    const none = { compaction: false, timeRetention: false, tables: false, lag: false }
-    const all = { compaction: true, timeRetention: true, tables: true, lag: true }
+    const none = { compaction: false, timeRetention: false, tables: false, lag: false, opentelemetry: false }
+    const all = { compaction: true, timeRetention: true, tables: true, lag: true, opentelemetry: true }
     const compaction = conformanceCases.find((c) => c.needs?.includes('compaction'))!
     expect(skipReason(compaction, none)).toBe('skipped: the backend lacks compaction')
     expect(skipReason(compaction, { ...none, compaction: true })).toBeUndefined()

@@ -6,6 +6,7 @@ import type { DeadLetters } from './dead-letter.js'
 import { RecordFailure, type Decoder } from './decode.js'
 import { retry } from './retry.js'
 import { KeyScheduler } from './scheduler.js'
+import type { ConsumerTelemetry, RecordObservation } from '../telemetry/hooks.js'
 import type { ConsumerSettings, RunSettings } from './settings.js'
 import type { Handler } from './types.js'
 
@@ -29,6 +30,8 @@ export interface BatchHost {
   fail(error: KeyedError): void
   readonly backendName: string
   readonly deadLetters: DeadLetters | undefined
+  /** Spans and metrics of the records handled; undefined without OpenTelemetry. */
+  readonly telemetry: ConsumerTelemetry | undefined
 }
 
 /** One onBatch call in flight: what a close that gives up commits, and names in its error. */
@@ -94,6 +97,7 @@ export class BatchRunner {
   onBatch(member: BackendConsumer, batch: PartitionBatch): Promise<void> {
     const route = this.host.route(batch.topic)
     if (!route || this.stopping()) return Promise.resolve()
+    this.host.telemetry?.received(batch.topic, batch.partition, batch.records.length)
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
     const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
@@ -139,9 +143,11 @@ export class BatchRunner {
   private async oneAtATime(route: Route, run: Running): Promise<void> {
     const { batch } = run
     const { decode, handler } = route
+    const { telemetry } = this.host
     let last: IncomingRecord | undefined
     for (const record of batch.records) {
       if (!batch.isActive() || this.stopping()) break
+      const observed = telemetry?.process(record)
       // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
       // A close can only give up while this waits, so where it stands is written down only before an await.
       try {
@@ -151,12 +157,13 @@ export class BatchRunner {
           run.current = record
           message = await message
         }
-        const result = handler(message)
+        const result = observed ? observed.run(handler, message) : handler(message)
         if (result instanceof Promise) {
           run.last = last
           run.current = record
           await result
         }
+        observed?.end()
       } catch (error) {
         run.last = last
         run.current = record
@@ -166,6 +173,8 @@ export class BatchRunner {
             record,
             batch,
             error instanceof RecordFailure ? error : new RecordFailure('handler', error),
+            undefined,
+            observed,
           ))
         )
           break
@@ -199,9 +208,12 @@ export class BatchRunner {
     batch: PartitionBatch,
     pause: (ms: number) => Promise<void>,
   ): Promise<boolean> {
+    const observed = this.host.telemetry?.process(record)
     try {
       const message = route.decode(record)
-      await route.handler(message instanceof Promise ? await message : message)
+      const ready = message instanceof Promise ? await message : message
+      await (observed ? observed.run(route.handler, ready) : route.handler(ready))
+      observed?.end()
       return true
     } catch (error) {
       return this.recover(
@@ -210,6 +222,7 @@ export class BatchRunner {
         batch,
         error instanceof RecordFailure ? error : new RecordFailure('handler', error),
         pause,
+        observed,
       )
     }
   }
@@ -237,19 +250,40 @@ export class BatchRunner {
     batch: PartitionBatch,
     first: RecordFailure,
     pause?: (ms: number) => Promise<void>,
+    observed?: RecordObservation,
   ): Promise<boolean> {
+    let attempt = 1
+    let failed: unknown = first.error
+    const again = async () => route.handler(await route.decode(record))
     const outcome = await retry(
       this.settings.retry,
       first,
-      async () => route.handler(await route.decode(record)),
+      observed
+        ? async () => {
+            observed.retrying(++attempt, failed)
+            try {
+              await observed.run(again, undefined)
+            } catch (error) {
+              failed = error instanceof RecordFailure ? error.error : error
+              throw error
+            }
+          }
+        : again,
       batch,
       () => this.stopping(),
       pause,
     )
-    if (outcome.ok) return true
+    if (outcome.ok) {
+      observed?.end()
+      return true
+    }
     const { failure, attempts } = outcome
-    if (!failure) return false
-    return this.settle(route, record, failure, attempts)
+    if (!failure) {
+      // Unfinished (the partition was lost, the consumer is stopping): it is redelivered, and this span ends here.
+      observed?.end()
+      return false
+    }
+    return this.settle(route, record, failure, attempts, observed)
   }
 
   /** A record that failed for good: written to the dead-letter topic (true), or the consumer stops with its error. */
@@ -258,23 +292,30 @@ export class BatchRunner {
     record: IncomingRecord,
     failure: RecordFailure,
     attempts: number,
+    observed?: RecordObservation,
   ): Promise<boolean> {
     const cause = failure.error
-    const { deadLetters } = this.host
+    const { deadLetters, telemetry } = this.host
     if (deadLetters) {
       try {
         await deadLetters.write(route.topic, record, failure.stage, cause, attempts)
+        const topic = deadLetters.topicFor(record.topic)
+        telemetry?.deadLettered(record, topic)
+        observed?.end(cause, topic)
         return true
       } catch (error) {
-        this.host.fail(new DeadLetterError(record.topic, deadLetters.topicFor(record.topic), error))
+        const stop = new DeadLetterError(record.topic, deadLetters.topicFor(record.topic), error)
+        observed?.end(stop)
+        this.host.fail(stop)
         return false
       }
     }
-    this.host.fail(
+    const stop =
       isKeyedError(cause) && failure.stage !== 'handler'
         ? cause
-        : new HandlerError(record.topic, record.partition, record.offset, attempts, cause),
-    )
+        : new HandlerError(record.topic, record.partition, record.offset, attempts, cause)
+    observed?.end(stop)
+    this.host.fail(stop)
     return false
   }
 }

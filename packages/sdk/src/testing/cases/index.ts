@@ -10,6 +10,7 @@ import { observabilityCases } from './observability.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
 import { tableCases } from './tables.js'
+import { telemetryCases } from './telemetry.js'
 
 /** The conformance suite: every case, by area. A new case goes into the module of its area. */
 export const conformanceCases: readonly ConformanceCase[] = [
@@ -24,4 +25,5 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...retentionCases,
   ...tableCases,
   ...observabilityCases,
+  ...telemetryCases,
 ]
