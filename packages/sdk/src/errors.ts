@@ -19,6 +19,7 @@ export type KeyedErrorCode =
   | 'CLOSED'
   | 'INVALID_RECORD'
   | 'NOT_READY'
+  | 'NOT_OWNED'
   | 'SEND_ABORTED'
   | 'ABORTED'
 
@@ -352,6 +353,29 @@ export class InvalidRecordError extends KeyedError {
 export class NotReadyError extends KeyedError {
   constructor(what: string, hint: string) {
     super('NOT_READY', `${what} is still loading: ${hint}`, { retriable: true })
+  }
+}
+
+/**
+ * A key read from a partitioned table (client.table(topic, { groupId })) whose partition another member of the
+ * group holds. Retriable: ownership moves on a rebalance. Route the read by table.partitionOf(key).
+ */
+export class NotOwnedError extends KeyedError {
+  readonly topic: string
+  /** The partition the key belongs to. */
+  readonly partition: number
+  readonly groupId: string
+  constructor(topic: string, partition: number, groupId: string, owned: readonly number[]) {
+    super(
+      'NOT_OWNED',
+      `This key belongs to partition ${partition} of '${topic}', which another member of table group '${groupId}' holds ` +
+        `(this member holds ${owned.length ? 'partitions ' + owned.join(', ') : 'no partition'}). Read it on the member ` +
+        `that holds partition ${partition} (route by table.partitionOf(key)), or retry after the group rebalanced.`,
+      { retriable: true },
+    )
+    this.topic = topic
+    this.partition = partition
+    this.groupId = groupId
   }
 }
 

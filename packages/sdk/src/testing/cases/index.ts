@@ -9,6 +9,7 @@ import { messagesCases } from './messages.js'
 import { observabilityCases } from './observability.js'
 import { produceCases } from './produce.js'
 import { retentionCases } from './retention.js'
+import { tablePartitionCases } from './table-partitions.js'
 import { tableCases } from './tables.js'
 import { telemetryCases } from './telemetry.js'
 
@@ -24,6 +25,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...controlCases,
   ...retentionCases,
   ...tableCases,
+  ...tablePartitionCases,
   ...observabilityCases,
   ...telemetryCases,
 ]

@@ -9,11 +9,11 @@ import { numberFieldSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
 import { waitFor } from '../wait.js'
 
-type Setting = { v: number }
+export type Setting = { v: number }
 const settingSchema: StandardSchemaV1<Setting> = numberFieldSchema('v')
 
 /** Compaction waits a long minCompactionLagMs unless a case asks for it: a superseded record compacted before a reader reached it is, rightly, never seen. */
-const settingsTopic = (
+export const settingsTopic = (
   name: string,
   partitions: number,
   extra: { deleteRetentionMs?: number; minCompactionLagMs?: number; config?: Record<string, string> } = {},
@@ -27,13 +27,14 @@ const settingsTopic = (
   })
 
 /** The latest value per key of what was written, tombstones deleting. */
-function latest(writes: ReadonlyArray<{ key: string; value: Setting | null }>): Map<string, Setting> {
+export function latest(writes: ReadonlyArray<{ key: string; value: Setting | null }>): Map<string, Setting> {
   const out = new Map<string, Setting>()
   for (const w of writes) w.value === null ? out.delete(w.key) : out.set(w.key, w.value)
   return out
 }
 
-const sorted = <V>(entries: Iterable<[string, V]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+export const sorted = <V>(entries: Iterable<[string, V]>) =>
+  [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 
 /** client.table(): bootstrap to the end offsets at start, tombstones, invalid records, compaction meanwhile, following. */
 export const tableCases: readonly ConformanceCase[] = [
