@@ -1,4 +1,4 @@
-import { ConfigError } from '@keyed/sdk/backend'
+import { ConfigError, redactUrl } from '@keyed/sdk/backend'
 
 /** Where and how to connect, read from redis({ url }). The password is not enumerable, so inspecting this shows no secret. */
 export interface ServerAddress {
@@ -67,19 +67,4 @@ export function parseRedisUrl(url: string): ServerAddress {
   }
   Object.defineProperty(address, 'password', { value: password, enumerable: false })
   return address
-}
-
-/**
- * The text of something meant as a Redis URL with whatever may be a password replaced by ***: everything between the
- * scheme and the last '@', except a user name before the first ':'. Works on malformed input too ('Redis://', 'redis:/').
- */
-export function redactUrl(url: string): string {
-  const at = url.lastIndexOf('@')
-  if (at < 0) return url
-  const slashes = url.indexOf('//')
-  const colon = url.indexOf(':')
-  const start = slashes >= 0 && slashes < at ? slashes + 2 : colon >= 0 && colon < at ? colon + 1 : 0
-  const userinfo = url.slice(start, at)
-  const userEnd = userinfo.indexOf(':')
-  return `${url.slice(0, start)}${userEnd < 0 ? '***' : `${userinfo.slice(0, userEnd)}:***`}@${url.slice(at + 1)}`
 }

@@ -39,6 +39,22 @@ describe('redis({ url }) never repeats a password', () => {
     })
   }
 
+  it('hides a password given in the query (?password=…, as other clients accept), naming the parameter only', () => {
+    for (const url of [
+      `redis://127.0.0.1:6379?password=${SECRET}`,
+      `redis://127.0.0.1:6379/0?db=1&password=${SECRET}#x`,
+      `redis://127.0.0.1:6379?${SECRET}`,
+    ]) {
+      const error = caught(() => redis({ url }))
+      expect(isKeyedError(error, 'CONFIG')).toBe(true)
+      expect((error as Error).message).toMatch(/no query/)
+      expectNoSecret(error, SECRET)
+    }
+    expect((caught(() => redis({ url: `redis://h:1?password=${SECRET}` })) as Error).message).toContain(
+      `'redis://h:1?password=***'`,
+    )
+  })
+
   it('redacts both halves of a password split by a raw @', () => {
     const error = caught(() => redis({ url: 'redis://:FirstHalf@SecondHalf@127.0.0.1:6379' }))
     expect((error as Error).message).toContain(`'redis://:***@127.0.0.1:6379'`)

@@ -1,15 +1,7 @@
-import type { Backend } from '@keyed/sdk/backend'
+import { redactUrl, type Backend } from '@keyed/sdk/backend'
 import { UsageError } from './errors.js'
 
 const FORMS = 'kafka://host:port[,host:port…], redis://[:password@]host:port[/db] (rediss:// for TLS) or memory'
-
-/** The URL with any user and password replaced by ***, so no message repeats a secret. */
-export function redactUrl(url: string): string {
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? ''
-  const rest = url.slice(scheme.length)
-  const at = rest.lastIndexOf('@')
-  return at < 0 ? url : `${scheme}***@${rest.slice(at + 1)}`
-}
 
 export interface OpenedBackend {
   readonly backend: Backend

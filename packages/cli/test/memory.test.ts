@@ -137,11 +137,15 @@ describe('bad input: one line, non-zero exit, no stack, no secret', () => {
   it.each([
     [
       ['--backend', 'postgres://admin:hunter2@db:5432', 'lag', 'g'],
-      /^keyed: Unknown backend URL 'postgres:\/\/\*\*\*@db:5432'\. Expected kafka:\/\//,
+      /^keyed: Unknown backend URL 'postgres:\/\/admin:\*\*\*@db:5432'\. Expected kafka:\/\//,
     ],
     [
       ['--backend', 'kafka://admin:hunter2@k:9092', 'lag', 'g'],
-      /^keyed: --backend kafka:\/\/\*\*\*@k:9092: Kafka credentials cannot be given in the URL/,
+      /^keyed: --backend kafka:\/\/admin:\*\*\*@k:9092: Kafka credentials cannot be given in the URL/,
+    ],
+    [
+      ['--backend', 'redis://127.0.0.1:6379?password=hunter2', 'lag', 'g'],
+      /redis:\/\/127\.0\.0\.1:6379\?password=\*\*\*/,
     ],
     [['--backend', 'kafka://localhost', 'lag', 'g'], /'localhost' is not host:port/],
     [

@@ -59,6 +59,18 @@ describe('records a topic does not allow, as any client could write them', () =>
     expect(commits.at(-1)?.offset).toBe('2')
   })
 
+  it("cuts a handler's long error message to a bounded dead-letter header, saying how much was left out", async () => {
+    const backend = scriptedBackend([raw({ offset: '0', value: json({ amount: 1 }) })])
+    const client = createClient({ backend })
+    await client.consumer({ groupId: 'g', deadLetter: true, retry: { attempts: 1 } }).subscribe(orders, () => {
+      throw new Error('upstream said: ' + 'x'.repeat(200_000))
+    })
+    await client.close()
+    const header = backend.sent[0]!.headers[DEAD_LETTER_HEADERS.error]!
+    expect(header.length).toBeLessThan(1100)
+    expect(header).toMatch(/^upstream said: x+… \(199015 more characters\)$/)
+  })
+
   it('stops with a MissingKeyError that says the record was read, not sent', async () => {
     const error = await stopping(settings, [raw({ offset: '0', key: null })])
     expect(error).toBeInstanceOf(MissingKeyError)

@@ -60,7 +60,7 @@ export class DeadLetters {
         headers: {
           ...record.headers,
           ...(record.value === null ? { [DEAD_LETTER_HEADERS.nullValue]: 'true' } : {}),
-          [DEAD_LETTER_HEADERS.error]: cause instanceof Error ? cause.message : String(cause),
+          [DEAD_LETTER_HEADERS.error]: errorText(cause),
           [DEAD_LETTER_HEADERS.stage]: stage,
           [DEAD_LETTER_HEADERS.topic]: record.topic,
           [DEAD_LETTER_HEADERS.partition]: String(record.partition),
@@ -79,4 +79,14 @@ export class DeadLetters {
     this.producer = undefined
     await producer?.close()
   }
+}
+
+/** Longest error text a dead letter carries: a handler's error may hold a whole HTTP body, over the record size limit. */
+const MAX_ERROR_HEADER_CHARS = 1000
+
+/** The failure's message, cut to MAX_ERROR_HEADER_CHARS with the length of what was left out. */
+function errorText(cause: unknown): string {
+  const text = cause instanceof Error ? cause.message : String(cause)
+  if (text.length <= MAX_ERROR_HEADER_CHARS) return text
+  return `${text.slice(0, MAX_ERROR_HEADER_CHARS)}… (${text.length - MAX_ERROR_HEADER_CHARS} more characters)`
 }
