@@ -16,7 +16,7 @@ export function progress(label: string, total: number | undefined, unit = 'recor
     {
       stream: process.stderr,
       format: known
-        ? `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}`
+        ? `${label} |{bar}| {percentage}% {value}/{total} ${unit} | {speed} ${unit}/s | ETA {etaText}`
         : `${label} {value} ${unit} | {speed} ${unit}/s`,
       noTTYOutput: true,
       notTTYSchedule: 2000,
@@ -29,23 +29,33 @@ export function progress(label: string, total: number | undefined, unit = 'recor
   const started = Date.now()
   let shown = false
   let last = 0
-  const speed = (done: number) =>
-    Math.round(done / Math.max(0.001, (Date.now() - started) / 1000)).toLocaleString('en-US')
+  const rate = (done: number) => done / Math.max(0.001, (Date.now() - started) / 1000)
+  // The ETA from the average rate so far (cli-progress's own shows 'NFs' or 'LLs' while its buffer is unsettled).
+  const payload = (done: number, of: number) => {
+    const r = rate(done)
+    const left = done >= of ? 0 : r > 0 ? Math.ceil((of - done) / r) : undefined
+    return {
+      speed: Math.round(r).toLocaleString('en-US'),
+      etaText: left === undefined ? '?' : left >= 60 ? `${Math.floor(left / 60)}m ${left % 60}s` : `${left}s`,
+    }
+  }
+  let of = total ?? 0
   return {
     update(done, newTotal) {
       last = done
       if (!shown) {
         // A read that finishes at once shows nothing.
         if (Date.now() - started < 500) return
-        bar.start(newTotal ?? total ?? 0, done, { speed: speed(done) })
+        of = newTotal ?? of
+        bar.start(of, done, payload(done, of))
         shown = true
       }
-      if (newTotal !== undefined) bar.setTotal(newTotal)
-      bar.update(done, { speed: speed(done) })
+      if (newTotal !== undefined) bar.setTotal((of = newTotal))
+      bar.update(done, payload(done, of))
     },
     stop() {
       if (!shown) return
-      bar.update(last, { speed: speed(last) })
+      bar.update(last, payload(last, of))
       bar.stop()
     },
   }

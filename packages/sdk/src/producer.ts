@@ -30,8 +30,9 @@ import { observedSend } from './telemetry/send.js'
 
 export type { RecordMetadata }
 
+/** Where a key is required, a key schema that admits null or undefined (z.string().nullable()) does not make it optional. */
 type KeyField<T extends AnyTopic> =
-  KeyRequired<T> extends true ? { key: KeyInputOf<T> } : { key?: KeyInputOf<T> | null }
+  KeyRequired<T> extends true ? { key: NonNullable<KeyInputOf<T>> } : { key?: KeyInputOf<T> | null }
 type ValueField<T extends AnyTopic> =
   Compacted<T> extends true ? { value: ValueInputOf<T> | null } : { value: ValueInputOf<T> }
 

@@ -16,6 +16,8 @@ const settings = defineTopic('user-settings', {
   cleanupPolicy: 'compact',
 })
 const clicks = defineTopic('clicks', { value: z.object({ page: z.string() }), ordering: 'none' })
+const nullableKey = defineTopic('nullable-key', { key: z.string().nullable(), value: z.number() })
+const optionalKey = defineTopic('optional-key', { key: z.string().optional(), value: z.number() })
 
 async function sendTypes(producer: Producer) {
   await producer.send(orders, { key: 'c1', value: { amount: 1 } })
@@ -26,6 +28,11 @@ async function sendTypes(producer: Producer) {
   const maybe = 'x' as string | undefined
   // @ts-expect-error a possibly undefined key is not a key
   await producer.send(orders, { key: maybe, value: { amount: 1 } })
+  // @ts-expect-error a nullable key schema does not let a null key onto a per-key topic
+  await producer.send(nullableKey, { key: null, value: 1 })
+  // @ts-expect-error nor a missing one through an optional key schema
+  await producer.send(optionalKey, { value: 1 })
+  await producer.send(nullableKey, { key: 'k', value: 1 })
   // @ts-expect-error the value must match the schema
   await producer.send(orders, { key: 'c1', value: { amount: '1' } })
   // @ts-expect-error no tombstones where nothing compacts
