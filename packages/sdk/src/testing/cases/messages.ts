@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import { isKeyedError, type KeyedError } from '../../errors.js'
 import { defineTopic } from '../../topic.js'
-import { missing, orderViolations, type Handled } from '../accounting.js'
+import { keyWatch, missing, orderViolations, type Handled } from '../accounting.js'
 import type { ConformanceCase } from '../case.js'
 import { orderSchema } from '../fixtures.js'
 import { unique } from '../harness.js'
@@ -81,6 +81,60 @@ export const messagesCases: readonly ConformanceCase[] = [
       // Nothing a loop finished came again, and nothing was skipped.
       expect([...finished, ...rest]).toHaveLength(40)
       expect(orderViolations([...finished, ...rest])).toEqual([])
+    },
+  },
+  {
+    name: 'iterators of two members through a rebalance: no record of a partition yielded after its revocation, no key handled by both at once, per-key order kept, nothing lost',
+    timeoutFactor: 6,
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = defineTopic(unique('iterate-rebalance'), { partitions: 4, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      const keys = Array.from({ length: 8 }, (_, i) => `key-${i}`)
+      for (let s = 0; s < 25; s++)
+        await producer.send(
+          topic,
+          keys.map((key) => ({ key, value: { seq: s } })),
+        )
+      const watch = keyWatch()
+      const events: Handled[] = []
+      const complete = () => missing(events, keys, 25).length === 0
+      const done = new AbortController()
+      /** Records a member yielded of a partition it had been told it lost (and not given back since). */
+      const afterRevocation: string[] = []
+      const loop = async (member: string) => {
+        const owned = new Set<number>()
+        const consumer = (await h.client()).consumer(
+          h.consumerOptions(group, {
+            maxBatchSize: 10,
+            onPartitionsAssigned: (tps) => tps.forEach((tp) => owned.add(tp.partition)),
+            onPartitionsRevoked: (tps) => tps.forEach((tp) => owned.delete(tp.partition)),
+          }),
+        )
+        const messages = consumer.messages(topic, { fromBeginning: true, signal: done.signal })
+        try {
+          for await (const m of messages) {
+            if (!owned.has(m.partition)) afterRevocation.push(`member ${member}: ${m.partition}@${m.offset}`)
+            events.push({ member, key: m.key, seq: m.value.seq, partition: m.partition })
+            // Slow enough that the rebalance comes while records of each partition wait in the iterator, and now and
+            // then much slower, so it also comes while the body holds a record.
+            await watch.around(member, m.key, () => sleep(m.value.seq % 12 === 11 ? 150 : 5))
+          }
+        } catch (error) {
+          if (!isKeyedError(error, 'ABORTED')) throw error
+        }
+      }
+      const first = loop('1')
+      await waitFor('the first member to handle 40 records', t, () => events.length >= 40)
+      const second = loop('2')
+      await waitFor('every record', t * 4, complete)
+      done.abort()
+      await Promise.all([first, second])
+      expect(afterRevocation).toEqual([])
+      expect(watch.overlaps).toEqual([])
+      expect(orderViolations(events)).toEqual([])
+      expect(new Set(events.map((e) => e.member))).toEqual(new Set(['1', '2']))
     },
   },
   {
