@@ -68,4 +68,18 @@ async function handlerTypes(consumer: Consumer) {
   })
 }
 
-export { handlerTypes, sendTypes }
+// Batch handlers and loops get the same typed messages; a batch commits only its own topic's messages.
+async function batchTypes(consumer: Consumer, producer: Producer) {
+  await consumer.subscribeBatch(settings, async (batch) => {
+    expectTypeOf(batch.messages[0]!.value).toEqualTypeOf<{ theme: string } | null>()
+    await batch.commit(batch.messages[0]!)
+    // @ts-expect-error a message of another topic is not one of this batch
+    await batch.commit({} as Message<typeof clicks>)
+  })
+  for await (const m of consumer.messages(orders, { signal: AbortSignal.timeout(1000) }))
+    expectTypeOf(m.key).toEqualTypeOf<string>()
+  await producer.send(orders, { key: 'c1', value: { amount: 1 } }, { signal: AbortSignal.timeout(1000) })
+  await consumer.close({ signal: AbortSignal.timeout(1000) })
+}
+
+export { batchTypes, handlerTypes, sendTypes }

@@ -200,7 +200,8 @@ async function runChunk(
     await commits
     if (!failed) break
     if (error instanceof LeftUnfinished) {
-      if (error.upTo) await commit(error.upTo).catch(noop)
+      // The finished prefix of a left batch is committed as a finished batch would be (with autoCommit: false, not).
+      if (error.upTo && ctx.autoCommit) await commit(error.upTo).catch(noop)
       return false
     }
     if (done === messages.length) break // all committed before the throw: nothing is left to retry
