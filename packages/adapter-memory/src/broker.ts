@@ -1,12 +1,12 @@
 import type { OutgoingRecord, RecordMetadata, TopicDescription, TopicSpec } from '@keyed/sdk/backend'
-import { ConfigError, integerOption } from '@keyed/sdk/backend'
+import { ConfigError, integerOption, nowThisTurn } from '@keyed/sdk/backend'
 import { Group } from './group.js'
 import { PartitionLog } from './log.js'
 
 export interface MemoryBrokerOptions {
   /** How often retention and compaction run. Default 100 ms; call runCleaner() to run them at once. */
   cleanerIntervalMs?: number
-  /** The clock, for tests that move time by hand. Default Date.now. */
+  /** The clock, for tests that move time by hand. Default Date.now (read once per turn of the event loop). */
   now?: () => number
 }
 
@@ -24,7 +24,7 @@ export class MemoryBroker {
   private memberSeq = 0
 
   constructor(options: MemoryBrokerOptions = {}) {
-    this.now = options.now ?? Date.now
+    this.now = options.now ?? nowThisTurn
     const interval = integerOption('MemoryBroker cleanerIntervalMs', options.cleanerIntervalMs, 100, 1)
     this.timer = setInterval(() => this.runCleaner(), interval)
     // The cleaner alone must not keep a process alive.

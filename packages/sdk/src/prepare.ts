@@ -1,5 +1,6 @@
 import type { PreparedCall } from './accumulator.js'
 import type { OutgoingRecord } from './backend/contract.js'
+import { nowThisTurn } from './clock.js'
 import { MissingKeyError, PartitionerError, SchemaError, SerdeError, type SchemaField } from './errors.js'
 import { partitionFor } from './murmur2.js'
 import { checkPartition, NullKeyPlacer, type NullKeyStrategy, type Partitioner } from './partitioners.js'
@@ -28,6 +29,13 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 /** Per-record framing on the wire besides key, value and headers (Kafka's record: lengths, deltas, attributes). */
 const RECORD_OVERHEAD_BYTES = 24
 
+/** What send() was given: one record (many false), or an array of them. Taken as is, so a one-record send allocates no array for it. */
+type SendInput = SendRecordShape | readonly SendRecordShape[]
+
+const count = (input: SendInput, many: boolean) => (many ? (input as readonly SendRecordShape[]).length : 1)
+const at = (input: SendInput, many: boolean, i: number) =>
+  many ? (input as readonly SendRecordShape[])[i] : (input as SendRecordShape)
+
 /** Schema outcomes by record: [3i] key, [3i + 1] value, [3i + 2] headers; undefined where nothing was validated. */
 type Outcomes = readonly (ValidationOutcome | undefined)[]
 
@@ -37,11 +45,13 @@ const headersShape = (headers: unknown) =>
 /** Runs the topic's schemas over every record that has something to validate; build() reads the outcomes in record order. */
 function validateAll(
   topic: AnyTopic,
-  records: readonly SendRecordShape[],
+  input: SendInput,
+  many: boolean,
 ): (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] {
-  const outcomes: (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] = new Array(records.length * 3)
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]
+  const n = count(input, many)
+  const outcomes: (ValidationOutcome | Promise<ValidationOutcome> | undefined)[] = new Array(n * 3)
+  for (let i = 0; i < n; i++) {
+    const record = at(input, many, i)
     if (typeof record !== 'object' || record === null) continue
     if (topic.keySchema && record.key !== null && record.key !== undefined)
       outcomes[3 * i] = validate(topic.keySchema, record.key)
@@ -84,7 +94,7 @@ export class RecordPreparer {
    * Schemas run first, for every record, so asynchronous ones are awaited together; then each record is checked,
    * serialized and partitioned in order, so the first bad record (by index, then key, value, headers) is the one reported.
    */
-  prepare(topic: AnyTopic, records: readonly SendRecordShape[], many: boolean): PreparedCall | Promise<PreparedCall> {
+  prepare(topic: AnyTopic, records: SendInput, many: boolean): PreparedCall | Promise<PreparedCall> {
     const facts = this.resolved.get(topic)
     if (!facts) {
       return this.topics.resolve(topic).then(({ partitions }) => {
@@ -100,7 +110,7 @@ export class RecordPreparer {
     }
     if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema)
       return this.build(topic, facts, records, many, undefined)
-    const outcomes = validateAll(topic, records)
+    const outcomes = validateAll(topic, records, many)
     if (!outcomes.some((o) => o instanceof Promise))
       return this.build(topic, facts, records, many, outcomes as Outcomes)
     return Promise.all(outcomes.map((o) => Promise.resolve(o))).then((settled) =>
@@ -111,17 +121,18 @@ export class RecordPreparer {
   private build(
     topic: AnyTopic,
     facts: TopicFacts,
-    records: readonly SendRecordShape[],
+    records: SendInput,
     many: boolean,
     outcomes: Outcomes | undefined,
   ): PreparedCall {
     const { partitions, needsKey, compacted } = facts
-    const now = Date.now()
-    const out: OutgoingRecord[] = new Array(records.length)
+    const now = nowThisTurn()
+    const n = count(records, many)
+    const out: OutgoingRecord[] = new Array(n)
     let bytes = 0
-    for (let i = 0; i < records.length; i++) {
+    for (let i = 0; i < n; i++) {
       const index = many ? i : undefined
-      const record = records[i]
+      const record = at(records, many, i)
       if (typeof record !== 'object' || record === null) {
         throw new SchemaError(
           topic.name,

@@ -230,9 +230,9 @@ export class Producer {
       }
       const signal = checkSignal(options?.signal, 'send()')
       const many = Array.isArray(input)
-      const records = (many ? input : [input]) as readonly SendRecordShape[]
       // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
       if (signal?.aborted) throw new AbortError('A send', signal.reason, 'Nothing of it was sent.')
+      const records = input as SendRecordShape | readonly SendRecordShape[]
       const prepared = this.preparer.prepare(topic, records, many)
       if (!this.telemetry) return this.accumulator.add(prepared, !many, signal)
       return observedSend(this.telemetry, topic.name, prepared, (call) => this.accumulator.add(call, !many, signal))
