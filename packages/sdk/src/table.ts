@@ -118,6 +118,9 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
   private membership: TableMembership | undefined
   /** Partitioned mode: it joined the group, so ready can be judged by what it owns. */
   private joined = false
+  /** Partitioned mode: joined with no partition, it waits this long for one before it is ready with none. */
+  private idleTimer: NodeJS.Timeout | undefined
+  private idleWaited = false
   /** After a revocation that took every partition (an eager rebalance), the standbys the next assignment decides on. */
   private awaitingAssignment: Set<number> | undefined
   /** Readers of dropped partitions still stopping; close() waits for them. */
@@ -183,8 +186,8 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
 
   /**
    * Resolves once every record up to the partitions' ends as of the table's start was applied (partitioned mode: of
-   * every partition this member owns, the first time they are all loaded after it joined); rejects if loading failed
-   * or the table was closed first.
+   * every partition this member owns, the first time it owns some and they are all loaded after it joined, or a
+   * session timeout after joining when the group gave it none); rejects if loading failed or the table was closed first.
    */
   ready(): Promise<void> {
     return this.loaded
@@ -278,6 +281,7 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     this.state = 'closed'
     this.failure = undefined
     this.listeners.clear()
+    clearTimeout(this.idleTimer)
     if (wasLoading) this.settleLoad(new ClosedError(`table of '${this.topic.name}' (closed before it was ready)`))
     let timer: NodeJS.Timeout | undefined
     const closing = this.starting.then(() =>
@@ -319,11 +323,13 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     if (this.state === 'loading') {
       const waiting =
         this.groupId !== undefined
-          ? this.joined
-            ? `partitions ${this.owned()
-                .filter((p) => !this.parts.get(p)!.caughtUp)
-                .join(', ')} of this member still loading`
-            : `joining table group '${this.groupId}'`
+          ? this.joined && this.owned().length === 0
+            ? `waiting for table group '${this.groupId}' to assign this member partitions`
+            : this.joined
+              ? `partitions ${this.owned()
+                  .filter((p) => !this.parts.get(p)!.caughtUp)
+                  .join(', ')} of this member still loading`
+              : `joining table group '${this.groupId}'`
           : Number.isFinite(this.partitions)
             ? `${this.partitions - this.caughtUp.size} of ${this.partitions} partitions still loading`
             : 'not started yet'
@@ -420,6 +426,12 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
     await membership.start()
     if (this.isClosed()) return
     this.joined = true
+    // A cooperative rebalance (Kafka's cooperative-sticky) gives a newcomer nothing in its first round and its share
+    // in the next; only a member still without partitions a session timeout later has none to wait for.
+    this.idleTimer = setTimeout(() => {
+      this.idleWaited = true
+      this.checkReady()
+    }, this.sessionTimeoutMs).unref()
     this.checkReady()
   }
 
@@ -537,7 +549,14 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
 
   private checkReady(): void {
     if (this.state !== 'loading' || !this.joined) return
-    for (const part of this.parts.values()) if (part.owned && !part.caughtUp) return
+    let owned = 0
+    for (const part of this.parts.values()) {
+      if (!part.owned) continue
+      if (!part.caughtUp) return
+      owned++
+    }
+    if (owned === 0 && !this.idleWaited) return
+    clearTimeout(this.idleTimer)
     this.state = 'ready'
     this.settleLoad()
   }

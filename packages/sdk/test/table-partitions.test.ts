@@ -196,10 +196,15 @@ describe('partitioned table (groupId)', () => {
     await table.close()
   })
 
-  it('with no partition (more members than partitions) is ready at once and answers NOT_OWNED for every key', async () => {
+  it('given no partition, waits a session timeout for some (a cooperative second round), then is ready with none', async () => {
     const g = groupBackend([])
-    const table = createClient({ backend: g.backend }).table(settings, { groupId: 'g' })
-    // No partition (more members than partitions): ready at once, every key elsewhere.
+    const table = createClient({ backend: g.backend }).table(settings, { groupId: 'g', sessionTimeoutMs: 200 })
+    let ready = false
+    void table.ready().then(() => (ready = true))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(ready).toBe(false)
+    expect(() => table.get(k0)).toThrow(/waiting for table group 'g' to assign this member partitions/)
+    // More members than partitions: ready with none, every key elsewhere.
     await table.ready()
     expect(() => table.get(k0)).toThrow(NotOwnedError)
     expect(table.size).toBe(0)

@@ -21,8 +21,10 @@ function answer(table: SettingsTable, key: string): { value: Setting | undefined
   }
 }
 
-/** Every key is answered by exactly one member, the others name its partition; all partitions are owned. */
+/** Every key is answered by exactly one member, the others name its partition; all partitions are owned, none twice. */
 function split(tables: readonly SettingsTable[], keys: readonly string[], partitions: number): boolean {
+  // Each member owns some: a cooperative rebalance gives a newcomer its share only in a second round.
+  if (tables.some((t) => t.assignment().length === 0)) return false
   const owned = tables.flatMap((t) => t.assignment())
   if (owned.length !== partitions || new Set(owned).size !== partitions) return false
   return keys.every((key) => {
