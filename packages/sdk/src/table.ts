@@ -223,7 +223,8 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
   }
 
   *values(): IterableIterator<ValueOf<T>> {
-    for (const [, value] of this.entries()) yield value
+    this.readable()
+    for (const store of this.stores()) yield* store.byId.values()
   }
 
   /** Every key and value held; partitioned mode: of this member's loaded partitions. */
