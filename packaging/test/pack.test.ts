@@ -2,7 +2,7 @@
 // (dependencies from the npm registry, through the npm cache), then compile, run, require and lint there, and run
 // publint and arethetypeswrong on the tarballs themselves.
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -184,6 +184,22 @@ describe('a scratch app with the tarballs installed', () => {
 
   it("runs the SDK README's quick start end to end on the memory backend", () => {
     expect(ok(run(process.execPath, ['out/sdk-readme.js'], app), 'the SDK README snippet')).toContain('customer-1 200')
+  })
+
+  it('runs without @opentelemetry/api, an optional peer npm does not install: no span, no header, no load error', () => {
+    expect(existsSync(join(app, 'node_modules', '@opentelemetry', 'api'))).toBe(false)
+    const script = `
+      import { createClient, defineTopic } from '@keyed/sdk'
+      import { memory } from '@keyed/adapter-memory'
+      const client = createClient({ backend: memory() })
+      const topic = defineTopic('no-otel', { partitions: 2 })
+      await client.producer().send(topic, { key: 'k', value: 1 })
+      const got = await new Promise((resolve) =>
+        client.consumer({ groupId: 'g' }).subscribe(topic, (m) => resolve(m.headers), { fromBeginning: true }))
+      await client.close()
+      console.log(JSON.stringify(got))`
+    const out = ok(run(process.execPath, ['--input-type=module', '-e', script], app), 'a client without OpenTelemetry')
+    expect(out.trim()).toBe('{}')
   })
 
   it('runs the adapter-memory README snippet', () => {
