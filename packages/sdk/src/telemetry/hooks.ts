@@ -8,9 +8,10 @@ import type { GroupLag } from '../lag.js'
 export interface ClientTelemetry {
   /**
    * Called by send() as it is called (the active context then is the span's parent); the function it returns starts
-   * the observation once the call's records are prepared, or gives undefined when nothing records it.
+   * the observation once the call's records are prepared, or gives undefined when nothing records it. Undefined when
+   * nothing records the call and there is no context to pass on.
    */
-  send(topic: string): (records: readonly OutgoingRecord[]) => SendObservation | undefined
+  send(topic: string): ((records: readonly OutgoingRecord[]) => SendObservation | undefined) | undefined
   consumer(groupId: string): ConsumerTelemetry
 }
 

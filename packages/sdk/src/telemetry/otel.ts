@@ -76,6 +76,12 @@ export class OtelTelemetry implements ClientTelemetry {
   readonly deadLetters: Counter
   readonly lag: ObservableGauge
   readonly kafka: boolean
+  /** False when the meter is the API's no-op one (no meter provider was registered or given): nothing to count then. */
+  readonly metered: boolean
+  /** A tracer provider was given, or one is registered globally (set once seen: a provider is not unregistered). */
+  private tracing: boolean
+  private readonly globalTracers: { getDelegate(): object } | undefined
+  private readonly noTracers: object | undefined
   /** The attributes every span and data point of this client carries. */
   readonly base: Attributes
   /** Per topic (and partition), the attributes set when a span starts (what samplers see), built once. */
@@ -88,8 +94,15 @@ export class OtelTelemetry implements ClientTelemetry {
     clientId: string | undefined,
   ) {
     this.tracer = ((options.tracerProvider as TracerProvider | undefined) ?? api.trace).getTracer(SCOPE)
+    // Without a provider the global one is a proxy delegating to the API's no-op provider, until one is registered.
+    const global = api.trace.getTracerProvider()
+    this.globalTracers = global instanceof api.ProxyTracerProvider ? global : undefined
+    this.noTracers = new api.ProxyTracerProvider().getDelegate()
+    this.tracing = options.tracerProvider !== undefined || this.globalTracers === undefined
     this.meter = ((options.meterProvider as MeterProvider | undefined) ?? api.metrics).getMeter(SCOPE)
     this.kafka = system === 'kafka'
+    // The API hands out its no-op meter when no provider is registered (and does not swap it later, unlike tracers).
+    this.metered = this.meter.constructor !== api.createNoopMeter().constructor
     this.base = { [SYSTEM]: system, ...(clientId !== undefined && { [CLIENT_ID]: clientId }) }
     const m = this.meter
     this.sent = m.createCounter('messaging.client.sent.messages', {
@@ -120,8 +133,17 @@ export class OtelTelemetry implements ClientTelemetry {
     })
   }
 
-  send(topic: string): (records: readonly OutgoingRecord[]) => SendObservation | undefined {
-    const parent = this.api.context.active()
+  /** Whether anything records spans or metrics; when not, only a context to pass on makes work. */
+  live(): boolean {
+    if (!this.tracing && this.globalTracers && this.globalTracers.getDelegate() !== this.noTracers) this.tracing = true
+    return this.tracing || this.metered
+  }
+
+  send(topic: string): ((records: readonly OutgoingRecord[]) => SendObservation | undefined) | undefined {
+    const { api } = this
+    const parent = api.context.active()
+    if (!this.live() && !api.trace.isSpanContextValid(api.trace.getSpanContext(parent) ?? api.INVALID_SPAN_CONTEXT))
+      return undefined
     const started = performance.now()
     return (records) => this.startSend(topic, records, parent, started)
   }
@@ -147,8 +169,11 @@ export class OtelTelemetry implements ClientTelemetry {
       this.sendAttributes.set(one ? `${topic}\0${first.partition}` : topic, attributes)
     }
     const span = this.tracer.startSpan(`send ${topic}`, { kind: api.SpanKind.PRODUCER, attributes }, parent)
+    const recording = span.isRecording()
+    // Nothing records this call and there is no context to pass on: the call goes on as without telemetry.
+    if (!recording && !this.metered && !api.trace.isSpanContextValid(span.spanContext())) return undefined
     let headers: Record<string, string> | undefined
-    if (span.isRecording() || api.trace.isSpanContextValid(span.spanContext())) {
+    if (recording || api.trace.isSpanContextValid(span.spanContext())) {
       const carrier: Record<string, string> = {}
       api.propagation.inject(api.trace.setSpan(parent, span), carrier)
       for (const _ in carrier) {
@@ -156,7 +181,7 @@ export class OtelTelemetry implements ClientTelemetry {
         break
       }
     }
-    if (span.isRecording()) {
+    if (recording) {
       if (one) this.recordAttributes(span, first.key, first.value === null)
       else {
         span.setAttribute(BATCH_COUNT, records.length)
@@ -171,6 +196,7 @@ export class OtelTelemetry implements ClientTelemetry {
         const metricAttributes = error === undefined ? attributes : { ...attributes, [ERROR_TYPE]: errorType(error) }
         if (error !== undefined) this.failed(span, error)
         span.end()
+        if (!this.metered) return
         this.sent.add(records.length, metricAttributes)
         this.sendDuration.record((performance.now() - started) / 1000, metricAttributes)
       },
@@ -230,12 +256,14 @@ class OtelConsumer implements ConsumerTelemetry {
   }
 
   received(topic: string, partition: number, count: number): void {
-    this.otel.consumed.add(count, this.attributesOf(topic, partition))
+    if (this.otel.metered) this.otel.consumed.add(count, this.attributesOf(topic, partition))
   }
 
-  process(record: IncomingRecord): RecordObservation {
+  process(record: IncomingRecord): RecordObservation | undefined {
     const { otel } = this
     const { api } = otel
+    // Nothing records, and no propagator could find a context in the headers for the handler to continue.
+    if (!otel.live() && api.propagation.fields().length === 0) return undefined
     const attributes = this.attributesOf(record.topic, record.partition)
     // From the headers only, never the ambient context: a handler runs for the record, not for whatever was active
     // where the consumer happened to be created.
@@ -250,6 +278,9 @@ class OtelConsumer implements ConsumerTelemetry {
     if (span.isRecording()) {
       otel.recordAttributes(span, record.key, record.value === null)
       otel.offsetAttributes(span, record.offset)
+    } else if (!otel.metered && !api.trace.isSpanContextValid(span.spanContext())) {
+      // Nothing records it and there is no context for the handler to continue: it runs as without telemetry.
+      return undefined
     }
     return new ProcessObservation(otel, span, api.trace.setSpan(producer, span), attributes)
   }
@@ -310,7 +341,7 @@ class ProcessObservation implements RecordObservation {
     if (deadLetterTopic !== undefined)
       this.span.addEvent('keyed.dead_letter', { 'keyed.dead_letter.topic': deadLetterTopic })
     this.span.end()
-    this.otel.processDuration.record((performance.now() - this.started) / 1000, attributes)
+    if (this.otel.metered) this.otel.processDuration.record((performance.now() - this.started) / 1000, attributes)
   }
 }
 

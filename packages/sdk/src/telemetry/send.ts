@@ -1,5 +1,5 @@
 import type { PreparedCall } from '../accumulator.js'
-import type { OutgoingRecord, RecordMetadata } from '../backend/contract.js'
+import type { RecordMetadata } from '../backend/contract.js'
 import type { ClientTelemetry, SendObservation } from './hooks.js'
 
 /**
@@ -14,12 +14,15 @@ export function observedSend<R extends RecordMetadata | RecordMetadata[]>(
   add: (prepared: PreparedCall | Promise<PreparedCall>) => Promise<R>,
 ): Promise<R> {
   const start = telemetry.send(topic)
+  if (!start) return add(prepared)
   let observation: SendObservation | undefined
   const withHeaders = (call: PreparedCall): PreparedCall => {
     observation = start(call.records)
     return observation?.headers ? withContext(call, observation.headers) : call
   }
   const result = add(prepared instanceof Promise ? prepared.then(withHeaders) : withHeaders(prepared))
+  // Prepared at once and nothing observes it: no continuation to pay for.
+  if (!(prepared instanceof Promise) && observation === undefined) return result
   result.then(
     (metadata) => observation?.end(Array.isArray(metadata) ? metadata : [metadata as RecordMetadata]),
     (error: unknown) => observation?.end(undefined, error),
@@ -30,9 +33,16 @@ export function observedSend<R extends RecordMetadata | RecordMetadata[]>(
 function withContext(call: PreparedCall, headers: Readonly<Record<string, string>>): PreparedCall {
   let extra = 0
   for (const name in headers) extra += name.length + headers[name]!.length
-  const records = call.records.map((r): OutgoingRecord => ({
-    ...r,
-    headers: Object.keys(r.headers).length ? { ...headers, ...r.headers } : headers,
-  }))
-  return { ...call, records, bytes: call.bytes + extra * records.length }
+  for (const record of call.records) {
+    // The preparer made these records for this call alone, so they are updated in place rather than copied.
+    let own = false
+    for (const _ in record.headers) {
+      own = true
+      break
+    }
+    ;(record as { headers: Readonly<Record<string, string>> }).headers = own
+      ? { ...headers, ...record.headers }
+      : headers
+  }
+  return { ...call, bytes: call.bytes + extra * call.records.length }
 }
