@@ -5,7 +5,7 @@
 // (spans batched to an exporter that drops them). Modes alternate within each round; ratios are per round, to 'off'.
 // Rates are records per CPU-second of this process (process.cpuUsage), which load from other processes moves less
 // than wall time.
-// Usage: npm run -w bench bench:otel. Env: RECORDS (default 20000), CONSUME (default 100000), ROUNDS (default 7).
+// Usage: npm run -w bench bench:otel (node --expose-gc, to collect garbage before each measurement). Env: RECORDS (default 20000), CONSUME (default 100000), ROUNDS (default 7).
 import { context, propagation } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
@@ -53,6 +53,8 @@ const records = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ key: `customer-${i % 5000}`, value: { ...value, id: i } }))
 const rate = (n: number, ms: number) => (n / ms) * 1000
 /** CPU milliseconds this process used since `from`: on a shared machine a steadier measure than wall time. */
+/** Collects the garbage of earlier runs first (node --expose-gc), so no mode pays for another's. */
+const collect = () => (globalThis as { gc?: () => void }).gc?.()
 const cpuMs = (from: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(from)
   return (used.user + used.system) / 1000
@@ -67,6 +69,7 @@ async function produce(mode: Mode, perCall: number): Promise<number> {
   const producer = client.producer()
   const all = records(RECORDS)
   await producer.send(topic, all.slice(0, 10))
+  collect()
   const t0 = process.cpuUsage()
   if (perCall === 1) await Promise.all(all.map((r) => producer.send(topic, r)))
   else for (let i = 0; i < all.length; i += perCall) await producer.send(topic, all.slice(i, i + perCall))
@@ -90,6 +93,7 @@ async function consume(mode: Mode): Promise<number> {
   let seen = 0
   let done!: () => void
   const finished = new Promise<void>((resolve) => (done = resolve))
+  collect()
   const t0 = process.cpuUsage()
   await client.consumer({ groupId: 'bench', maxBatchSize: BATCH }).subscribe(
     topic,
