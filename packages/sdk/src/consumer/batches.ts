@@ -143,7 +143,8 @@ export class BatchRunner {
   private async oneAtATime(route: Route, run: Running): Promise<void> {
     const { batch } = run
     const { decode, handler } = route
-    const { telemetry } = this.host
+    // Asked once per batch: with nothing to record, the records take the path they take without telemetry.
+    const telemetry = this.host.telemetry?.enabled() ? this.host.telemetry : undefined
     let last: IncomingRecord | undefined
     for (const record of batch.records) {
       if (!batch.isActive() || this.stopping()) break
@@ -208,7 +209,8 @@ export class BatchRunner {
     batch: PartitionBatch,
     pause: (ms: number) => Promise<void>,
   ): Promise<boolean> {
-    const observed = this.host.telemetry?.process(record)
+    const { telemetry } = this.host
+    const observed = telemetry?.enabled() ? telemetry.process(record) : undefined
     try {
       const message = route.decode(record)
       const ready = message instanceof Promise ? await message : message

@@ -25,6 +25,8 @@ export interface SendObservation {
 export interface ConsumerTelemetry {
   /** A batch was handed to the consumer (counted as consumed). */
   received(topic: string, partition: number, count: number): void
+  /** Whether process() can do anything now (something records, or a propagator may find a context); asked per batch. */
+  enabled(): boolean
   /** Starts observing the handling of one record: its tries, retries and dead letter; undefined when nothing records it. */
   process(record: IncomingRecord): RecordObservation | undefined
   /** A record went to the dead-letter topic (counted). */

@@ -259,11 +259,14 @@ class OtelConsumer implements ConsumerTelemetry {
     if (this.otel.metered) this.otel.consumed.add(count, this.attributesOf(topic, partition))
   }
 
+  enabled(): boolean {
+    // Something records, or a propagator may find a context in the headers for the handler to continue.
+    return this.otel.live() || this.otel.api.propagation.fields().length > 0
+  }
+
   process(record: IncomingRecord): RecordObservation | undefined {
     const { otel } = this
     const { api } = otel
-    // Nothing records, and no propagator could find a context in the headers for the handler to continue.
-    if (!otel.live() && api.propagation.fields().length === 0) return undefined
     const attributes = this.attributesOf(record.topic, record.partition)
     // From the headers only, never the ambient context: a handler runs for the record, not for whatever was active
     // where the consumer happened to be created.
