@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { createClient, defineTopic, serdes, type Client } from '@keyed/sdk'
@@ -50,6 +51,38 @@ const startedCluster = !(await answers(7000))
 if (startedCluster) execFileSync('bash', [script, 'start'], { stdio: 'inherit' })
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
+
+/** CPU seconds (user + system, from /proc) so far of the redis-servers listening on these ports. */
+function serversCpu(ports: readonly number[]): number {
+  let ticks = 0
+  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+) redis-server \S*:(\d+)/.exec(line)
+    if (!m || !ports.includes(Number(m[2]))) continue
+    try {
+      const stat = readFileSync(`/proc/${m[1]}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100 // USER_HZ
+}
+
+/** CPU microseconds per record of this process and of the servers on `ports` while `fn` ran. */
+async function cpuPerRecord(ports: readonly number[], records: number, fn: () => Promise<number>) {
+  const client0 = process.cpuUsage()
+  const servers0 = serversCpu(ports)
+  const perSec = await fn()
+  const client = process.cpuUsage(client0)
+  return {
+    perSec,
+    client: (client.user + client.system) / records,
+    servers: ((serversCpu(ports) - servers0) * 1e6) / records,
+  }
+}
+const SINGLE_PORT = [Number(new URL(SINGLE).port || 6379)]
+const CLUSTER_PORTS = Array.from({ length: 6 }, (_, i) => 7000 + i)
 const single = createClient({ backend: redis({ url: SINGLE, keyPrefix: prefix, cleanerIntervalMs: 0 }) })
 const cluster = createClient({ backend: redis({ cluster: CLUSTER, keyPrefix: prefix, cleanerIntervalMs: 0 }) })
 
@@ -107,9 +140,14 @@ try {
     singleConsume: [] as number[],
     clusterConsume: [] as number[],
   }
+  const cpu = { single: [] as number[][], cluster: [] as number[][] }
   for (let round = 0; round < ROUNDS; round++) {
-    runs.single.push(await produce(single, `single-${round}`, 'leader'))
-    runs.leader.push(await produce(cluster, `leader-${round}`, 'leader'))
+    const s = await cpuPerRecord(SINGLE_PORT, RECORDS, () => produce(single, `single-${round}`, 'leader'))
+    runs.single.push(s.perSec)
+    cpu.single.push([s.client, s.servers])
+    const c = await cpuPerRecord(CLUSTER_PORTS, RECORDS, () => produce(cluster, `leader-${round}`, 'leader'))
+    runs.leader.push(c.perSec)
+    cpu.cluster.push([c.client, c.servers])
     runs.all.push(await produce(cluster, `all-${round}`, 'all'))
     runs.singleAll.push(await produce(single, `single-all-${round}`, 'all'))
     runs.singleConsume.push(await consume(single, `single-${round}`))
@@ -140,6 +178,17 @@ try {
   console.log('|---|---:|---:|---|')
   for (const [name, perSec, ratio, against] of rows)
     console.log(`| ${name} | ${spread(perSec)} | ${ratio ? spread(ratio, 'ratio') : '1.00'} | ${against} |`)
+  // Where a produced record's CPU goes: on a machine with few cores the cluster can only be faster if it needs no more
+  // CPU per record than the single server, or if the single server alone was the bottleneck.
+  const us = (xs: number[][], i: number) =>
+    spread(
+      xs.map((x) => x[i]!),
+      'ratio',
+    )
+  console.log(`\nCPU µs per record produced with acks 'leader' (this client; the redis-servers, replicas included):`)
+  console.log(`| | client | servers |\n|---|---:|---:|`)
+  console.log(`| single server | ${us(cpu.single, 0)} | ${us(cpu.single, 1)} |`)
+  console.log(`| cluster 3+3 | ${us(cpu.cluster, 0)} | ${us(cpu.cluster, 1)} |`)
 } finally {
   await Promise.all([single.close(), cluster.close()])
   const raw = new Redis(SINGLE, { maxRetriesPerRequest: 1 })
