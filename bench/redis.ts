@@ -96,7 +96,9 @@ async function rawConsume(streamOf: (p: number) => string): Promise<number> {
   return rate(RECORDS, performance.now() - t0)
 }
 
-const client = createClient({ backend: redis({ url: URL, keyPrefix: prefix }) })
+// Telemetry off: this repository installs @opentelemetry/api, which turns a span per send() call on (bench/run.ts
+// measures its cost); these figures are the producer's and the adapter's own.
+const client = createClient({ backend: redis({ url: URL, keyPrefix: prefix }), telemetry: false })
 
 async function keyedProduce(compacted: boolean, round: number): Promise<{ name: string; perSec: number }> {
   const topic = defineTopic(`bench-${compacted ? 'compact' : 'plain'}-${round}`, {

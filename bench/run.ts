@@ -60,9 +60,11 @@ async function timed(total: number, fn: () => Promise<unknown>): Promise<Rates> 
 }
 
 /** Records per second producing `total` records on the memory backend, in calls of `perCall` records; 1 means concurrent single sends. */
-async function memoryProduce(total: number, perCall: number, round: number): Promise<Rates> {
+async function memoryProduce(total: number, perCall: number, round: number, traced = false): Promise<Rates> {
   const broker = new MemoryBroker()
-  const client = createClient({ backend: memory({ broker }) })
+  // Telemetry off unless `traced`: this repository installs @opentelemetry/api (no provider registered), which turns
+  // a span per send() call on; its cost is measured as a case of its own.
+  const client = createClient({ backend: memory({ broker }), ...(!traced && { telemetry: false as const }) })
   const topic = defineTopic(`bench-memory-${perCall}-${round}`, { partitions: 6 })
   const producer = client.producer()
   const records = Array.from({ length: total }, (_, i) => ({
@@ -116,6 +118,7 @@ async function memoryConsume(total: number, batch: number, round: number): Promi
 async function memoryCases(total: number, consumeTotal: number, batch: number, rounds: number): Promise<void> {
   const batched: Rates[] = []
   const singles: Rates[] = []
+  const traced: Rates[] = []
   const consumed: number[] = []
   // A first round of each warms the JIT up; it is not counted.
   await memoryProduce(total, batch, -1)
@@ -123,6 +126,7 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   for (let r = 0; r < rounds; r++) {
     batched.push(await memoryProduce(total, batch, r))
     singles.push(await memoryProduce(total, 1, r))
+    traced.push(await memoryProduce(total, 1, r, true))
     if (r < 5) consumed.push(await memoryConsume(consumeTotal, batch, r))
   }
   const bytes = Buffer.byteLength(JSON.stringify({ ...benchValue, id: 123456 }))
@@ -138,6 +142,10 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   console.log(
     `  singles / batched: ${spread(ratios(wall(singles), wall(batched)), 'ratio')} by wall time, ${spread(ratios(cpu(singles), cpu(batched)), 'ratio')} by CPU time`,
   )
+  console.log(
+    `memory produce  ${spread(wall(traced))}/s wall, ${spread(cpu(traced))}/s CPU  (the same singles with telemetry on: @opentelemetry/api installed, no provider)`,
+  )
+  console.log(`  traced singles / singles: ${spread(ratios(cpu(traced), cpu(singles)), 'ratio')} by CPU time`)
   console.log(
     `memory consume  ${spread(consumed)}  (${consumeTotal} records, one group member, 6 partitions, commit per batch)`,
   )
