@@ -140,7 +140,12 @@ try {
     singleConsume: [] as number[],
     clusterConsume: [] as number[],
   }
-  const cpu = { single: [] as number[][], cluster: [] as number[][] }
+  const cpu = {
+    single: [] as number[][],
+    cluster: [] as number[][],
+    singleConsume: [] as number[][],
+    clusterConsume: [] as number[][],
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const s = await cpuPerRecord(SINGLE_PORT, RECORDS, () => produce(single, `single-${round}`, 'leader'))
     runs.single.push(s.perSec)
@@ -150,8 +155,12 @@ try {
     cpu.cluster.push([c.client, c.servers])
     runs.all.push(await produce(cluster, `all-${round}`, 'all'))
     runs.singleAll.push(await produce(single, `single-all-${round}`, 'all'))
-    runs.singleConsume.push(await consume(single, `single-${round}`))
-    runs.clusterConsume.push(await consume(cluster, `leader-${round}`))
+    const sc = await cpuPerRecord(SINGLE_PORT, RECORDS, () => consume(single, `single-${round}`))
+    runs.singleConsume.push(sc.perSec)
+    cpu.singleConsume.push([sc.client, sc.servers])
+    const cc = await cpuPerRecord(CLUSTER_PORTS, RECORDS, () => consume(cluster, `leader-${round}`))
+    runs.clusterConsume.push(cc.perSec)
+    cpu.clusterConsume.push([cc.client, cc.servers])
   }
   const rows: Array<[string, number[], number[] | undefined, string]> = [
     ["produce: single server, acks 'leader'", runs.single, undefined, 'baseline'],
@@ -185,10 +194,12 @@ try {
       xs.map((x) => x[i]!),
       'ratio',
     )
-  console.log(`\nCPU µs per record produced with acks 'leader' (this client; the redis-servers, replicas included):`)
+  console.log(`\nCPU µs per record (this client; the redis-servers, replicas included):`)
   console.log(`| | client | servers |\n|---|---:|---:|`)
-  console.log(`| single server | ${us(cpu.single, 0)} | ${us(cpu.single, 1)} |`)
-  console.log(`| cluster 3+3 | ${us(cpu.cluster, 0)} | ${us(cpu.cluster, 1)} |`)
+  console.log(`| produce, acks 'leader': single server | ${us(cpu.single, 0)} | ${us(cpu.single, 1)} |`)
+  console.log(`| produce, acks 'leader': cluster 3+3 | ${us(cpu.cluster, 0)} | ${us(cpu.cluster, 1)} |`)
+  console.log(`| consume: single server | ${us(cpu.singleConsume, 0)} | ${us(cpu.singleConsume, 1)} |`)
+  console.log(`| consume: cluster 3+3 | ${us(cpu.clusterConsume, 0)} | ${us(cpu.clusterConsume, 1)} |`)
 } finally {
   await Promise.all([single.close(), cluster.close()])
   const raw = new Redis(SINGLE, { maxRetriesPerRequest: 1 })
