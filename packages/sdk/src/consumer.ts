@@ -286,7 +286,8 @@ export class Consumer {
   /**
    * Lets the handlers in flight finish, commits what finished and leaves the group, within closeTimeoutMs. Past it,
    * rejects with a TimeoutError naming the records still being handled: they stay uncommitted (the group redelivers
-   * them) and their handlers are left running. Every call returns the same outcome.
+   * them) and their handlers are left running. Every call returns the same outcome. An aborted `signal` stops the
+   * waiting for handlers then, as the timeout would, and close() rejects with an AbortError naming the unfinished records.
    */
   close(options: CloseOptions = {}): Promise<void> {
     let signal: AbortSignal | undefined
