@@ -1,7 +1,7 @@
 // One side of the Kafka consume case at a time, for a CPU profile and for CPU time per record (less sensitive to a
 // loaded machine than records/s). Same settings as bench:kafka's consume case.
 // Usage: PRODUCE=1 RECORDS=600000 npx tsx kafka-consume.ts            (prints the topic it filled)
-//        TOPIC=<topic> RECORDS=600000 WHO=keyed|raw node [--cpu-prof] --import tsx kafka-consume.ts
+//        TOPIC=<topic> RECORDS=600000 WHO=keyed|raw [TELEMETRY=off] node [--cpu-prof] --import tsx kafka-consume.ts
 //        npx tsx cpuprofile.ts <the largest .cpuprofile written>
 import kafkajs from 'kafkajs'
 import { createClient, defineTopic, serdes } from '@keyed/sdk'
@@ -57,6 +57,8 @@ let stop: () => Promise<void>
 if (WHO === 'keyed') {
   const client = createClient({
     backend: kafka({ brokers, logLevel: 'nothing', partitionsConsumedConcurrently: 4, maxWaitTimeMs: 500 }),
+    // TELEMETRY=off: without the span and metrics per record that @opentelemetry/api (installed here) turns on.
+    ...(process.env.TELEMETRY === 'off' && { telemetry: false as const }),
   })
   const t = defineTopic(topic, { partitions: 6, value: serdes.json<Value>() })
   await client.consumer({ groupId: group, maxBatchSize: BATCH }).subscribe(
