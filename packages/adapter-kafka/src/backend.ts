@@ -17,6 +17,7 @@ import type {
   PartitionReaderOptions,
   BackendReader,
   ProducerSettings,
+  ResetPosition,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
@@ -26,6 +27,7 @@ import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { endOffsets, KafkaReader } from './reader.js'
 import { committedOffsets, topicSpec } from './offsets.js'
+import { offsetsForTimes, resetOffsets } from './reset.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
 import { MessageLimits } from './limits.js'
@@ -243,6 +245,17 @@ class KafkaBackend implements Backend {
 
   async committedOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
     return committedOffsets(await this.admin(), groupId, topics, this.context)
+  }
+
+  async resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+    return resetOffsets(await this.admin(), groupId, topic, positions, this.context)
+  }
+
+  async offsetsForTimes(
+    topic: string,
+    timestamp: number,
+  ): Promise<Array<{ partition: number; offset: string | undefined }>> {
+    return offsetsForTimes(await this.admin(), topic, timestamp, this.context)
   }
 
   async topicSpec(name: string): Promise<TopicSpec | undefined> {

@@ -7,7 +7,13 @@ import type {
   KafkaMessage,
   OffsetsByTopicPartition,
 } from 'kafkajs'
-import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
+import type {
+  BackendConsumer,
+  CommitOffset,
+  GroupMemberOptions,
+  IncomingRecord,
+  TopicPartition,
+} from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
 import { Assignment } from './assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
@@ -80,6 +86,8 @@ export class KafkaConsumer implements BackendConsumer {
    */
   private readonly waiting = new Set<() => void>()
   private readonly assignment: Assignment
+  /** This member's paused partitions, kept across rebalances (kafkajs keeps them by topic too, until a restart). */
+  private readonly paused = new Map<string, TopicPartition>()
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -96,6 +104,8 @@ export class KafkaConsumer implements BackendConsumer {
     consumer.on(events.GROUP_JOIN, (event) => {
       this.epoch++
       this.alive = performance.now()
+      // kafkajs keeps pauses in its consumer group, which a restart after a crash replaces: apply them at every join.
+      this.applyPaused('pause', [...this.paused.values()])
       this.assignment.joined(event.payload.memberAssignment)
     })
     consumer.on(events.HEARTBEAT, () => void (this.alive = performance.now()))
@@ -143,6 +153,38 @@ export class KafkaConsumer implements BackendConsumer {
       clearTimeout(timer)
       removeJoin()
       this.startFailed = undefined
+    }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.set(`${tp.topic}\u0000${tp.partition}`, tp)
+    this.applyPaused('pause', partitions)
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.delete(`${tp.topic}\u0000${tp.partition}`)
+    this.applyPaused('resume', partitions)
+  }
+
+  /** kafkajs's own seek: batches fetched before it are stale (eachBatch stops on them) and the next fetch starts there. */
+  seek(position: CommitOffset): void {
+    try {
+      this.consumer.seek({ topic: position.topic, partition: position.partition, offset: position.offset })
+    } catch (error) {
+      // Only before run() or between a crash and its restart, when this member owns nothing the SDK could seek.
+      if (!/must be called first|not initialized/i.test(String(error))) throw error
+    }
+  }
+
+  /** kafkajs's native pause stops fetching the partitions while it heartbeats on; it refuses before run(). */
+  private applyPaused(how: 'pause' | 'resume', partitions: readonly TopicPartition[]): void {
+    if (partitions.length === 0) return
+    const byTopic = new Map<string, number[]>()
+    for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
+    try {
+      this.consumer[how]([...byTopic].map(([topic, list]) => ({ topic, partitions: list })))
+    } catch {
+      // Not running yet: the next GROUP_JOIN applies the pauses.
     }
   }
 
@@ -258,7 +300,8 @@ export class KafkaConsumer implements BackendConsumer {
       const handled = this.options.onBatch({ topic, partition, records, isActive, heartbeat })
       // A closing member stops waiting for a handler that does not settle; what it handled is not committed.
       if ((await this.unlessAbandoned(handled)) === 'abandoned') return
-      if (!isActive()) break
+      // Sought (seek() or a pause's rewind): kafkajs's next fetch starts at the seek, not past this chunk.
+      if (!isActive() || payload.isStale()) break
       payload.resolveOffset(messages[end - 1]!.offset)
       if (end < messages.length) await heartbeat().catch(() => undefined)
     }

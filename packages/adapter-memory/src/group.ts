@@ -38,6 +38,16 @@ export class Group {
     this.committed.set(tpKey(topic, partition), offset + 1)
   }
 
+  /** Members that joined and have not left (or been expelled). */
+  get size(): number {
+    return this.members.size
+  }
+
+  /** An admin's reset: the next offset the group reads in the partition. */
+  reset(topic: string, partition: number, next: number): void {
+    this.committed.set(tpKey(topic, partition), next)
+  }
+
   committedOffset(topic: string, partition: number): number | undefined {
     return this.committed.get(tpKey(topic, partition))
   }
@@ -84,6 +94,8 @@ interface Fetcher {
   readonly topic: string
   readonly partition: number
   active: boolean
+  /** Where seek() moved the next read, applied before it. */
+  seekTo: number | undefined
   /** onRevoked was called for it. */
   reported: boolean
   cancelWait: (() => void) | undefined
@@ -93,6 +105,8 @@ interface Fetcher {
 /** One member's view: a fetch loop per owned partition, each handing batches to the SDK one at a time. */
 export class Member {
   private fetchers: Fetcher[] = []
+  /** Paused partitions by tpKey: this member's, kept across rebalances. */
+  private readonly paused = new Set<string>()
 
   constructor(
     readonly id: string,
@@ -100,6 +114,29 @@ export class Member {
     private readonly group: Group,
     private readonly host: GroupHost,
   ) {}
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.add(tpKey(tp.topic, tp.partition))
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      this.paused.delete(tpKey(tp.topic, tp.partition))
+      this.fetcher(tp.topic, tp.partition)?.cancelWait?.()
+    }
+  }
+
+  /** The next read of the partition starts at the offset (ignored for a partition not owned). */
+  seek(topic: string, partition: number, offset: number): void {
+    const f = this.fetcher(topic, partition)
+    if (!f) return
+    f.seekTo = offset
+    f.cancelWait?.()
+  }
+
+  private fetcher(topic: string, partition: number): Fetcher | undefined {
+    return this.fetchers.find((f) => f.topic === topic && f.partition === partition)
+  }
 
   owns(topic: string, partition: number): boolean {
     return this.fetchers.some((f) => f.topic === topic && f.partition === partition)
@@ -143,6 +180,7 @@ export class Member {
       topic: tp.topic,
       partition: tp.partition,
       active: true,
+      seekTo: undefined,
       reported: false,
       cancelWait: undefined,
       done: Promise.resolve(),
@@ -166,6 +204,16 @@ export class Member {
     const isActive = () => f.active
     const heartbeat = async () => {}
     while (f.active) {
+      if (f.seekTo !== undefined) {
+        position = f.seekTo
+        f.seekTo = undefined
+      }
+      if (this.paused.has(tpKey(f.topic, f.partition))) {
+        // Nothing to heartbeat on memory: a member stays in its group while it is not stuck in a batch.
+        await new Promise<void>((resolve) => (f.cancelWait = resolve))
+        f.cancelWait = undefined
+        continue
+      }
       // Retention or compaction may have removed the position; continue at the oldest surviving record.
       position = Math.max(position, log.logStartOffset)
       const records = log.read(position, this.options.maxBatchSize)

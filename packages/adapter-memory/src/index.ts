@@ -4,6 +4,7 @@ import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
 import { Member } from './group.js'
 import { endOffsets, MemoryReader } from './reader.js'
 import { committedOffsets } from './offsets.js'
+import { offsetsForTimes, parseOffset, resetOffsets } from './admin.js'
 
 export { MemoryBroker, type MemoryBrokerOptions }
 
@@ -68,6 +69,9 @@ export function memory(options: MemoryOptions = {}): Backend {
           joined = false
           await group.leave(member)
         },
+        pause: (partitions) => member.pause(partitions),
+        resume: (partitions) => member.resume(partitions),
+        seek: ({ topic, partition, offset }) => member.seek(topic, partition, parseOffset(offset)),
       }
     },
     async endOffsets(topic) {
@@ -76,6 +80,8 @@ export function memory(options: MemoryOptions = {}): Backend {
     },
     reader: (readerOptions) => new MemoryReader(broker, readerOptions),
     committedOffsets: async (groupId, topics) => committedOffsets(broker, groupId, topics),
+    resetOffsets: async (groupId, topic, positions) => resetOffsets(broker, groupId, topic, positions),
+    offsetsForTimes: async (topic, timestamp) => offsetsForTimes(broker, topic, timestamp),
     topicSpec: async (name) => broker.topicSpec(name),
     async close() {
       closed = true

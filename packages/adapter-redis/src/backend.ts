@@ -9,6 +9,7 @@ import type {
   PartitionEnd,
   PartitionReaderOptions,
   ProducerSettings,
+  ResetPosition,
   TopicDescription,
   TopicSpec,
   Logger,
@@ -24,6 +25,7 @@ import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
 import { endOffsets, RedisReader } from './reader.js'
 import { committedOffsets, specOf } from './offsets.js'
+import { offsetsForTimes, resetOffsets } from './reset.js'
 import { createTopic } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
 import { within } from './within.js'
@@ -122,6 +124,14 @@ export class RedisBackend implements Backend {
 
   committedOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
     return committedOffsets(this.context, groupId, topics)
+  }
+
+  resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+    return resetOffsets(this.context, groupId, topic, positions)
+  }
+
+  offsetsForTimes(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: string | undefined }>> {
+    return offsetsForTimes(this.context, topic, timestamp)
   }
 
   async topicSpec(name: string): Promise<TopicSpec | undefined> {

@@ -23,3 +23,20 @@ export function countUpTo(ids: readonly string[], id: string): number {
   }
   return lo
 }
+
+/**
+ * The id a group must have read for its next entry to be `id`: the one just before it ('0' before the first). Ids are
+ * '<ms>-<seq>' with 64-bit parts, so this works on BigInts.
+ */
+export function idBefore(id: string): string {
+  const dash = id.indexOf('-')
+  const ms = BigInt(dash < 0 ? id : id.slice(0, dash))
+  const seq = dash < 0 ? 0n : BigInt(id.slice(dash + 1))
+  if (seq > 0n) return `${ms}-${seq - 1n}`
+  return ms > 0n ? `${ms - 1n}-18446744073709551615` : '0'
+}
+
+/** A Redis offset from the SDK: a stream entry id ('<ms>-<seq>', or '<ms>'), as messages carry it. */
+export function isEntryId(id: string): boolean {
+  return /^\d+(-\d+)?$/.test(id)
+}

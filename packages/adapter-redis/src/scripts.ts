@@ -154,6 +154,13 @@ export const commit = new Script<
   return n < 0 ? { fenced: true } : { fenced: false, acknowledged: n }
 })
 
+/** 1: moved; -1: the token lost the lease; -2: an admin reset found the lease held. */
+export const seek = new Script<
+  [stream: string, lease: string],
+  [token: string, group: string, lastRead: string],
+  number
+>('seek', integer)
+
 /** Keys: one member set per subscribed topic. Reply: the live members of each, in key order. */
 export const heartbeat = new Script<string[], [member: string, sessionMs: number, leave: '0' | '1'], string[][]>(
   'heartbeat',

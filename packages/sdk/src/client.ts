@@ -6,6 +6,7 @@ import { resolveLogger, type Logger } from './logger.js'
 import { createTelemetry } from './telemetry/index.js'
 import type { TelemetryOptions } from './telemetry/options.js'
 import { Producer, type ProducerOptions } from './producer.js'
+import { resetOffsets, type OffsetResetTarget } from './reset-offsets.js'
 import { Table, type TableOptions } from './table.js'
 import { checkTopic, type AnyTopic, type CompactedTopic } from './topic.js'
 import { TopicResolver } from './topic-resolver.js'
@@ -41,6 +42,12 @@ export interface Admin {
    * committed position, the partition's end and the records between, and the total.
    */
   lag(groupId: string, topic?: AnyTopic | string): Promise<GroupLag>
+  /**
+   * Moves a consumer group's positions in a topic (see OffsetResetTarget): its members, once started, read from
+   * there. Refused with a GroupInUseError, changing nothing, while the group has live members (they would commit
+   * over it); a running member moves its own partitions with consumer.seek().
+   */
+  resetOffsets(groupId: string, topic: AnyTopic | string, to: OffsetResetTarget): Promise<void>
 }
 
 export interface Client {
@@ -119,6 +126,7 @@ export function createClient(options: ClientOptions): Client {
         lag(groupId, topic) {
           return groupLag(backend, groupId, topic === undefined ? undefined : [nameOf(topic)])
         },
+        resetOffsets: (groupId, topic, to) => resetOffsets(backend, groupId, topic, to),
       }
     },
     async close() {

@@ -1,6 +1,14 @@
 import type { Backend, BackendConsumer, IncomingRecord, TopicPartition } from './backend/contract.js'
 import { checkSignal, onAbort } from './abort.js'
-import { AbortError, ClosedError, ConfigError, isKeyedError, TimeoutError, type KeyedError } from './errors.js'
+import {
+  AbortError,
+  ClosedError,
+  ConfigError,
+  isKeyedError,
+  NotAssignedError,
+  TimeoutError,
+  type KeyedError,
+} from './errors.js'
 import { checkTopic, type AnyTopic } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
 import type { ClientTelemetry, ConsumerTelemetry } from './telemetry/hooks.js'
@@ -8,6 +16,7 @@ import { Emitter, type ConsumerEventName, type ConsumerEvents } from './events.j
 import { groupLag, type GroupLag } from './lag.js'
 import { defaultLogger, type Logger } from './logger.js'
 import { Ownership } from './consumer/assignment.js'
+import { PartitionControl } from './consumer/control.js'
 import { BatchRunner, type Route } from './consumer/batches.js'
 import type { BatchHandler, CloseOptions, MessagesOptions, SubscribeBatchOptions } from './consumer/batch-types.js'
 import { DeadLetters } from './consumer/dead-letter.js'
@@ -46,6 +55,9 @@ export class Consumer {
   private readonly settings: ConsumerSettings
   private readonly batches: BatchRunner
   private readonly ownership = new Ownership()
+  private readonly control = new PartitionControl()
+  /** Partition counts of the subscribed topics, as resolved: what pause(topic) without partitions covers. */
+  private readonly partitionCounts = new Map<string, number>()
   private member: BackendConsumer | undefined
   private readonly deadLetters: DeadLetters | undefined
   private failure: KeyedError | undefined
@@ -102,6 +114,7 @@ export class Consumer {
         telemetry: (this.telemetry = telemetry?.consumer(options.groupId)),
       },
       this.settings,
+      this.control,
     )
   }
 
@@ -219,7 +232,7 @@ export class Consumer {
     const resolving = this.topics.resolve(topic)
     resolving.catch(() => undefined) // a close that came first answers this call
     try {
-      await Promise.race([resolving, this.stopping])
+      this.partitionCounts.set(topic.name, (await Promise.race([resolving, this.stopping])).partitions)
     } catch (error) {
       throw whenAborted(this.closeCalled ? new ClosedError('consumer') : error)
     }
@@ -262,6 +275,89 @@ export class Consumer {
   async commit(message: { topic: string; partition: number; offset: string }): Promise<void> {
     if (!this.member) throw new ClosedError('consumer')
     await this.member.commit([{ topic: message.topic, partition: message.partition, offset: message.offset }])
+  }
+
+  /**
+   * Stops handing records of these partitions of the topic (without `partitions`, of all of them) to handlers until
+   * resume(). Records being handled finish and are committed; records fetched but not started are read again after
+   * resume, so nothing is skipped and order holds. The member stays in the group, heartbeating, however long the pause
+   * lasts. The pause is this consumer's and outlives rebalances: a paused partition assigned to it again stays paused,
+   * while one that moves to another member is read there (that member never paused it).
+   */
+  pause(topic: AnyTopic | string, partitions?: readonly number[]): void {
+    const [name, list] = this.partitionsOf('pause', topic, partitions)
+    this.control.pause(name, partitions)
+    this.member?.pause?.(list)
+  }
+
+  /** Hands records of these partitions (without `partitions`, of all the topic's) to handlers again, from where they stopped. */
+  resume(topic: AnyTopic | string, partitions?: readonly number[]): void {
+    const [name, list] = this.partitionsOf('resume', topic, partitions)
+    this.control.resume(name, partitions)
+    this.member?.resume?.(list.filter((tp) => !this.control.isPaused(tp.topic, tp.partition)))
+  }
+
+  /** The paused partitions of the subscribed topics, owned now or not. */
+  paused(): TopicPartition[] {
+    return this.control.pausedOf(this.partitionCounts)
+  }
+
+  /**
+   * Makes the next record handled from a partition this consumer owns the one at `offset` (a record's offset as
+   * messages carry it; on Redis an entry id), backwards (replay) or forwards. Records fetched and not started are
+   * dropped; the one being handled finishes, and nothing of its batch is committed over the seek. The group's
+   * committed position follows once a record from the new position is committed. A partition not owned now is a
+   * NotAssignedError; to move a group none of whose members run, use admin().resetOffsets().
+   */
+  seek(position: { readonly topic: AnyTopic | string; readonly partition: number; readonly offset: string }): void {
+    const topic = typeof position?.topic === 'string' ? position.topic : position?.topic?.name
+    const { partition, offset } = position ?? {}
+    if (typeof topic !== 'string' || !Number.isInteger(partition) || typeof offset !== 'string' || offset === '')
+      throw new ConfigError(
+        `seek() needs { topic, partition, offset }: a topic, an integer partition and an offset string as messages carry it.`,
+      )
+    if (this.closed) throw new ClosedError('consumer')
+    const member = this.member
+    if (member && !member.seek)
+      throw new ConfigError(
+        `The ${this.backend.name} backend cannot seek: it does not implement BackendConsumer.seek().`,
+      )
+    if (!member?.seek || !this.ownership.owns(topic, partition))
+      throw new NotAssignedError(
+        this.options.groupId,
+        topic,
+        partition,
+        this.ownership.list().map((tp) => `${tp.topic}[${tp.partition}]`),
+      )
+    // With a batch of it in flight, the seek waits for that batch to return; otherwise the backend takes it now.
+    if (!this.control.seek(topic, partition, offset)) member.seek({ topic, partition, offset })
+  }
+
+  /** Checks pause()/resume() arguments; the topic's name and the partitions they cover. */
+  private partitionsOf(
+    what: string,
+    topic: AnyTopic | string,
+    partitions: readonly number[] | undefined,
+  ): [string, TopicPartition[]] {
+    const name = typeof topic === 'string' ? topic : topic?.name
+    const count = this.partitionCounts.get(name)
+    if (count === undefined)
+      throw new ConfigError(
+        `${what}('${String(name)}'): this consumer does not read that topic; subscribe to it first (await subscribe()).`,
+      )
+    if (
+      partitions !== undefined &&
+      (!Array.isArray(partitions) || !partitions.every((p) => Number.isInteger(p) && p >= 0 && p < count))
+    )
+      throw new ConfigError(
+        `${what}('${name}', partitions): partitions must be integers from 0 to ${count - 1}, got ${JSON.stringify(partitions)}.`,
+      )
+    if (this.member && !this.member.pause)
+      throw new ConfigError(
+        `The ${this.backend.name} backend cannot pause: it does not implement BackendConsumer.pause().`,
+      )
+    const list = partitions ?? Array.from({ length: count }, (_, p) => p)
+    return [name, list.map((partition) => ({ topic: name, partition }))]
   }
 
   /** The partitions this consumer owns now (sorted by topic, then partition); empty before it joined and once closed. */
@@ -347,6 +443,9 @@ export class Consumer {
       this.events.emit('committed', { groupId: this.options.groupId, offsets: [...offsets] })
     }
     this.member = member
+    // The pause is this consumer's: a rebuilt member starts with it.
+    const paused = this.control.pausedOf(this.partitionCounts)
+    if (paused.length > 0) member.pause?.(paused)
     await member.start()
     this.unobserveLag ??= this.telemetry?.observeLag(() => this.lag())
     this.events.emit('joined', { groupId: this.options.groupId, topics: [...this.routes.keys()] })

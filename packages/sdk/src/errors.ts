@@ -22,6 +22,8 @@ export type KeyedErrorCode =
   | 'NOT_OWNED'
   | 'SEND_ABORTED'
   | 'ABORTED'
+  | 'NOT_ASSIGNED'
+  | 'GROUP_IN_USE'
 
 /** Codes whose cause is usually passing (a server down, a timeout): the same call may succeed later. */
 const RETRIABLE_BY_DEFAULT: ReadonlySet<KeyedErrorCode> = new Set(['BACKEND_UNAVAILABLE', 'TIMEOUT'])
@@ -416,5 +418,38 @@ export class AbortError extends KeyedError {
       retriable: false,
     })
     this.reason = reason
+  }
+}
+
+/** A seek for a partition this consumer does not own (not assigned yet, or handed to another member). */
+export class NotAssignedError extends KeyedError {
+  readonly topic: string
+  readonly partition: number
+  constructor(groupId: string, topic: string, partition: number, owned: readonly string[]) {
+    super(
+      'NOT_ASSIGNED',
+      `Partition ${partition} of '${topic}' is not assigned to this member of group '${groupId}' ` +
+        `(it owns ${owned.length ? owned.join(', ') : 'nothing'}), so it cannot seek there. Seek from a handler of that ` +
+        `partition or after onPartitionsAssigned reported it; to move a whole group, close its members and use ` +
+        `admin().resetOffsets().`,
+      { retriable: false },
+    )
+    this.topic = topic
+    this.partition = partition
+  }
+}
+
+/** An admin change of a group's positions refused because the group has live members, which would overwrite it. */
+export class GroupInUseError extends KeyedError {
+  readonly groupId: string
+  constructor(groupId: string, backend: string, members: number | undefined) {
+    super(
+      'GROUP_IN_USE',
+      `Group '${groupId}' has ${members ?? 'some'} live member(s) on the ${backend} backend; its offsets were not reset, ` +
+        `since live members would commit over them. Close every consumer of the group (or wait for their sessions to ` +
+        `expire), then reset again; a member can move its own partitions with consumer.seek().`,
+      { retriable: true },
+    )
+    this.groupId = groupId
   }
 }

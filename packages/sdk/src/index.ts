@@ -29,6 +29,7 @@ export {
 } from './partitioners.js'
 export { createClient, type Admin, type Client, type ClientOptions } from './client.js'
 export { Producer, type ProducerOptions, type RecordMetadata, type SendOptions, type SendRecord } from './producer.js'
+export type { OffsetResetTarget } from './reset-offsets.js'
 export {
   Consumer,
   DEAD_LETTER_HEADERS,

@@ -8,10 +8,11 @@ import type {
   PartitionEnd,
   PartitionReaderOptions,
   ProducerSettings,
+  ResetPosition,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
-import { BackendRefusedError } from '@keyed/sdk/backend'
+import { BackendRefusedError, GroupInUseError, isKeyedError } from '@keyed/sdk/backend'
 import type { Admin, BaseOptions } from '@platformatic/kafka'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from '../bounded.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
@@ -250,6 +251,42 @@ export class PlatformaticBackend implements Backend {
       return out
     } catch (error) {
       throw this.error(error, `fetch the committed offsets of group '${groupId}'`)
+    }
+  }
+
+  /** An admin commit of the group's positions (as kafka-consumer-groups --reset-offsets does), refused while it has members. */
+  async resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+    try {
+      const admin = await this.admin()
+      const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId)
+      if (group && group.members.size > 0) throw new GroupInUseError(groupId, 'kafka', group.members.size)
+      const needsEdges = positions.some((p) => !('offset' in p))
+      const [lows, highs] = needsEdges
+        ? await Promise.all([this.offsets(admin, topic, EARLIEST), this.offsets(admin, topic, LATEST)])
+        : [new Map<number, bigint>(), new Map<number, bigint>()]
+      const partitionOffsets = positions.map((p) => ({
+        partition: p.partition,
+        offset: 'offset' in p ? BigInt(p.offset) : ((p.to === 'earliest' ? lows : highs).get(p.partition) ?? 0n),
+      }))
+      await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] })
+    } catch (error) {
+      if (isKeyedError(error)) throw error
+      throw this.error(error, `reset the offsets of group '${groupId}' in '${topic}'`)
+    }
+  }
+
+  /** ListOffsets by timestamp; Kafka answers -1 for a partition with no record at or after the time. */
+  async offsetsForTimes(
+    topic: string,
+    timestamp: number,
+  ): Promise<Array<{ partition: number; offset: string | undefined }>> {
+    try {
+      const found = await this.offsets(await this.admin(), topic, BigInt(Math.floor(timestamp)))
+      return [...found]
+        .sort(([a], [b]) => a - b)
+        .map(([partition, offset]) => ({ partition, offset: offset >= 0n ? offset.toString() : undefined }))
+    } catch (error) {
+      throw this.error(error, `look up the offsets of '${topic}' at ${new Date(timestamp).toISOString()}`)
     }
   }
 

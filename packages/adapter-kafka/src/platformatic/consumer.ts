@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks'
-import type { BackendConsumer, CommitOffset, GroupMemberOptions, IncomingRecord } from '@keyed/sdk/backend'
+import type {
+  BackendConsumer,
+  CommitOffset,
+  GroupMemberOptions,
+  IncomingRecord,
+  TopicPartition,
+} from '@keyed/sdk/backend'
 import { isKeyedError } from '@keyed/sdk/backend'
 import type { Consumer, ConsumerGroupJoinPayload, ConsumerOptions } from '@platformatic/kafka'
 import { Assignment } from '../assignment.js'
@@ -52,6 +58,10 @@ export class PlatformaticConsumer implements BackendConsumer {
    */
   private alive = 0
   private heartbeatSent = 0
+  /** This member's paused partitions, kept across rebalances. */
+  private readonly paused = new Set<string>()
+  /** Seeks asked while the partition's batch is being handled: applied when its onBatch call returns. */
+  private readonly seeks = new Map<string, bigint>()
   /** Assignments arrive with each join; the next one waits for the previous to be applied. */
   private assigning: Promise<void> = Promise.resolve()
 
@@ -94,7 +104,8 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const s of options.subscriptions) consumer.topics.track(s.topic)
     this.loop = new FetchLoop(
       consumer,
-      () => this.owned.values(),
+      // Paused partitions are not fetched; the client's own heartbeats keep the membership meanwhile.
+      () => [...this.owned.values()].filter((p) => !this.paused.has(key(p.topic, p.partition))),
       (position, records, next) => this.handle(position, records, next),
       {
         maxWaitTimeMs: tuning.maxWaitTimeMs,
@@ -205,6 +216,28 @@ export class PlatformaticConsumer implements BackendConsumer {
     return (this.consumer?.assignments ?? []).some((a) => a.topic === topic && a.partitions.includes(partition))
   }
 
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.add(key(tp.topic, tp.partition))
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.delete(key(tp.topic, tp.partition))
+    this.loop?.wake()
+  }
+
+  /** An idle partition moves at once (a fetch in flight for the old position is dropped); a busy one after its batch. */
+  seek(position: CommitOffset): void {
+    const k = key(position.topic, position.partition)
+    const owned = this.owned.get(k)
+    if (!owned) return
+    const next = BigInt(position.offset)
+    if (owned.busy) this.seeks.set(k, next)
+    else {
+      owned.next = next
+      this.loop?.wake()
+    }
+  }
+
   private handle(position: Position, records: IncomingRecord[], next: bigint): Promise<void> {
     const k = key(position.topic, position.partition)
     const run = this.handleNow(position, records, next)
@@ -227,6 +260,12 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (let i = 0; i < records.length && isActive(); i += size) {
       const chunk = records.length <= size ? records : records.slice(i, i + size)
       await this.options.onBatch({ topic, partition, records: chunk, isActive, heartbeat: () => Promise.resolve() })
+      const sought = this.seeks.get(k)
+      if (sought !== undefined) {
+        this.seeks.delete(k)
+        if (this.owned.get(k) === position) position.next = sought
+        return
+      }
       if (!isActive()) return
       position.next = i + size >= records.length ? next : BigInt(chunk[chunk.length - 1]!.offset) + 1n
     }

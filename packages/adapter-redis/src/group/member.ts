@@ -11,6 +11,7 @@ import {
 } from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { toKeyedError, translated } from '../errors.js'
+import { isEntryId } from '../ids.js'
 import { deadline, within } from '../within.js'
 import { Lease } from './lease.js'
 import { Membership } from './membership.js'
@@ -44,6 +45,8 @@ export class RedisGroupMember implements BackendConsumer {
   /** The partitions the latest plan gives this member. */
   private wanted = new Map<string, TopicPartition>()
   private closing = false
+  /** Paused partitions by 'topic:partition': this member's, kept across rebalances. */
+  private readonly paused = new Set<string>()
   private closed: Promise<void> | undefined
 
   constructor(
@@ -82,6 +85,27 @@ export class RedisGroupMember implements BackendConsumer {
     while (!this.closing && Date.now() < until && [...this.wanted.keys()].some((id) => !this.owned.has(id))) {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) this.paused.add(`${topic}:${partition}`)
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const id = `${topic}:${partition}`
+      this.paused.delete(id)
+      this.owned.get(id)?.reader.resumed()
+    }
+  }
+
+  /** The reader applies it before its next read, under its lease (ignored for a partition not owned). */
+  seek(position: CommitOffset): void {
+    if (!isEntryId(position.offset))
+      throw new ConfigError(
+        `Redis offsets are stream entry ids ('<ms>-<seq>', as messages carry them), got '${position.offset}'.`,
+      )
+    this.owned.get(`${position.topic}:${position.partition}`)?.reader.seek(position.offset)
   }
 
   /** Bounded by sendTimeoutMs like a send: a commit that waited that long through an outage fails with TimeoutError. */
@@ -191,7 +215,16 @@ export class RedisGroupMember implements BackendConsumer {
               return
             }
             if (this.closing || this.owned.has(id)) return lease.release(conn)
-            this.take(id, new PartitionReader(this.context, this.options, topic, partition, lease, () => !this.closing))
+            const reader = new PartitionReader(
+              this.context,
+              this.options,
+              topic,
+              partition,
+              lease,
+              () => !this.closing,
+              () => this.paused.has(id),
+            )
+            this.take(id, reader)
           }),
       )
     } finally {
@@ -208,8 +241,6 @@ export class RedisGroupMember implements BackendConsumer {
 
   private take(id: string, reader: PartitionReader): void {
     const { topic, partition } = reader
-    // Before the reader's loop starts: onAssigned comes before the partition's first batch.
-    this.report('onAssigned', topic, partition)
     const done = reader
       .read()
       .catch((error: unknown) => {
@@ -226,6 +257,8 @@ export class RedisGroupMember implements BackendConsumer {
         if (this.owned.get(id)?.reader === reader) this.owned.delete(id)
       })
     this.owned.set(id, { reader, done })
+    // Owned already (a listener may seek), and before the first batch: the reader's loop has not got its connection yet.
+    this.report('onAssigned', topic, partition)
   }
 
   private report(which: 'onAssigned' | 'onRevoked', topic: string, partition: number): void {

@@ -2,10 +2,10 @@ import type { Connection } from '../connection.js'
 import type { GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { replyCode } from '../errors.js'
-import { countUpTo } from '../ids.js'
+import { countUpTo, idBefore } from '../ids.js'
 import { CONSUMER_NAME } from '../keys.js'
 import { decodeEntry, type RawEntry } from '../records.js'
-import { commit, ScriptReplyError } from '../scripts.js'
+import { commit, ScriptReplyError, seek } from '../scripts.js'
 import type { Lease } from './lease.js'
 
 type Options = Pick<GroupMemberOptions, 'groupId' | 'maxBatchSize' | 'onBatch'>
@@ -22,6 +22,10 @@ export class PartitionReader {
   private readonly delivered: string[] = []
   private conn: Connection | undefined
   private connId: number | undefined
+  /** Where seek() moves the next read, applied before it. */
+  private seekTo: string | undefined
+  /** Ends a wait for resume (or a seek, or stop). */
+  private wake: (() => void) | undefined
 
   constructor(
     private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'logger'>,
@@ -31,6 +35,8 @@ export class PartitionReader {
     readonly lease: Lease,
     /** False once the member closes. */
     private readonly memberActive: () => boolean,
+    /** True while the member has this partition paused. */
+    private readonly paused: () => boolean = () => false,
   ) {
     this.stream = context.keys.stream(topic, partition)
   }
@@ -47,6 +53,23 @@ export class PartitionReader {
   stop(): void {
     if (this.stopping) return
     this.stopping = true
+    this.wake?.()
+    this.unblock()
+  }
+
+  /** The next batch starts at this entry id: applied by the loop before its next read (a blocked read is woken). */
+  seek(offset: string): void {
+    this.seekTo = offset
+    this.wake?.()
+    this.unblock()
+  }
+
+  /** The member resumed this partition: a loop waiting out the pause goes on. */
+  resumed(): void {
+    this.wake?.()
+  }
+
+  private unblock(): void {
     const id = this.connId
     if (id !== undefined)
       void this.context
@@ -113,6 +136,18 @@ export class PartitionReader {
     let pending = true
     const { groupId, maxBatchSize } = this.options
     while (this.isActive()) {
+      if (this.seekTo !== undefined) {
+        await this.applySeek()
+        // The seek acknowledged everything pending: the next read is of new entries, from the sought id.
+        pending = false
+        continue
+      }
+      if (this.paused()) {
+        // The lease is renewed by the member's heartbeat meanwhile: the partition stays ours however long this lasts.
+        await new Promise<void>((resolve) => (this.wake = resolve))
+        this.wake = undefined
+        continue
+      }
       if (readies !== seen) {
         seen = readies
         pending = true
@@ -141,6 +176,8 @@ export class PartitionReader {
       // A read resent after a reconnect may skip entries an earlier, lost reply delivered: they are pending now, and
       // handling the later entries first would commit (acknowledge) the lost ones unseen. Read the pending list instead.
       if (readies !== seen) continue
+      // Read from the old position: they stay pending, and the seek drops them from the pending list.
+      if (this.seekTo !== undefined) continue
       const entries = streamEntries(reply)
       if (entries.length === 0) {
         pending = false
@@ -161,6 +198,20 @@ export class PartitionReader {
       }
       await this.options.onBatch(this.batch(records))
     }
+  }
+
+  /** Moves the group's position under this member's lease (fenced like a commit) and forgets what was handed out. */
+  private async applySeek(): Promise<void> {
+    const target = this.seekTo!
+    this.seekTo = undefined
+    const conn = await this.context.connection()
+    const reply = await seek.run(
+      conn,
+      [this.stream, this.lease.key],
+      [this.lease.token, this.options.groupId, idBefore(target)],
+    )
+    if (reply === -1) this.stopping = true
+    else this.delivered.length = 0
   }
 
   private batch(records: readonly IncomingRecord[]): PartitionBatch {

@@ -29,6 +29,17 @@ export interface Backend {
    * in): its committed position, the partition's end and the records between. Optional; tools (keyed lag) need it.
    */
   committedOffsets?(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]>
+  /**
+   * Moves a consumer group's positions in these partitions of the topic: it next reads from the given offset, or from
+   * the oldest surviving record ('earliest') or only records written after ('latest'). Rejects with a
+   * GroupInUseError, changing nothing, while the group has live members. Optional: admin().resetOffsets() needs it.
+   */
+  resetOffsets?(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void>
+  /**
+   * Per partition of the topic, the offset of the first record whose timestamp is at or after the time (Redis: the
+   * first entry whose id's time is), or undefined when there is none. Optional: resetOffsets to a timestamp needs it.
+   */
+  offsetsForTimes?(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: string | undefined }>>
   /** The topic's settings as createTopic() takes them (what a copy of it needs), or undefined when it does not exist. Optional. */
   topicSpec?(name: string): Promise<TopicSpec | undefined>
   /**
@@ -186,7 +197,7 @@ export interface GroupMemberOptions {
    * the backend can promise it: memory and Redis always; Kafka on a rebalance (kafkajs rejoins only after its batches
    * returned), while a member that closes reports its partitions once it left the group. A member expelled for
    * missing its session (frozen past sessionTimeoutMs) hears of it late: its partitions may already be elsewhere.
-   * Memory and Kafka rebalance eagerly: a rebalance revokes every partition and assigns again those the member keeps.
+   * Memory and Kafka (kafkajs) rebalance eagerly: a rebalance revokes every partition and assigns again those the member keeps.
    */
   onRevoked?(partitions: readonly TopicPartition[]): void
 }
@@ -203,7 +214,29 @@ export interface BackendConsumer {
   commit(offsets: readonly CommitOffset[]): Promise<void>
   /** Stops fetching, waits for batches in flight, leaves the group. */
   close(): Promise<void>
+  /**
+   * Stops fetching these partitions until resume(): no batch of them is handed out after this returns except one
+   * already being handed over (the SDK rewinds that one with seek). The membership stays alive however long the pause
+   * lasts. The pause belongs to this member object and outlives rebalances: a paused partition that is assigned to
+   * it again stays paused. May be called before start(). Optional: consumer.pause() needs it.
+   */
+  pause?(partitions: readonly TopicPartition[]): void
+  /** Fetches these partitions again (those this member owns). */
+  resume?(partitions: readonly TopicPartition[]): void
+  /**
+   * The next batch of the partition handed to onBatch starts at this offset (a record's offset; on Redis an entry id):
+   * nothing fetched from the old position is handed out after this returns, and the group's position moves there once
+   * the member commits past it (Redis: at once). The SDK calls it only for a partition this member owns, while no
+   * onBatch call of it is in flight or from that call just before it returns. Optional: consumer.seek() and
+   * consumer.pause() need it.
+   */
+  seek?(position: CommitOffset): void
 }
+
+/** Where resetOffsets() moves a group in one partition: to a record's offset, or to the partition's start or end. */
+export type ResetPosition =
+  | { readonly partition: number; readonly offset: string }
+  | { readonly partition: number; readonly to: 'earliest' | 'latest' }
 
 /** The end of a partition: an opaque position of this backend (Kafka and memory: the next offset to be written; Redis: the id of the last entry added). */
 export interface PartitionEnd {

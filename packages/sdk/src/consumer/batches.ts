@@ -2,6 +2,7 @@ import type { BackendConsumer, IncomingRecord, PartitionBatch } from '../backend
 import { BackendUnavailableError, DeadLetterError, HandlerError, isKeyedError, type KeyedError } from '../errors.js'
 import type { AnyTopic } from '../topic.js'
 import { runBatchHandler, type BatchContext, type BatchRoute, type Progress } from './batch-handler.js'
+import type { PartitionControl, Flight } from './control.js'
 import type { DeadLetters } from './dead-letter.js'
 import { RecordFailure, type Decoder } from './decode.js'
 import { retry } from './retry.js'
@@ -38,6 +39,7 @@ export interface BatchHost {
 interface Running {
   readonly member: BackendConsumer
   readonly batch: PartitionBatch
+  readonly flight: Flight
   /** One at a time: the last record of the batch whose handling finished, and the one being handled. */
   last: IncomingRecord | undefined
   current: IncomingRecord | undefined
@@ -64,6 +66,7 @@ export class BatchRunner {
   constructor(
     private readonly host: BatchHost,
     private readonly settings: ConsumerSettings,
+    private readonly control: PartitionControl,
   ) {
     this.scheduler = this.schedulerFor(settings)
     this.batchContext = {
@@ -100,16 +103,31 @@ export class BatchRunner {
     this.host.telemetry?.received(batch.topic, batch.partition, batch.records.length)
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
-    const run: Running = { member, batch, last: undefined, current: undefined, scheduled: undefined, release }
+    // The handlers run on the control's copy of the batch, which pause() and seek() can cut short.
+    const flight = this.control.begin(batch)
+    const run: Running = {
+      member,
+      batch: flight.batch,
+      flight,
+      last: undefined,
+      current: undefined,
+      scheduled: undefined,
+      release,
+    }
     this.running.add(run)
     const scheduler = route.batch ? undefined : this.schedulerOf(route)
     const work = (
       route.batch
-        ? runBatchHandler(this.batchContext, route.decode, route.batch, member, batch, (p) => (run.scheduled = p))
+        ? runBatchHandler(this.batchContext, route.decode, route.batch, member, run.batch, (p) => (run.scheduled = p))
         : scheduler
           ? this.schedule(scheduler, route, run)
           : this.oneAtATime(route, run)
-    ).finally(() => this.running.delete(run))
+    )
+      .then(() => {
+        // Before the batch returns to the backend: a cut batch moves the backend's position (the contract's seek rule).
+        if (!this.abandoned) this.control.end(flight, member, run.scheduled ? run.scheduled.prefixEnd() : run.last)
+      })
+      .finally(() => this.running.delete(run))
     return Promise.race([work, released])
   }
 
@@ -184,6 +202,11 @@ export class BatchRunner {
     }
     run.last = last
     run.current = undefined
+    await this.finish(run, last)
+  }
+
+  /** Commits the batch's finished prefix. */
+  private async finish(run: Running, last: IncomingRecord | undefined): Promise<void> {
     if (last && this.settings.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
   }
 
@@ -199,7 +222,7 @@ export class BatchRunner {
     const scheduled = scheduler.submit(run.batch, route.topic.ordering === 'none')
     run.scheduled = scheduled
     const last = await scheduled.done
-    if (last && this.settings.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
+    await this.finish(run, last)
   }
 
   /** One record with concurrency: decode, handler, then retries (pausing off its slot), dead letter or stop. Never rejects. */
@@ -230,6 +253,8 @@ export class BatchRunner {
   }
 
   private async commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void> {
+    // A batch sought away from commits nothing over the seek.
+    if (!this.control.mayCommit(record.topic, record.partition)) return
     try {
       await member.commit([{ topic: record.topic, partition: record.partition, offset: record.offset }])
     } catch (error) {

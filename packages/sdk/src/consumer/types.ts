@@ -62,7 +62,7 @@ export interface ConsumerOptions {
   onPartitionsAssigned?: (partitions: readonly TopicPartition[]) => void
   /**
    * Called when partitions stopped being this consumer's: after their last records were handled and committed and,
-   * on memory, Redis and a Kafka rebalance, before another member is given them. Memory and Kafka rebalance eagerly:
+   * on memory, Redis and a Kafka rebalance, before another member is given them. Memory and Kafka (kafkajs) rebalance eagerly:
    * every partition is revoked, and those this member keeps are assigned again.
    */
   onPartitionsRevoked?: (partitions: readonly TopicPartition[]) => void

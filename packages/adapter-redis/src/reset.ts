@@ -1,0 +1,69 @@
+import type { ResetPosition } from '@keyed/sdk/backend'
+import { ConfigError, GroupInUseError } from '@keyed/sdk/backend'
+import type { RedisContext } from './context.js'
+import { translated } from './errors.js'
+import { idBefore, isEntryId } from './ids.js'
+import { seek } from './scripts.js'
+
+type Context = Pick<RedisContext, 'connection' | 'keys' | 'options' | 'topicMeta'>
+
+/**
+ * Moves the group's stream position in each partition (XGROUP SETID, pending entries dropped), refused while the group
+ * has live members reading the topic or any lease of its partitions is held (a member that has not let go yet).
+ */
+export async function resetOffsets(
+  context: Context,
+  groupId: string,
+  topic: string,
+  positions: readonly ResetPosition[],
+): Promise<void> {
+  const { keys } = context
+  await translated(`reset the offsets of group '${groupId}' in '${topic}'`, context.options.server, async () => {
+    const meta = await context.topicMeta(topic)
+    for (const p of positions) {
+      if (p.partition < 0 || p.partition >= meta.partitions)
+        throw new ConfigError(`Topic '${topic}' has no partition ${p.partition}.`)
+      if ('offset' in p && !isEntryId(p.offset))
+        throw new ConfigError(`Redis offsets are stream entry ids ('<ms>-<seq>'), got '${p.offset}'.`)
+    }
+    const conn = await context.connection()
+    // Member sets are scored by expiry on the server's clock.
+    const [seconds, micros] = (await conn.time()) as [string | number, string | number]
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const live = await conn.zcount(keys.members(groupId, topic), `(${now}`, '+inf')
+    if (live > 0) throw new GroupInUseError(groupId, 'redis', live)
+    for (const p of positions) {
+      const lastRead = 'offset' in p ? idBefore(p.offset) : p.to === 'earliest' ? '0' : '$'
+      const reply = await seek.run(
+        conn,
+        [keys.stream(topic, p.partition), keys.lease(topic, p.partition, groupId)],
+        ['', groupId, lastRead],
+      )
+      if (reply === -2) throw new GroupInUseError(groupId, 'redis', undefined)
+    }
+  })
+}
+
+/** Per partition, the first entry whose id's time (when the server appended it) is at or after the timestamp. */
+export async function offsetsForTimes(
+  context: Context,
+  topic: string,
+  timestamp: number,
+): Promise<Array<{ partition: number; offset: string | undefined }>> {
+  return translated(`look up the offsets of '${topic}' by time`, context.options.server, async () => {
+    const meta = await context.topicMeta(topic)
+    const conn = await context.connection()
+    return Promise.all(
+      Array.from({ length: meta.partitions }, async (_, partition) => {
+        const [first] = (await conn.xrange(
+          context.keys.stream(topic, partition),
+          `${Math.floor(timestamp)}-0`,
+          '+',
+          'COUNT',
+          1,
+        )) as Array<[string, string[]]>
+        return { partition, offset: first?.[0] }
+      }),
+    )
+  })
+}

@@ -1,0 +1,117 @@
+import type { BackendConsumer, IncomingRecord, PartitionBatch, TopicPartition } from '../backend/contract.js'
+
+const id = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+/** What was asked of a partition while one of its batches was being handled. */
+interface Cut {
+  /** seek(): where its next batch starts; nothing of the batch is committed. */
+  seekTo: string | undefined
+}
+
+/** One batch being handled: the backend's, and what pause or seek asked meanwhile. */
+export interface Flight {
+  /** The backend's batch. */
+  readonly raw: PartitionBatch
+  /** The batch the handlers run on: inactive once cut. */
+  readonly batch: PartitionBatch
+  cut: Cut | undefined
+}
+
+interface TopicPause {
+  /** pause(topic) without partitions: every partition, but those in `resumed`. */
+  all: boolean
+  readonly partitions: Set<number>
+  readonly resumed: Set<number>
+}
+
+/**
+ * Pause, resume and seek of a consumer's partitions. The pause is this consumer's, kept by topic and partition, so it
+ * outlives rebalances and member rebuilds; a backend only stops fetching (BackendConsumer.pause). A batch of a partition
+ * that is paused or sought while it is handled is cut: no record of it starts any more, those in flight finish; a pause
+ * commits what finished and rewinds the backend to the first record that did not, a seek commits nothing of the batch
+ * and moves the backend to the sought offset, both before the batch returns to the backend (the contract's seek rule).
+ */
+export class PartitionControl {
+  private readonly paused = new Map<string, TopicPause>()
+  private readonly flights = new Map<string, Flight>()
+
+  isPaused(topic: string, partition: number): boolean {
+    const state = this.paused.get(topic)
+    if (!state) return false
+    return state.all ? !state.resumed.has(partition) : state.partitions.has(partition)
+  }
+
+  /** Every paused partition among the topics' partition counts, for a member being built. */
+  pausedOf(partitionCounts: ReadonlyMap<string, number>): TopicPartition[] {
+    const out: TopicPartition[] = []
+    for (const [topic, count] of partitionCounts)
+      for (let partition = 0; partition < count; partition++)
+        if (this.isPaused(topic, partition)) out.push({ topic, partition })
+    return out
+  }
+
+  /** Records the pause and cuts the batches in flight of those partitions. */
+  pause(topic: string, partitions: readonly number[] | undefined): void {
+    const state = this.paused.get(topic) ?? { all: false, partitions: new Set<number>(), resumed: new Set<number>() }
+    this.paused.set(topic, state)
+    if (partitions === undefined) {
+      state.all = true
+      state.partitions.clear()
+      state.resumed.clear()
+    } else
+      for (const p of partitions) {
+        state.partitions.add(p)
+        state.resumed.delete(p)
+      }
+    for (const flight of this.flights.values())
+      if (flight.raw.topic === topic && this.isPaused(topic, flight.raw.partition)) flight.cut ??= { seekTo: undefined }
+  }
+
+  resume(topic: string, partitions: readonly number[] | undefined): void {
+    const state = this.paused.get(topic)
+    if (!state) return
+    if (partitions === undefined) this.paused.delete(topic)
+    else
+      for (const p of partitions) {
+        state.partitions.delete(p)
+        if (state.all) state.resumed.add(p)
+      }
+  }
+
+  /** True when the seek waits for the batch in flight to return (it is cut); false when the backend can take it now. */
+  seek(topic: string, partition: number, offset: string): boolean {
+    const flight = this.flights.get(id(topic, partition))
+    if (!flight) return false
+    flight.cut = { seekTo: offset }
+    return true
+  }
+
+  /** A batch the backend hands over: cut at once when its partition is paused (it was fetched before the pause). */
+  begin(raw: PartitionBatch): Flight {
+    const flight: Flight = {
+      raw,
+      batch: { ...raw, isActive: () => flight.cut === undefined && raw.isActive() },
+      cut: this.isPaused(raw.topic, raw.partition) ? { seekTo: undefined } : undefined,
+    }
+    this.flights.set(id(raw.topic, raw.partition), flight)
+    return flight
+  }
+
+  /** False while the partition's batch in flight was sought away from: nothing of it is committed over the seek. */
+  mayCommit(topic: string, partition: number): boolean {
+    return this.flights.get(id(topic, partition))?.cut?.seekTo === undefined
+  }
+
+  /**
+   * The batch is done (`last` the end of its finished prefix): a cut batch moves the backend's position, to the sought
+   * offset or to the first record that did not finish, unless the partition was lost meanwhile.
+   */
+  end(flight: Flight, member: BackendConsumer, last: IncomingRecord | undefined): void {
+    const key = id(flight.raw.topic, flight.raw.partition)
+    if (this.flights.get(key) === flight) this.flights.delete(key)
+    const { cut, raw } = flight
+    if (!cut || !raw.isActive()) return
+    const offset = cut.seekTo ?? raw.records[last ? raw.records.indexOf(last) + 1 : 0]?.offset
+    if (offset !== undefined) member.seek?.({ topic: raw.topic, partition: raw.partition, offset })
+  }
+}
