@@ -226,7 +226,11 @@ class KafkaBackend implements Backend {
       heartbeatIntervalMs: Math.max(1, heartbeatInterval),
       closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     }
-    return this.track(new KafkaConsumer(consumer, options, tuning, this.context))
+    return this.track(
+      new KafkaConsumer(consumer, options, tuning, this.context, async (groupId, topics) =>
+        committedOffsets(await this.admin(), groupId, topics, this.context),
+      ),
+    )
   }
 
   async endOffsets(topic: string): Promise<PartitionEnd[]> {

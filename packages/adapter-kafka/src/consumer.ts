@@ -11,6 +11,7 @@ import type {
   BackendConsumer,
   CommitOffset,
   GroupMemberOptions,
+  GroupPartitionOffset,
   IncomingRecord,
   TopicPartition,
 } from '@keyed/sdk/backend'
@@ -88,12 +89,16 @@ export class KafkaConsumer implements BackendConsumer {
   private readonly assignment: Assignment
   /** This member's paused partitions, kept across rebalances (kafkajs keeps them by topic too, until a restart). */
   private readonly paused = new Map<string, TopicPartition>()
+  /** Partitions of which kafkajs handed over a batch: their position is kafkajs's and the SDK's commits' from then on. */
+  private readonly delivered = new Set<string>()
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
     private readonly options: GroupMemberOptions,
     private readonly tuning: KafkaConsumerTuning,
     private readonly context: ErrorContext,
+    /** The group's committed positions and the partitions' ends (the backend's admin client). */
+    private readonly positions: (groupId: string, topics: string[]) => Promise<GroupPartitionOffset[]>,
   ) {
     this.assignment = new Assignment(options)
     const { events } = consumer
@@ -145,6 +150,7 @@ export class KafkaConsumer implements BackendConsumer {
         eachBatch: (payload) => this.eachBatch(payload),
       })
       await joined
+      await this.pinStart()
       this.started = true
     } catch (error) {
       await consumer.disconnect().catch(() => undefined)
@@ -186,6 +192,28 @@ export class KafkaConsumer implements BackendConsumer {
     } catch {
       // Not running yet: the next GROUP_JOIN applies the pauses.
     }
+  }
+
+  /**
+   * A group without a committed position in a partition starts at its end ('latest'), but kafkajs looks the end up only
+   * at its first fetch, after the join: records sent once subscribe() resolved could land before that position and be
+   * skipped. So, before start() resolves, the end as of now is committed for every owned partition of a fromBeginning:
+   * false subscription that has no position yet and of which nothing was handed over: kafkajs starts there or earlier,
+   * and so does any member that takes the partition later.
+   */
+  private async pinStart(): Promise<void> {
+    const latest = this.options.subscriptions.filter((s) => !s.fromBeginning).map((s) => s.topic)
+    if (latest.length === 0) return
+    const unstarted = (await this.positions(this.options.groupId, latest)).filter(
+      (p) =>
+        p.committed === undefined &&
+        this.assignment.has(p.topic, p.partition) &&
+        !this.delivered.has(`${p.topic}\u0000${p.partition}`),
+    )
+    // Handed over meanwhile: kafkajs's position (at or before this end) and the SDK's commits take it from here.
+    const pins = unstarted.filter((p) => !this.delivered.has(`${p.topic}\u0000${p.partition}`))
+    if (pins.length === 0) return
+    await this.consumer.commitOffsets(pins.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.end })))
   }
 
   /** kafkajs restarts by itself after errors it calls retriable (restartOnFailure decides); any other crash ends the member. */
@@ -262,6 +290,7 @@ export class KafkaConsumer implements BackendConsumer {
     this.commitDirect = (offsets) => payload.commitOffsetsIfNecessary(offsets)
     const { batch } = payload
     const { topic, partition } = batch
+    if (!this.started) this.delivered.add(`${topic}\u0000${partition}`)
     const epoch = this.epoch
     let lost: unknown
     // The broker expels a member whose last heartbeat is a session timeout old; we stop a heartbeat interval sooner,

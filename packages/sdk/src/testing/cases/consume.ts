@@ -14,6 +14,40 @@ import { sleep, waitFor } from '../wait.js'
 /** One consumer's commits, close, failures and dead letters. */
 export const consumeCases: readonly ConformanceCase[] = [
   {
+    name: 'a new group without fromBeginning gets every record sent once subscribe() resolved, and none sent before',
+    async run(h) {
+      const topic = defineTopic(unique('from-end'), { partitions: 3, value: orderSchema })
+      const keys = Array.from({ length: 30 }, (_, i) => `k-${i}`)
+      const producer = (await h.client()).producer()
+      await producer.send(
+        topic,
+        keys.map((key) => ({ key, value: { seq: 0 } })),
+      )
+      const events: Handled[] = []
+      await (
+        await h.client()
+      )
+        .consumer(h.consumerOptions(unique('group')))
+        .subscribe(
+          topic,
+          (m) => void events.push({ member: 'm', key: m.key, seq: m.value.seq, partition: m.partition }),
+        )
+      // Sent the moment subscribe() resolved: the group's start must already be fixed on every partition.
+      await producer.send(
+        topic,
+        keys.map((key) => ({ key, value: { seq: 1 } })),
+      )
+      await waitFor(
+        'every record sent after the join',
+        h.timeoutMs,
+        () => events.filter((e) => e.seq === 1).length >= keys.length,
+      )
+      await sleep(200)
+      expect(events.filter((e) => e.seq === 0)).toEqual([])
+      expect(events).toHaveLength(keys.length)
+    },
+  },
+  {
     name: 'commits after the handler and resumes after the last commit',
     async run(h) {
       const t = h.timeoutMs
