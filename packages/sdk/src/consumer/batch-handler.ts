@@ -3,7 +3,7 @@ import { ClosedError, ConfigError } from '../errors.js'
 import type { AnyTopic } from '../topic.js'
 import type { BatchHandler, MessageBatch } from './batch-types.js'
 import { RecordFailure, type Decoder } from './decode.js'
-import { backoffMs, type RetryPolicy } from './retry.js'
+import { backoff, type RetryPolicy } from './retry.js'
 import type { Message } from './types.js'
 
 /** A subscribeBatch() route: its handler and how many records it takes at once. */
@@ -48,7 +48,6 @@ export class LeftUnfinished extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const noop = () => {}
 
 /** How often a batch's signal checks whether the partition is still owned (the contract has no revocation event). */
@@ -214,7 +213,7 @@ async function runChunk(
       for (const i of at.slice(done)) if (!(await ctx.settle(chunk[i]!, failure, attempt))) return false
       break
     }
-    await sleep(backoffMs(ctx.retry, attempt))
+    await backoff(ctx.retry, attempt, isActive)
     await batch.heartbeat().catch(noop)
     if (!isActive()) return false
   }

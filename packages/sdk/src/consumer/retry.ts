@@ -1,4 +1,5 @@
 import type { PartitionBatch } from '../backend/contract.js'
+import { sleep } from '../sleep.js'
 import { RecordFailure } from './decode.js'
 
 export interface RetryPolicy {
@@ -7,11 +8,27 @@ export interface RetryPolicy {
   readonly maxBackoffMs: number
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 /** The wait before try number `attempt + 1`: doubling from the initial backoff, capped. */
 export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
   Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1))
+
+/** How often a backoff checks whether its record may still run. */
+const BACKOFF_STEP_MS = 100
+
+/**
+ * Waits the backoff before try `attempt + 1`, in steps, and ends early once `stillWanted` says no (the partition was
+ * lost, the consumer is closing): a close does not wait out a long backoff, and the record stays uncommitted.
+ */
+export async function backoff(
+  policy: RetryPolicy,
+  attempt: number,
+  stillWanted: () => boolean,
+  pause: (ms: number) => Promise<void> = sleep,
+): Promise<void> {
+  const until = Date.now() + backoffMs(policy, attempt)
+  for (let left = until - Date.now(); left > 0 && stillWanted(); left = until - Date.now())
+    await pause(Math.min(left, BACKOFF_STEP_MS))
+}
 
 export type RetryOutcome =
   /** A later try succeeded. */
@@ -37,7 +54,7 @@ export async function retry(
   let failure = first
   let attempts = 1
   while (failure.stage === 'handler' && attempts < policy.attempts) {
-    await pause(backoffMs(policy, attempts))
+    await backoff(policy, attempts, () => batch.isActive() && !stopping(), pause)
     await batch.heartbeat().catch(() => undefined)
     if (!batch.isActive() || stopping()) return { ok: false, failure: undefined, attempts }
     attempts++

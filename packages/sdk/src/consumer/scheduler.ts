@@ -1,4 +1,5 @@
 import type { IncomingRecord, PartitionBatch } from '../backend/contract.js'
+import { sleep } from '../sleep.js'
 
 /** What the scheduler needs from the consumer. */
 export interface SchedulerHooks {
@@ -61,8 +62,6 @@ class Job implements ScheduledBatch {
     return this.prefix > 0 ? this.batch.records[this.prefix - 1] : undefined
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Runs records of different keys concurrently, up to `concurrency` in flight, and records of one key one at a time in

@@ -1,4 +1,6 @@
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+import { sleep } from '../sleep.js'
+
+export { sleep }
 
 /** Polls `check` until it holds; throws naming `what` once `timeoutMs` passed. The suite's and the adapters' tests' one wait. */
 export async function waitFor(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {

@@ -14,6 +14,40 @@ import { sleep, waitFor } from '../wait.js'
 /** One consumer's commits, close, failures and dead letters. */
 export const consumeCases: readonly ConformanceCase[] = [
   {
+    name: 'a close during a retry backoff resolves at once, leaving the record uncommitted for the group',
+    async run(h) {
+      const topic = defineTopic(unique('close-backoff'), { partitions: 1, value: orderSchema })
+      const group = unique('group')
+      const producer = (await h.client()).producer()
+      await producer.send(topic, { key: 'k', value: { seq: 0 } })
+      let tries = 0
+      const consumer = (await h.client()).consumer(
+        h.consumerOptions(group, { retry: { attempts: 3, initialBackoffMs: 8000 }, closeTimeoutMs: 4000 }),
+      )
+      await consumer.subscribe(
+        topic,
+        () => {
+          tries++
+          throw new Error('downstream is down')
+        },
+        { fromBeginning: true },
+      )
+      await waitFor('the first try', h.timeoutMs, () => tries === 1)
+      const started = Date.now()
+      await consumer.close() // resolves: nothing is running, the record waits for a retry that will not come
+      expect(Date.now() - started, 'close did not wait out the 8 s backoff').toBeLessThan(3000)
+      expect(tries).toBe(1)
+      // Not committed: the group hands it over again.
+      const again: number[] = []
+      await (
+        await h.client()
+      )
+        .consumer(h.consumerOptions(group))
+        .subscribe(topic, (m) => void again.push(m.value.seq), { fromBeginning: true })
+      await waitFor('the record again', h.timeoutMs, () => again.length === 1)
+    },
+  },
+  {
     name: 'a new group without fromBeginning gets every record sent once subscribe() resolved, and none sent before',
     async run(h) {
       const topic = defineTopic(unique('from-end'), { partitions: 3, value: orderSchema })
