@@ -118,7 +118,9 @@ export class BatchRunner {
     const scheduler = route.batch ? undefined : this.schedulerOf(route)
     const work = (
       route.batch
-        ? runBatchHandler(this.batchContext, route.decode, route.batch, member, run.batch, (p) => (run.scheduled = p))
+        ? this.observedBatch(route.batch, run.batch, (observed) =>
+            runBatchHandler(this.batchContext, route.decode, observed, member, run.batch, (p) => (run.scheduled = p)),
+          )
         : scheduler
           ? this.schedule(scheduler, route, run)
           : this.oneAtATime(route, run)
@@ -129,6 +131,34 @@ export class BatchRunner {
       })
       .finally(() => this.running.delete(run))
     return Promise.race([work, released])
+  }
+
+  /** A batch handler's batch inside one process span (when telemetry records it): each try runs in the span. */
+  private async observedBatch(
+    route: BatchRoute,
+    batch: PartitionBatch,
+    run: (route: BatchRoute) => Promise<void>,
+  ): Promise<void> {
+    const { telemetry } = this.host
+    const observed = telemetry?.enabled()
+      ? telemetry.processBatch(batch.topic, batch.partition, batch.records)
+      : undefined
+    if (!observed) return run(route)
+    let failed: unknown
+    const handler: BatchRoute['handler'] = async (view) => {
+      try {
+        await observed.run(route.handler, view)
+      } catch (error) {
+        observed.tryFailed((failed = error))
+        throw error
+      }
+    }
+    try {
+      await run({ ...route, handler })
+    } finally {
+      // Dead letters let the batch go on; only a stop is the batch's failure.
+      observed.end(this.host.failed() ? failed : undefined)
+    }
   }
 
   /**

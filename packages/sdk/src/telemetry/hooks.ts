@@ -29,6 +29,11 @@ export interface ConsumerTelemetry {
   enabled(): boolean
   /** Starts observing the handling of one record: its tries, retries and dead letter; undefined when nothing records it. */
   process(record: IncomingRecord): RecordObservation | undefined
+  /**
+   * Starts observing one batch handed to a batch handler (subscribeBatch, messages()): one span for the batch, linked
+   * to each record's creation context; undefined when nothing records it.
+   */
+  processBatch(topic: string, partition: number, records: readonly IncomingRecord[]): RecordObservation | undefined
   /** A record went to the dead-letter topic (counted). */
   deadLettered(record: IncomingRecord, deadLetterTopic: string): void
   /** Reports the group's lag as a gauge, read through `lag` when metrics are collected, until the returned function is called. */
@@ -38,6 +43,8 @@ export interface ConsumerTelemetry {
 export interface RecordObservation {
   /** Runs the handler with the record's span as the active context. */
   run<A, R>(fn: (arg: A) => R, arg: A): R
+  /** A try failed (recorded as an exception event). */
+  tryFailed(error: unknown): void
   /** A try failed and the record is tried again (attempt: the number of the try about to start). */
   retrying(attempt: number, error: unknown): void
   /**

@@ -38,6 +38,8 @@ const OFFSET = 'keyed.offset'
 /** The buckets the conventions advise for messaging durations, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 const SCOPE = '@keyed/sdk'
+/** Most links on a batch's span (the SDK's default span limit). */
+const MAX_LINKS = 128
 /** Longest a lag reading may take when metrics are collected; a slower backend skips that collection. */
 const LAG_TIMEOUT_MS = 5000
 
@@ -288,6 +290,26 @@ class OtelConsumer implements ConsumerTelemetry {
     return new ProcessObservation(otel, span, api.trace.setSpan(producer, span), attributes)
   }
 
+  processBatch(topic: string, partition: number, records: readonly IncomingRecord[]): RecordObservation | undefined {
+    const { otel } = this
+    const { api } = otel
+    const attributes = this.attributesOf(topic, partition)
+    // A batch has no single creation context: links to each record's (the conventions' batch processing), no parent.
+    const links = []
+    for (const record of records) {
+      if (links.length === MAX_LINKS) break
+      const creation = api.trace.getSpanContext(api.propagation.extract(api.ROOT_CONTEXT, record.headers, headerGetter))
+      if (creation !== undefined && api.trace.isSpanContextValid(creation)) links.push({ context: creation })
+    }
+    const span = otel.tracer.startSpan(
+      `process ${topic}`,
+      { kind: api.SpanKind.CONSUMER, attributes: { ...attributes, [BATCH_COUNT]: records.length }, links },
+      api.ROOT_CONTEXT,
+    )
+    if (!span.isRecording() && !otel.metered) return undefined
+    return new ProcessObservation(otel, span, api.trace.setSpan(api.ROOT_CONTEXT, span), attributes)
+  }
+
   deadLettered(record: IncomingRecord, deadLetterTopic: string): void {
     this.otel.deadLetters.add(1, {
       ...this.attributesOf(record.topic, record.partition),
@@ -329,9 +351,13 @@ class ProcessObservation implements RecordObservation {
     return this.otel.api.context.with(this.context, fn, undefined, arg)
   }
 
+  tryFailed(error: unknown): void {
+    if (this.span.isRecording()) this.span.recordException(error instanceof Error ? error : String(error))
+  }
+
   retrying(attempt: number, error: unknown): void {
     if (!this.span.isRecording()) return
-    this.span.recordException(error instanceof Error ? error : String(error))
+    this.tryFailed(error)
     this.span.addEvent('keyed.retry', { 'keyed.attempt': attempt, [ERROR_TYPE]: errorType(error) })
   }
 

@@ -26,23 +26,7 @@ export const telemetryCases: readonly ConformanceCase[] = [
     name: 'OpenTelemetry: a send span with the W3C context in the headers, a process span per record as its child, retries and dead letters as events, metrics',
     needs: ['opentelemetry'],
     async run(h) {
-      const api = await import('@opentelemetry/api')
-      const { TracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = await import('@opentelemetry/sdk-trace')
-      const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics')
-      const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
-      const { W3CTraceContextPropagator } = await import('@opentelemetry/core')
-      class Reader extends MetricReader {
-        protected async onForceFlush() {}
-        protected async onShutdown() {}
-      }
-      // The application's part: a context manager and a propagator registered globally, providers given to the client.
-      const contextManager = new AsyncLocalStorageContextManager().enable()
-      api.context.setGlobalContextManager(contextManager)
-      api.propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-      const exporter = new InMemorySpanExporter()
-      const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
-      const reader = new Reader()
-      const meterProvider = new MeterProvider({ readers: [reader] })
+      const { api, exporter, tracerProvider, meterProvider, reader, tearDown } = await setUpOpenTelemetry()
       try {
         const client = await h.client({ telemetry: { tracerProvider, meterProvider } })
         const system = client.backend.name
@@ -160,11 +144,75 @@ export const telemetryCases: readonly ConformanceCase[] = [
         ).toBe(true)
       } finally {
         await h.closeAll()
-        await tracerProvider.shutdown()
-        await meterProvider.shutdown()
-        api.context.disable()
-        api.propagation.disable()
+        await tearDown()
+      }
+    },
+  },
+  {
+    name: 'OpenTelemetry: subscribeBatch has one process span per batch, linked to the send span of each record in it',
+    needs: ['opentelemetry'],
+    async run(h) {
+      const { api, exporter, tracerProvider, meterProvider, tearDown } = await setUpOpenTelemetry()
+      try {
+        const client = await h.client({ telemetry: { tracerProvider, meterProvider } })
+        const topic = defineTopic(unique('otel-batch'), { partitions: 1 })
+        const producer = client.producer()
+        await producer.send(topic, { key: 'a', value: 1 })
+        await producer.send(topic, { key: 'b', value: 2 })
+        const active: Array<string | undefined> = []
+        let handled = 0
+        await client.consumer(h.consumerOptions(unique('group'))).subscribeBatch(
+          topic,
+          (batch) => {
+            active.push(api.trace.getActiveSpan()?.spanContext().spanId)
+            handled += batch.messages.length
+          },
+          { fromBeginning: true },
+        )
+        await waitFor('both records', h.timeoutMs, () => handled === 2)
+        await waitFor(
+          'the batch spans',
+          h.timeoutMs,
+          () => exporter.getFinishedSpans().filter((s) => s.name === `process ${topic.name}`).length === active.length,
+        )
+        const sends = exporter.getFinishedSpans().filter((s) => s.name === `send ${topic.name}`)
+        const batches = exporter.getFinishedSpans().filter((s) => s.name === `process ${topic.name}`)
+        expect(batches.map((s) => s.spanContext().spanId)).toEqual(active)
+        expect(batches.every((s) => s.kind === api.SpanKind.CONSUMER && s.parentSpanContext === undefined)).toBe(true)
+        expect(batches.flatMap((s) => s.links.map((l) => l.context.spanId)).sort()).toEqual(
+          sends.map((s) => s.spanContext().spanId).sort(),
+        )
+        expect(batches.reduce((n, s) => n + (s.attributes['messaging.batch.message_count'] as number), 0)).toBe(2)
+      } finally {
+        await h.closeAll()
+        await tearDown()
       }
     },
   },
 ]
+
+/** The application's part: a context manager and a propagator registered globally, providers to give the client. */
+async function setUpOpenTelemetry() {
+  const api = await import('@opentelemetry/api')
+  const { TracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = await import('@opentelemetry/sdk-trace')
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics')
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core')
+  class Reader extends MetricReader {
+    protected async onForceFlush() {}
+    protected async onShutdown() {}
+  }
+  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  api.propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  const exporter = new InMemorySpanExporter()
+  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
+  const reader = new Reader()
+  const meterProvider = new MeterProvider({ readers: [reader] })
+  const tearDown = async () => {
+    await tracerProvider.shutdown()
+    await meterProvider.shutdown()
+    api.context.disable()
+    api.propagation.disable()
+  }
+  return { api, exporter, tracerProvider, meterProvider, reader, tearDown }
+}
