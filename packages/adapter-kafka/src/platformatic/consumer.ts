@@ -104,6 +104,7 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const s of options.subscriptions) consumer.topics.track(s.topic)
     this.loop = new FetchLoop(
       consumer,
+      new lib.ConnectionPool(consumer.clientId, { ...consumer[lib.kOptions] }),
       // Paused partitions are not fetched; the client's own heartbeats keep the membership meanwhile.
       () => [...this.owned.values()].filter((p) => !this.paused.has(key(p.topic, p.partition))),
       (position, records, next) => this.handle(position, records, next),
@@ -336,7 +337,8 @@ async function commitDirect(
   memberId: string,
 ): Promise<void> {
   const lib = await platformatic()
-  const coordinator = await consumer.findGroupCoordinator()
+  // The client keeps the coordinator it found when joining; asking again would cost a round trip per commit.
+  const coordinator = consumer.coordinatorId ?? (await consumer.findGroupCoordinator())
   const metadata = await consumer.metadata({ topics: topics.map((t) => t.name) })
   const broker = metadata.brokers.get(coordinator)
   if (!broker) throw new Error(`the group coordinator (node ${coordinator}) is not in the cluster's metadata`)

@@ -60,6 +60,7 @@ export class PlatformaticReader implements BackendReader {
       }
       this.loop = new FetchLoop(
         consumer,
+        new lib.ConnectionPool(consumer.clientId, { ...consumer[lib.kOptions] }),
         () => this.positions.values(),
         (position, records, next) => this.deliver(position, records, next),
         { maxWaitTimeMs: this.maxWaitTimeMs, partitionMaxBytes: 1024 * 1024, resetTo: () => 'earliest' },
