@@ -300,8 +300,8 @@ for (let r = 0; r < ROUNDS; r++) {
     const topic = topicName(who)
     if (who === 'raw') {
       await createTopic(topic)
-      add(results.produce, 'kafkajs', await rawProduce(topic))
-      add(results.consume, 'kafkajs', await rawConsume(topic))
+      add(results.produce, 'raw kafkajs', await rawProduce(topic))
+      add(results.consume, 'raw kafkajs', await rawConsume(topic))
     } else {
       add(results.produce, keyedName(who), await keyedProduce(topic, who))
       add(results.consume, keyedName(who), await keyedConsume(topic, who))
@@ -312,7 +312,7 @@ for (let r = 0; r < ROUNDS; r++) {
       if (who === 'raw') {
         const singles = topicName('singles-raw')
         await createTopic(singles)
-        add(results.singles, 'kafkajs', await rawSingles(singles))
+        add(results.singles, 'raw kafkajs', await rawSingles(singles))
       } else add(results.singles, keyedName(who), await keyedSingles(topicName(`singles-${who}`), who))
     }
   }
@@ -329,11 +329,11 @@ if (JAVA) {
     if (consumed !== undefined) add(results.consume, 'Java', consumed)
   }
 }
-const columns = ['kafkajs', ...TRANSPORTS.map(keyedName), 'Java']
+const columns = ['raw kafkajs', ...TRANSPORTS.map(keyedName), 'Java']
 console.log('')
 console.log('records/s, median (min–max) of the rounds (Java: one run); ratios of medians')
 console.log(
-  `| case | ${columns.join(' | ')} | ${TRANSPORTS.map((t) => `${t} / kafkajs`).join(' | ')} | ${TRANSPORTS.map((t) => `${t} / Java`).join(' | ')} |`,
+  `| case | ${columns.join(' | ')} | ${TRANSPORTS.map((t) => `keyed ${t} / raw`).join(' | ')} | ${TRANSPORTS.map((t) => `keyed ${t} / Java`).join(' | ')} |`,
 )
 console.log(
   `|---|${columns.map(() => '---:').join('|')}|${TRANSPORTS.map(() => '---:').join('|')}|${TRANSPORTS.map(() => '---:').join('|')}|`,
@@ -343,17 +343,17 @@ const ratio = (a: number[] | undefined, b: number[] | undefined) =>
 for (const [name, row] of Object.entries(results)) {
   if (Object.keys(row).length === 0) continue
   const cells = columns.map((c) => (row[c]?.length ? spread(row[c]) : '—'))
-  const vsRaw = TRANSPORTS.map((t) => ratio(row[keyedName(t)], row.kafkajs))
+  const vsRaw = TRANSPORTS.map((t) => ratio(row[keyedName(t)], row['raw kafkajs']))
   const vsJava = TRANSPORTS.map((t) => ratio(row[keyedName(t)], row.Java))
   console.log(`| ${name} | ${cells.join(' | ')} | ${vsRaw.join(' | ')} | ${vsJava.join(' | ')} |`)
 }
-if (results.produce.kafkajs && TRANSPORTS.length > 0) {
+if (results.produce['raw kafkajs'] && TRANSPORTS.length > 0) {
   console.log('')
-  console.log('per-round ratios, keyed / kafkajs:')
+  console.log('per-round ratios, keyed / raw kafkajs:')
   for (const t of TRANSPORTS)
     for (const [name, row] of Object.entries(results))
-      if (row[keyedName(t)] && row.kafkajs)
-        console.log(`  ${t} ${name}: ${spread(ratios(row[keyedName(t)]!, row.kafkajs), 'ratio')}`)
+      if (row[keyedName(t)] && row['raw kafkajs'])
+        console.log(`  ${t} ${name}: ${spread(ratios(row[keyedName(t)]!, row['raw kafkajs']), 'ratio')}`)
 }
 console.log('')
 console.log(

@@ -297,8 +297,12 @@ export class PlatformaticConsumer implements BackendConsumer {
       )
     } catch (error) {
       const keyed = this.error(error, `commit offsets of group '${this.options.groupId}'`)
-      // The group moved on (a rebalance this member has not joined yet): stop everything; the join assigns again.
-      if (isKeyedError(keyed, 'FENCED')) this.owned.clear()
+      // Cooperative: a commit during a rebalance is refused (REBALANCE_IN_PROGRESS) while the member keeps its
+      // partitions; they go on, and the next commit covers these records. Otherwise the group moved on without this
+      // member: stop everything, the join assigns again. (Clearing on every refusal stopped the kept partitions and
+      // handled their last records twice: bench:kafka-rebalance.)
+      const rebalancing = platformaticChain(error).some((e) => e.type === 'REBALANCE_IN_PROGRESS')
+      if (isKeyedError(keyed, 'FENCED') && !(rebalancing && this.tuning.rebalance === 'cooperative')) this.owned.clear()
       throw keyed
     }
   }

@@ -122,22 +122,15 @@ export class FetchLoop {
           list.push(p)
         }
         const starts = new Map(positions.map((p) => [p, p.next]))
-        const response = await this.consumer.fetch({
-          node,
-          connectionPool: this.pool,
-          maxWaitTime,
-          maxBytes: MAX_BYTES,
-          topics: [...byTopic].map(([topicId, list]) => ({
-            topicId,
-            partitions: list.map((p) => ({
-              partition: p.partition,
-              fetchOffset: p.next,
-              partitionMaxBytes: this.settings.partitionMaxBytes,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            })),
-          })),
-        })
+        let response: FetchResponse
+        try {
+          response = await this.fetch(node, byTopic, maxWaitTime)
+        } catch (error) {
+          // The client reports a partition's error as the whole fetch's: a position retention removed is moved on
+          // (found by looping the conformance suite: the time retention case stopped its reader), anything else rethrown.
+          if (!(await this.resetOutOfRange(error, ids, requested))) throw error
+          return
+        }
         for (const topicAnswer of response.responses) {
           const topic = ids.get(topicAnswer.topicId)
           if (topic === undefined) continue
@@ -145,11 +138,6 @@ export class FetchLoop {
             const position = requested.get(`${topic}\u0000${answer.partitionIndex}`)
             // Moved meanwhile (a rebalance, a seek): this answer is for a position that no longer exists.
             if (!position || position.busy || position.next !== starts.get(position)) continue
-            if (answer.errorCode === OFFSET_OUT_OF_RANGE) {
-              position.next =
-                this.settings.resetTo(position) === 'earliest' ? answer.logStartOffset : answer.highWatermark
-              continue
-            }
             if (answer.errorCode !== 0) {
               // Leadership moved or the broker is catching up: ask for metadata again on the next round.
               this.consumer.clearMetadata()
@@ -169,4 +157,70 @@ export class FetchLoop {
       }),
     )
   }
+
+  private fetch(node: number, byTopic: ReadonlyMap<string, Position[]>, maxWaitTime: number): Promise<FetchResponse> {
+    return this.consumer.fetch({
+      node,
+      connectionPool: this.pool,
+      maxWaitTime,
+      maxBytes: MAX_BYTES,
+      topics: [...byTopic].map(([topicId, list]) => ({
+        topicId,
+        partitions: list.map((p) => ({
+          partition: p.partition,
+          fetchOffset: p.next,
+          partitionMaxBytes: this.settings.partitionMaxBytes,
+          currentLeaderEpoch: -1,
+          lastFetchedEpoch: -1,
+        })),
+      })),
+    })
+  }
+
+  /** Moves each position the broker answered OFFSET_OUT_OF_RANGE for to where resetTo says; false when none was. */
+  private async resetOutOfRange(
+    error: unknown,
+    ids: ReadonlyMap<string, string>,
+    requested: ReadonlyMap<string, Position>,
+  ): Promise<boolean> {
+    const response = responseOf(error)
+    if (!response) return false
+    let reset = false
+    for (const topicAnswer of response.responses) {
+      const topic = ids.get(topicAnswer.topicId)
+      if (topic === undefined) continue
+      for (const answer of topicAnswer.partitions) {
+        const position = requested.get(`${topic}\u0000${answer.partitionIndex}`)
+        if (!position || answer.errorCode !== OFFSET_OUT_OF_RANGE) continue
+        const earliest = this.settings.resetTo(position) === 'earliest'
+        let offset = earliest ? answer.logStartOffset : answer.highWatermark
+        if (offset < 0n) {
+          const listed = await this.consumer.listOffsets({
+            topics: [topic],
+            partitions: { [topic]: [answer.partitionIndex] },
+            timestamp: earliest ? -2n : -1n,
+          })
+          offset = listed.get(topic)?.[answer.partitionIndex] ?? -1n
+        }
+        if (offset < 0n) continue
+        position.next = offset
+        reset = true
+      }
+    }
+    return reset
+  }
+}
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
+
+/** The fetch answer a failed fetch carries (the client's ResponseError keeps it as `response`), anywhere in the error tree. */
+function responseOf(error: unknown, depth = 0): FetchResponse | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined
+  const e = error as { response?: { responses?: unknown }; errors?: unknown[]; cause?: unknown }
+  if (e.response && Array.isArray(e.response.responses)) return e.response as FetchResponse
+  for (const inner of e.errors ?? []) {
+    const found = responseOf(inner, depth + 1)
+    if (found) return found
+  }
+  return responseOf(e.cause, depth + 1)
 }
