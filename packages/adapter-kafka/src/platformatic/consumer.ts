@@ -273,6 +273,35 @@ export class PlatformaticConsumer implements BackendConsumer {
     if (records.length === 0 && isActive()) position.next = next
   }
 
+  /**
+   * A commit refused as fenced. Cooperative: a refusal during or right after a rebalance (REBALANCE_IN_PROGRESS,
+   * ILLEGAL_GENERATION) leaves the member its partitions; they go on and the next commit covers these records. Only a
+   * member the group no longer knows stops. Eager (or gone): every partition stops, and is taken up again from the
+   * group's committed positions once the client is a member again, also when no further join follows (a stale commit
+   * answered after the join: before, its partitions stayed idle until the next rebalance, 11.6 s in
+   * bench:kafka-rebalance, and their last records were handled twice).
+   */
+  private fenced(error: unknown): void {
+    const types = new Set(platformaticChain(error).map((e) => e.type))
+    const gone = types.has('UNKNOWN_MEMBER_ID') || types.has('FENCED_INSTANCE_ID')
+    if (this.tuning.rebalance === 'cooperative' && !gone) return
+    this.owned.clear()
+    this.assigning = this.assigning
+      .then(async () => {
+        const consumer = this.consumer!
+        const deadline = performance.now() + this.tuning.rebalanceTimeoutMs
+        while (!this.closing && !consumer.isActive() && performance.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        if (!this.closing && consumer.isActive())
+          await this.assign({
+            groupId: consumer.groupId,
+            memberId: consumer.memberId ?? '',
+            assignments: consumer.assignments ?? [],
+          })
+      })
+      .catch((e: unknown) => this.fatal(e))
+  }
+
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return
     const consumer = this.consumer!
@@ -297,12 +326,7 @@ export class PlatformaticConsumer implements BackendConsumer {
       )
     } catch (error) {
       const keyed = this.error(error, `commit offsets of group '${this.options.groupId}'`)
-      // Cooperative: a commit during a rebalance is refused (REBALANCE_IN_PROGRESS) while the member keeps its
-      // partitions; they go on, and the next commit covers these records. Otherwise the group moved on without this
-      // member: stop everything, the join assigns again. (Clearing on every refusal stopped the kept partitions and
-      // handled their last records twice: bench:kafka-rebalance.)
-      const rebalancing = platformaticChain(error).some((e) => e.type === 'REBALANCE_IN_PROGRESS')
-      if (isKeyedError(keyed, 'FENCED') && !(rebalancing && this.tuning.rebalance === 'cooperative')) this.owned.clear()
+      if (isKeyedError(keyed, 'FENCED')) this.fenced(error)
       throw keyed
     }
   }
