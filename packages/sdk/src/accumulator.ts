@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from './signal.js'
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from './backend/contract.js'
 import { onAbort } from './abort.js'
 import { AbortError, isKeyedError, RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
@@ -113,7 +114,7 @@ export class Accumulator {
   add(
     prepared: PreparedCall | Promise<PreparedCall>,
     single: boolean,
-    signal?: AbortSignal,
+    signal?: KeyedAbortSignal,
   ): Promise<RecordMetadata | RecordMetadata[]> {
     if (signal?.aborted) return Promise.reject(abortError(signal))
     if (this.stoppedBy !== undefined) return Promise.reject(new SendAbortedError(this.stoppedBy))
@@ -179,7 +180,7 @@ export class Accumulator {
    * An aborted call leaves the line if it is still only queued (preparing, waiting for room, or ready): nothing of it
    * was sent, and the calls around it go on. Once its request left it cannot be recalled: it settles as the request does.
    */
-  private abort(call: Call, signal: AbortSignal): void {
+  private abort(call: Call, signal: KeyedAbortSignal): void {
     if (call.state === State.Sent || call.state === State.Done) return
     this.failAlone(call, abortError(signal))
   }
@@ -436,5 +437,5 @@ export class Accumulator {
   }
 }
 
-const abortError = (signal: AbortSignal) =>
+const abortError = (signal: KeyedAbortSignal) =>
   new AbortError('A send', signal.reason, 'It was still queued, so nothing of it was sent.')

@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from './signal.js'
 import type { Backend, BackendConsumer, IncomingRecord, TopicPartition } from './backend/contract.js'
 import { checkSignal, onAbort } from './abort.js'
 import {
@@ -212,7 +213,7 @@ export class Consumer {
     topic: AnyTopic,
     where: 'subscribe' | 'subscribeBatch' | 'messages',
     handler: unknown,
-    options: { fromBeginning?: boolean; signal?: AbortSignal },
+    options: { fromBeginning?: boolean; signal?: KeyedAbortSignal },
     route: () => Pick<Route, 'handler' | 'run' | 'batch'>,
   ): Promise<void> {
     if (this.closed) throw new ClosedError('consumer')
@@ -386,7 +387,7 @@ export class Consumer {
    * waiting for handlers then, as the timeout would, and close() rejects with an AbortError naming the unfinished records.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    let signal: AbortSignal | undefined
+    let signal: KeyedAbortSignal | undefined
     try {
       signal = checkSignal(options.signal, 'close()')
     } catch (error) {

@@ -19,6 +19,7 @@ export type {
 } from './topic.js'
 export { serdes, type Serde } from './serdes.js'
 export type { StandardSchemaV1 } from './schema.js'
+export type { AbortSignalLike, KeyedAbortSignal } from './signal.js'
 export { murmur2, partitionFor, toPositive } from './murmur2.js'
 export {
   murmur2Partitioner,

@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from './signal.js'
 import { Accumulator, type AccumulatorLimits } from './accumulator.js'
 import type {
   Acks,
@@ -52,7 +53,7 @@ export interface SendOptions {
    * validated): it rejects with an AbortError and nothing of it is sent. Once its request left, it cannot be unsent:
    * the call then settles as its request does.
    */
-  signal?: AbortSignal
+  signal?: KeyedAbortSignal
 }
 
 export interface ProducerOptions {

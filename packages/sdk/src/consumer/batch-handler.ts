@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from '../signal.js'
 import type { BackendConsumer, IncomingRecord, PartitionBatch } from '../backend/contract.js'
 import { ClosedError, ConfigError } from '../errors.js'
 import type { AnyTopic } from '../topic.js'
@@ -23,7 +24,7 @@ export interface BatchContext {
   /** The consumer gave up waiting for handlers: nothing may be committed any more. */
   abandoned(): boolean
   /** Aborted when the consumer gives up waiting for handlers. */
-  readonly gaveUp: AbortSignal
+  readonly gaveUp: KeyedAbortSignal
   /** The automatic commit after a finished batch: a fenced member's is dropped, any other failure stops the consumer. */
   commitAfter(member: BackendConsumer, record: IncomingRecord): Promise<void>
   /** A record that failed for good: dead-lettered (true), or the consumer stops with its error (false). */
@@ -54,7 +55,7 @@ const noop = () => {}
 const ACTIVE_POLL_MS = 100
 
 /** An AbortSignal that aborts when `isActive` turns false or `gaveUp` aborts; stop() ends the watch. */
-function watch(isActive: () => boolean, gaveUp: AbortSignal): { signal: AbortSignal; stop(): void } {
+function watch(isActive: () => boolean, gaveUp: KeyedAbortSignal): { signal: KeyedAbortSignal; stop(): void } {
   const controller = new AbortController()
   const abort = () => controller.abort(new ClosedError('partition assignment (revoked, or the consumer stopped)'))
   if (gaveUp.aborted || !isActive()) {

@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from '../signal.js'
 import type { AnyTopic } from '../topic.js'
 import type { Message } from './types.js'
 
@@ -25,7 +26,7 @@ export interface MessageBatch<T extends AnyTopic> {
    * Aborted when isActive() turns false (checked every 100 ms) or when the consumer gives up waiting for handlers
    * (closeTimeoutMs, or close() with an aborted signal). Pass it to fetch(), database drivers and so on.
    */
-  readonly signal: AbortSignal
+  readonly signal: KeyedAbortSignal
   /** Keeps the group membership alive during a long batch (Kafka needs it past the session timeout; others do nothing). */
   heartbeat(): Promise<void>
 }
@@ -41,7 +42,7 @@ export interface SubscribeBatchOptions {
    */
   maxBatchSize?: number
   /** Aborting it closes the consumer, as close() does (a subscribe still joining rejects with an AbortError). */
-  signal?: AbortSignal
+  signal?: KeyedAbortSignal
 }
 
 export interface MessagesOptions {
@@ -50,7 +51,7 @@ export interface MessagesOptions {
   /** Most records taken from a partition at once (and so buffered per partition); default the consumer's maxBatchSize. */
   maxBatchSize?: number
   /** Aborting it ends the loop (the pending next() rejects with an AbortError) and closes the consumer. */
-  signal?: AbortSignal
+  signal?: KeyedAbortSignal
 }
 
 export interface CloseOptions {
@@ -58,5 +59,5 @@ export interface CloseOptions {
    * Aborting it stops waiting for handlers in flight, as closeTimeoutMs running out does: what finished is committed,
    * the member leaves the group, and close() rejects with an AbortError naming the records left unfinished.
    */
-  signal?: AbortSignal
+  signal?: KeyedAbortSignal
 }

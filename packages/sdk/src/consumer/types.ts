@@ -1,3 +1,4 @@
+import type { KeyedAbortSignal } from '../signal.js'
 import type { TopicPartition } from '../backend/contract.js'
 import type { KeyedError } from '../errors.js'
 import type { AnyTopic, Compacted, HeadersOf, KeyOf, KeyRequired, ValueOf } from '../topic.js'
@@ -29,7 +30,7 @@ export interface SubscribeOptions {
    * Aborting it closes the consumer, as close() does: a member's subscriptions change only by rejoining the group, so
    * one subscription cannot be dropped alone. A subscribe still joining rejects with an AbortError.
    */
-  signal?: AbortSignal
+  signal?: KeyedAbortSignal
 }
 
 export interface RetryOptions {
