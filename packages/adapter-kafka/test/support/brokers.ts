@@ -1,7 +1,9 @@
 import { kafka, type KafkaClientName, type KafkaOptions } from '../../src/index.js'
 
 export const BROKER = '127.0.0.1:9092'
-export const CLUSTER = ['127.0.0.1:19092', '127.0.0.1:19093', '127.0.0.1:19094']
+/** The fault tests' three-node cluster (scripts/kafka-cluster.sh); KEYED_KAFKA_CLUSTER_PORT moves it, as it moves the script's. */
+const CLUSTER_BASE = Number(process.env.KEYED_KAFKA_CLUSTER_PORT ?? 19092)
+export const CLUSTER = [0, 1, 2].map((n) => `127.0.0.1:${CLUSTER_BASE + n}`)
 
 /** The transport under test: the vitest project sets KEYED_KAFKA_CLIENT (kafkajs when unset). */
 export const CLIENT: KafkaClientName = process.env.KEYED_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs'
