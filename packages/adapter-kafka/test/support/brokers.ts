@@ -7,7 +7,11 @@ export const CLUSTER = [0, 1, 2].map((n) => `127.0.0.1:${CLUSTER_BASE + n}`)
 
 /** The transport under test: the vitest project sets KEYED_KAFKA_CLIENT (kafkajs when unset). */
 export const CLIENT: KafkaClientName = process.env.KEYED_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs'
-export const TRANSPORT: Pick<KafkaOptions, 'client'> = { client: CLIENT }
+/** KEYED_KAFKA_REBALANCE=eager runs the platformatic transport's tests with eager rebalancing (cooperative by default). */
+export const TRANSPORT: Pick<KafkaOptions, 'client' | 'rebalance'> = {
+  client: CLIENT,
+  ...(CLIENT === 'platformatic' && process.env.KEYED_KAFKA_REBALANCE === 'eager' && { rebalance: 'eager' as const }),
+}
 
 /** The adapter as the tests use it: kafkajs's own logging off so failures stay readable. */
 export const testKafka = (options: Partial<KafkaOptions> = {}) =>
