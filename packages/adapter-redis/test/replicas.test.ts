@@ -107,7 +107,7 @@ describe("redis acks 'all'", () => {
     replica.signal('SIGSTOP')
     await leader.send(topic, { key: 'a', value: 1 }) // handled at once, but its commit cannot be confirmed
     await waitFor('a warning about the unconfirmed commit', 10_000, () =>
-      warnings.some((w) => /not confirmed by a replica/.test(w)),
+      warnings.some((w) => /could not get its (commits|partition leases) confirmed by 1 replica/.test(w)),
     )
     // Past the lease (1,500 ms) with no renewal confirmed, the member has let the partition go.
     await new Promise((resolve) => setTimeout(resolve, 2000))
@@ -142,5 +142,25 @@ describe("redis acks 'all'", () => {
     await waitFor('the records with the replica frozen', 5000, () => seen.length === 3)
     replica.signal('SIGCONT')
     expect(() => redis({ groupAcks: 'some' as 'all' })).toThrow(/groupAcks/)
+  })
+
+  it('says on the logger why nothing is handled when no replica confirms the leases (groupAcks all, replicas 1, none there)', async () => {
+    const topic = defineTopic(uniqueTopic('no-replica-lease'), { partitions: 1 })
+    const warnings: string[] = []
+    const quiet = () => undefined
+    const c = createClient({
+      backend: redis({ url: REDIS_URL, keyPrefix: prefix, replicas: 1, replicaTimeoutMs: 100, blockMs: 100 }),
+      logger: { debug: quiet, info: quiet, warn: (_o, msg) => void warnings.push(String(msg)), error: quiet },
+    })
+    clients.push(c)
+    await c.admin().ensureTopics([topic])
+    await c
+      .consumer({ groupId: 'no-replica-lease', sessionTimeoutMs: 1500, heartbeatIntervalMs: 200 })
+      .subscribe(topic, () => undefined)
+    await waitFor('a warning naming the unconfirmed leases', 5000, () =>
+      warnings.some((w) => /could not get its partition leases confirmed by 1 replica.*groupAcks: 'leader'/s.test(w)),
+    )
+    // Once, not per heartbeat.
+    expect(warnings.filter((w) => /partition leases/.test(w))).toHaveLength(1)
   })
 })

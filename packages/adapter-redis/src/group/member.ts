@@ -55,7 +55,7 @@ export class RedisGroupMember implements BackendConsumer {
     private readonly onClosed: () => void,
   ) {
     this.membership = new Membership(context, options)
-    this.replication = new GroupReplication(context)
+    this.replication = new GroupReplication(context, options.groupId)
     this.leaseMs = context.options.leaseMs ?? options.sessionTimeoutMs
     this.heartbeatMs = context.options.heartbeatIntervalMs ?? options.heartbeatIntervalMs
     if (this.heartbeatMs * 2 > this.leaseMs) {

@@ -87,22 +87,16 @@ export class PartitionReader {
   /**
    * Acknowledges every id handed out up to the offset, if the lease still holds; false when fenced. A commit no
    * replica confirmed stands on the primary; a failover now would deliver its records again (at-least-once), so it is
-   * a warning, not a failure.
+   * a warning (GroupReplication says it), not a failure.
    */
   async acknowledge(offset: string): Promise<boolean> {
     const ids = this.delivered.splice(0, countUpTo(this.delivered, offset))
-    const { reply, replicated } = await this.lease.replication.run(
+    const { reply } = await this.lease.replication.run(
       commit,
       [this.stream, this.lease.key],
       [this.lease.token, this.options.groupId, ...ids],
     )
     if (reply.fenced) this.stopping = true
-    else if (!replicated)
-      this.context.logger.warn(
-        { topic: this.topic, partition: this.partition, groupId: this.options.groupId, offset },
-        `keyed: the commit of group '${this.options.groupId}' in ${this.topic}[${this.partition}] up to ${offset} was not confirmed by a replica within replicaTimeoutMs; ` +
-          'a failover before it replicates would deliver these records again.',
-      )
     return !reply.fenced
   }
 

@@ -12,10 +12,17 @@ type Arg = string | number | Buffer
  * gone after a failover, so a lease is only held as far as a replica confirmed it. Without replicas, or with
  * redis({ groupAcks: 'leader' }), it is a plain run.
  */
+/** How often a member that cannot get its writes confirmed says so. */
+const UNCONFIRMED_WARNING_MS = 10_000
+
 export class GroupReplication {
   private readonly waiting: ReplicaWait
+  private warnedAt = -Infinity
 
-  constructor(private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated'>) {
+  constructor(
+    private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated' | 'logger'>,
+    private readonly groupId: string,
+  ) {
     this.waiting = new ReplicaWait(context, 'keyed-group', context.options.groupAcks === 'all')
   }
 
@@ -35,7 +42,26 @@ export class GroupReplication {
       replicaTimeoutMs,
       Date.now() + sendTimeoutMs,
     )
-    return { reply: replies[0]!, replicated: acked >= replicas }
+    const replicated = acked >= replicas
+    if (!replicated) this.unconfirmed(script.name, acked, replicas)
+    return { reply: replies[0]!, replicated }
+  }
+
+  /**
+   * A lease no replica confirmed is not held, so its partition is not handled: without a word that would look like an
+   * idle topic. Said through the client's logger, at most every UNCONFIRMED_WARNING_MS.
+   */
+  private unconfirmed(write: string, acked: number, replicas: number): void {
+    const now = Date.now()
+    if (now - this.warnedAt < UNCONFIRMED_WARNING_MS) return
+    this.warnedAt = now
+    const { replicaTimeoutMs } = this.context.options
+    this.context.logger.warn(
+      { groupId: this.groupId, write, acked, replicas, replicaTimeoutMs },
+      `keyed: group '${this.groupId}' could not get its ${write === 'commit' ? 'commits' : 'partition leases'} confirmed by ${replicas} replica(s) ` +
+        `within replicaTimeoutMs (${replicaTimeoutMs} ms; ${acked} answered). Partitions whose lease is unconfirmed are not handled, and unconfirmed ` +
+        `commits may be delivered again after a failover, until a replica answers. redis({ groupAcks: 'leader' }) handles without replicas (see the adapter README).`,
+    )
   }
 
   close(): void {
