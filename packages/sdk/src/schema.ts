@@ -9,7 +9,7 @@ export function isStandardSchema(x: unknown): x is StandardSchemaV1 {
 
 export type ValidationOutcome = { ok: true; value: unknown } | { ok: false; issues: SchemaIssueDetail[] }
 
-function toOutcome(result: StandardSchemaV1.Result<unknown>): ValidationOutcome {
+export function toOutcome(result: StandardSchemaV1.Result<unknown>): ValidationOutcome {
   if (result.issues) {
     return {
       ok: false,

@@ -14,7 +14,7 @@ import {
   BackendUnavailableError,
   type KeyedError,
 } from './errors.js'
-import { validate, type StandardSchemaV1, type ValidationOutcome } from './schema.js'
+import { toOutcome, type StandardSchemaV1 } from './schema.js'
 import { serdes } from './serdes.js'
 import { checkTopic, isCompacted, type CompactedTopic, type KeyOf, type ValueOf } from './topic.js'
 import type { TopicResolver } from './topic-resolver.js'
@@ -91,16 +91,23 @@ class Rejected {
   ) {}
 }
 
+/**
+ * The validated value, or a Rejected. Called once per record while a table loads, so a synchronous success allocates
+ * nothing of its own (no outcome object, no closure): the schema's result is read directly.
+ */
 function schemaCheck(field: 'key' | 'value', schema: StandardSchemaV1, data: unknown): unknown {
-  const unwrap = (outcome: ValidationOutcome) => {
-    if (outcome.ok) return outcome.value
-    const detail = outcome.issues
-      .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
-      .join('; ')
-    return new Rejected(`its ${field} does not match the topic's schema (${detail})`, outcome.issues)
-  }
-  const outcome = validate(schema, data)
-  return outcome instanceof Promise ? outcome.then(unwrap) : unwrap(outcome)
+  const result = schema['~standard'].validate(data)
+  return result instanceof Promise ? result.then((r) => checked(field, r)) : checked(field, result)
+}
+
+function checked(field: 'key' | 'value', result: StandardSchemaV1.Result<unknown>): unknown {
+  if (!result.issues) return result.value
+  const outcome = toOutcome(result)
+  const issues = outcome.ok ? [] : outcome.issues
+  const detail = issues
+    .map((i) => `${field}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
+    .join('; ')
+  return new Rejected(`its ${field} does not match the topic's schema (${detail})`, issues)
 }
 
 /**
