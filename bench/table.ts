@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { Redis } from 'ioredis'
 import kafkajs from 'kafkajs'
-import { createClient, defineTopic, type Backend, type Table, type StandardSchemaV1 } from '@keyed/sdk'
+import { createClient, defineTopic, type Backend, type Client, type Table, type StandardSchemaV1 } from '@keyed/sdk'
 import { memory, MemoryBroker } from '@keyed/adapter-memory'
 import { redis } from '@keyed/adapter-redis'
 import { kafka } from '@keyed/adapter-kafka'
@@ -184,7 +184,7 @@ const heap = () => {
 }
 
 async function tablePass(): Promise<Pass> {
-  const client = createClient({ backend: backend() })
+  let client: Client | undefined = createClient({ backend: backend() })
   const t0 = performance.now()
   let table: Table<typeof topic> | undefined = client.table(topic)
   await table.ready()
@@ -193,6 +193,7 @@ async function tablePass(): Promise<Pass> {
   // What the table holds is what its going frees: values, keys, and the client and reader it brought.
   const held = heap()
   await client.close()
+  client = undefined
   table = undefined
   return { rate: rate(RECORDS, ms), bytesPerKey: Math.round((held - heap()) / size), size }
 }
