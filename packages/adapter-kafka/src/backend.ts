@@ -18,6 +18,7 @@ import type {
   BackendReader,
   ProducerSettings,
   ResetPosition,
+  ClampedOffset,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
@@ -251,7 +252,11 @@ class KafkaBackend implements Backend {
     return committedOffsets(await this.admin(), groupId, topics, this.context)
   }
 
-  async resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+  async resetOffsets(
+    groupId: string,
+    topic: string,
+    positions: readonly ResetPosition[],
+  ): Promise<readonly ClampedOffset[]> {
     return resetOffsets(await this.admin(), groupId, topic, positions, this.context)
   }
 

@@ -1,12 +1,14 @@
 import type { Admin } from 'kafkajs'
-import type { ResetPosition } from '@keyed/sdk/backend'
-import { GroupInUseError } from '@keyed/sdk/backend'
+import type { ClampedOffset, ResetPosition } from '@keyed/sdk/backend'
+import { checkDecimalOffsets, clampDecimalOffsets, GroupInUseError } from '@keyed/sdk/backend'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
 
 /**
  * Commits the group's new positions as an admin (generation -1), the way Kafka's kafka-consumer-groups
  * --reset-offsets does, so each side sees the other's resets. The coordinator refuses such commits while the group
- * has members; asking first names them in a GroupInUseError.
+ * has members; asking first names them in a GroupInUseError. Offsets are checked before anything touches the group
+ * (kafkajs's setOffsets joins a member of its own, which a bad offset would leave behind) and clamped to
+ * [earliest, end], which kafkajs would otherwise let through for the consumer's default to apply.
  */
 export async function resetOffsets(
   admin: Admin,
@@ -14,18 +16,16 @@ export async function resetOffsets(
   topic: string,
   positions: readonly ResetPosition[],
   context: ErrorContext,
-): Promise<void> {
+): Promise<readonly ClampedOffset[]> {
+  checkDecimalOffsets('kafka', topic, positions)
   const action = `reset the offsets of group '${groupId}' in '${topic}'`
   try {
     const [group] = (await admin.describeGroups([groupId])).groups
     if (group && group.members.length > 0) throw new GroupInUseError(groupId, 'kafka', group.members.length)
     const edges = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]))
-    const partitions = positions.map((p) => {
-      if ('offset' in p) return { partition: p.partition, offset: p.offset }
-      const edge = edges.get(p.partition)
-      return { partition: p.partition, offset: (p.to === 'earliest' ? edge?.low : edge?.high) ?? '0' }
-    })
-    await admin.setOffsets({ groupId, topic, partitions })
+    const { offsets, clamped } = clampDecimalOffsets(positions, edges)
+    await admin.setOffsets({ groupId, topic, partitions: offsets })
+    return clamped
   } catch (error) {
     if (error instanceof GroupInUseError) throw error
     // A member that joined between the check and the commit: the coordinator refused the commit.

@@ -1,5 +1,11 @@
-import type { ResetPosition } from '@keyed/sdk/backend'
-import { ConfigError, GroupInUseError, TopicNotFoundError } from '@keyed/sdk/backend'
+import type { ClampedOffset, ResetPosition } from '@keyed/sdk/backend'
+import {
+  checkDecimalOffsets,
+  clampDecimalOffsets,
+  ConfigError,
+  GroupInUseError,
+  TopicNotFoundError,
+} from '@keyed/sdk/backend'
 import type { MemoryBroker } from './broker.js'
 
 /** A memory offset from the SDK: a decimal integer, as RecordMetadata gives it. */
@@ -15,23 +21,26 @@ function logsOf(broker: MemoryBroker, topic: string) {
   return logs
 }
 
-/** Sets the group's committed next offsets; refused while the group has members. */
+/** Sets the group's committed next offsets, each clamped to [earliest, end] of its partition; refused while the group has members. */
 export function resetOffsets(
   broker: MemoryBroker,
   groupId: string,
   topic: string,
   positions: readonly ResetPosition[],
-): void {
+): readonly ClampedOffset[] {
   const logs = logsOf(broker, topic)
+  checkDecimalOffsets('memory', topic, positions)
+  for (const p of positions)
+    if (!logs[p.partition])
+      throw new ConfigError(`Topic '${topic}' has partitions 0 to ${logs.length - 1}, not ${p.partition}.`)
   const group = broker.group(groupId)
   if (group.size > 0) throw new GroupInUseError(groupId, 'memory', group.size)
-  const next = positions.map((p) => {
-    const log = logs[p.partition]
-    if (!log) throw new ConfigError(`Topic '${topic}' has no partition ${p.partition}.`)
-    if ('offset' in p) return { partition: p.partition, offset: parseOffset(p.offset) }
-    return { partition: p.partition, offset: p.to === 'earliest' ? log.logStartOffset : log.logEndOffset }
-  })
-  for (const p of next) group.reset(topic, p.partition, p.offset)
+  const edges = new Map(
+    logs.map((log) => [log.partition, { low: String(log.logStartOffset), high: String(log.logEndOffset) }]),
+  )
+  const { offsets, clamped } = clampDecimalOffsets(positions, edges)
+  for (const p of offsets) group.reset(topic, p.partition, Number(p.offset))
+  return clamped
 }
 
 /** Per partition, the first record at or after the time (records are in offset order, not necessarily in time order). */

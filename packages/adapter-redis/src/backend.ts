@@ -10,6 +10,7 @@ import type {
   PartitionReaderOptions,
   ProducerSettings,
   ResetPosition,
+  ClampedOffset,
   TopicDescription,
   TopicSpec,
   Logger,
@@ -126,7 +127,7 @@ export class RedisBackend implements Backend {
     return committedOffsets(this.context, groupId, topics)
   }
 
-  resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+  resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<readonly ClampedOffset[]> {
     return resetOffsets(this.context, groupId, topic, positions)
   }
 

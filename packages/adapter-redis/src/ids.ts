@@ -2,7 +2,8 @@
 
 function split(id: string): [number, number] {
   const dash = id.indexOf('-')
-  return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
+  // '<ms>' alone (as XADD and XGROUP SETID take it) is '<ms>-0'.
+  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
 }
 
 /** Negative, zero or positive as a is before, equal to or after b. */

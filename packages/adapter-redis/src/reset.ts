@@ -1,28 +1,30 @@
-import type { ResetPosition } from '@keyed/sdk/backend'
+import type { ClampedOffset, ResetPosition } from '@keyed/sdk/backend'
 import { ConfigError, GroupInUseError } from '@keyed/sdk/backend'
 import type { RedisContext } from './context.js'
 import { translated } from './errors.js'
-import { idBefore, isEntryId } from './ids.js'
+import { compareIds, idBefore, isEntryId } from './ids.js'
 import { seek } from './scripts.js'
 
 type Context = Pick<RedisContext, 'connection' | 'keys' | 'options' | 'topicMeta'>
 
 /**
  * Moves the group's stream position in each partition (XGROUP SETID, pending entries dropped), refused while the group
- * has live members reading the topic or any lease of its partitions is held (a member that has not let go yet).
+ * has live members reading the topic or any lease of its partitions is held (a member that has not let go yet). An id
+ * past the stream's last entry is clamped to it (and one before its first entry to the start), as Kafka clamps an
+ * offset to [earliest, end]: a group set past the end would skip, unseen, the entries appended until ids reach it.
  */
 export async function resetOffsets(
   context: Context,
   groupId: string,
   topic: string,
   positions: readonly ResetPosition[],
-): Promise<void> {
+): Promise<readonly ClampedOffset[]> {
   const { keys } = context
-  await translated(`reset the offsets of group '${groupId}' in '${topic}'`, context.options.server, async () => {
+  return translated(`reset the offsets of group '${groupId}' in '${topic}'`, context.options.server, async () => {
     const meta = await context.topicMeta(topic)
     for (const p of positions) {
       if (p.partition < 0 || p.partition >= meta.partitions)
-        throw new ConfigError(`Topic '${topic}' has no partition ${p.partition}.`)
+        throw new ConfigError(`Topic '${topic}' has partitions 0 to ${meta.partitions - 1}, not ${p.partition}.`)
       if ('offset' in p && !isEntryId(p.offset))
         throw new ConfigError(`Redis offsets are stream entry ids ('<ms>-<seq>'), got '${p.offset}'.`)
     }
@@ -32,8 +34,21 @@ export async function resetOffsets(
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     const live = await conn.zcount(keys.members(groupId, topic), `(${now}`, '+inf')
     if (live > 0) throw new GroupInUseError(groupId, 'redis', live)
+    const clamped: ClampedOffset[] = []
     for (const p of positions) {
-      const lastRead = 'offset' in p ? idBefore(p.offset) : p.to === 'earliest' ? '0' : '$'
+      let lastRead = 'offset' in p ? idBefore(p.offset) : p.to === 'earliest' ? '0' : '$'
+      if ('offset' in p) {
+        const stream = keys.stream(topic, p.partition)
+        const [[first] = []] = (await conn.xrange(stream, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>
+        const [[last] = []] = (await conn.xrevrange(stream, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>
+        if (last === undefined || compareIds(p.offset, last) > 0) {
+          lastRead = '$'
+          clamped.push({ partition: p.partition, requested: p.offset, offset: last ?? '0' })
+        } else if (first !== undefined && compareIds(p.offset, first) < 0) {
+          lastRead = '0'
+          clamped.push({ partition: p.partition, requested: p.offset, offset: first })
+        }
+      }
       const reply = await seek.run(
         conn,
         [keys.stream(topic, p.partition), keys.lease(topic, p.partition, groupId)],
@@ -41,6 +56,7 @@ export async function resetOffsets(
       )
       if (reply === -2) throw new GroupInUseError(groupId, 'redis', undefined)
     }
+    return clamped
   })
 }
 

@@ -45,7 +45,9 @@ export interface Admin {
   /**
    * Moves a consumer group's positions in a topic (see OffsetResetTarget): its members, once started, read from
    * there. Refused with a GroupInUseError, changing nothing, while the group has live members (they would commit
-   * over it); a running member moves its own partitions with consumer.seek().
+   * over it); a running member moves its own partitions with consumer.seek(). An offset past the end (or before the
+   * oldest surviving record) is clamped to that edge, as kafka-consumer-groups does, and logged at warn; a malformed
+   * offset or a partition the topic lacks is a ConfigError.
    */
   resetOffsets(groupId: string, topic: AnyTopic | string, to: OffsetResetTarget): Promise<void>
 }
@@ -126,7 +128,7 @@ export function createClient(options: ClientOptions): Client {
         lag(groupId, topic) {
           return groupLag(backend, groupId, topic === undefined ? undefined : [nameOf(topic)])
         },
-        resetOffsets: (groupId, topic, to) => resetOffsets(backend, groupId, topic, to),
+        resetOffsets: (groupId, topic, to) => resetOffsets(backend, groupId, topic, to, logger),
       }
     },
     async close() {

@@ -1,5 +1,6 @@
 import type { Backend, ResetPosition } from './backend/contract.js'
 import { ConfigError, TopicNotFoundError } from './errors.js'
+import type { Logger } from './logger.js'
 import type { AnyTopic } from './topic.js'
 
 /**
@@ -7,6 +8,9 @@ import type { AnyTopic } from './topic.js'
  * or its end ('latest', only records written after), each partition to the first record at or after a time
  * (`{ timestamp }`, ms since the epoch; the end where there is none), or the partitions named to an offset each
  * (`{ 0: '42', 3: '0' }`; offsets as messages carry them, stream entry ids on Redis; other partitions keep theirs).
+ * An offset outside [earliest, end] of its partition is clamped to the nearer edge, as `kafka-consumer-groups
+ * --reset-offsets --to-offset` does, and logged at warn; a malformed offset or a partition the topic lacks is a
+ * ConfigError, with nothing changed.
  */
 export type OffsetResetTarget =
   'earliest' | 'latest' | { readonly timestamp: number } | Readonly<Record<number, string>>
@@ -17,6 +21,7 @@ export async function resetOffsets(
   groupId: string,
   topic: AnyTopic | string,
   to: OffsetResetTarget,
+  logger?: Logger,
 ): Promise<void> {
   const name = typeof topic === 'string' ? topic : topic?.name
   const call = `resetOffsets('${String(groupId)}', '${String(name)}')`
@@ -57,5 +62,10 @@ export async function resetOffsets(
     throw new ConfigError(
       `${call}: 'to' must be 'earliest', 'latest', { timestamp } or { [partition]: offset }, got ${JSON.stringify(to)}.`,
     )
-  await backend.resetOffsets(groupId, name, positions)
+  const clamped = (await backend.resetOffsets(groupId, name, positions)) ?? []
+  for (const c of clamped)
+    logger?.warn(
+      { groupId, topic: name, partition: c.partition, requested: c.requested, offset: c.offset },
+      `${call}: offset ${c.requested} of partition ${c.partition} is outside the partition's [earliest, end]; set to ${c.offset} instead.`,
+    )
 }

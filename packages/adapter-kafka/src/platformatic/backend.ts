@@ -9,10 +9,17 @@ import type {
   PartitionReaderOptions,
   ProducerSettings,
   ResetPosition,
+  ClampedOffset,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
-import { BackendRefusedError, GroupInUseError, isKeyedError } from '@keyed/sdk/backend'
+import {
+  BackendRefusedError,
+  checkDecimalOffsets,
+  clampDecimalOffsets,
+  GroupInUseError,
+  isKeyedError,
+} from '@keyed/sdk/backend'
 import type { Admin, BaseOptions } from '@platformatic/kafka'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from '../bounded.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
@@ -255,20 +262,30 @@ export class PlatformaticBackend implements Backend {
   }
 
   /** An admin commit of the group's positions (as kafka-consumer-groups --reset-offsets does), refused while it has members. */
-  async resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void> {
+  async resetOffsets(
+    groupId: string,
+    topic: string,
+    positions: readonly ResetPosition[],
+  ): Promise<readonly ClampedOffset[]> {
+    checkDecimalOffsets('kafka', topic, positions)
     try {
       const admin = await this.admin()
       const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId)
       if (group && group.members.size > 0) throw new GroupInUseError(groupId, 'kafka', group.members.size)
-      const needsEdges = positions.some((p) => !('offset' in p))
-      const [lows, highs] = needsEdges
-        ? await Promise.all([this.offsets(admin, topic, EARLIEST), this.offsets(admin, topic, LATEST)])
-        : [new Map<number, bigint>(), new Map<number, bigint>()]
-      const partitionOffsets = positions.map((p) => ({
-        partition: p.partition,
-        offset: 'offset' in p ? BigInt(p.offset) : ((p.to === 'earliest' ? lows : highs).get(p.partition) ?? 0n),
-      }))
+      const [lows, highs] = await Promise.all([
+        this.offsets(admin, topic, EARLIEST),
+        this.offsets(admin, topic, LATEST),
+      ])
+      const edges = new Map(
+        [...highs].map(([partition, high]) => [
+          partition,
+          { low: String(lows.get(partition) ?? 0n), high: String(high) },
+        ]),
+      )
+      const { offsets, clamped } = clampDecimalOffsets(positions, edges)
+      const partitionOffsets = offsets.map(({ partition, offset }) => ({ partition, offset: BigInt(offset) }))
       await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] })
+      return clamped
     } catch (error) {
       if (isKeyedError(error)) throw error
       throw this.error(error, `reset the offsets of group '${groupId}' in '${topic}'`)

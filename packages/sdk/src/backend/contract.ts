@@ -32,9 +32,16 @@ export interface Backend {
   /**
    * Moves a consumer group's positions in these partitions of the topic: it next reads from the given offset, or from
    * the oldest surviving record ('earliest') or only records written after ('latest'). Rejects with a
-   * GroupInUseError, changing nothing, while the group has live members. Optional: admin().resetOffsets() needs it.
+   * GroupInUseError, changing nothing, while the group has live members. An offset outside [earliest, end] of its
+   * partition is clamped to the nearer edge, as kafka-consumer-groups does; resolves with what was clamped (the SDK
+   * logs it). A malformed offset is a ConfigError before anything touches the group. Optional: admin().resetOffsets()
+   * needs it.
    */
-  resetOffsets?(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<void>
+  resetOffsets?(
+    groupId: string,
+    topic: string,
+    positions: readonly ResetPosition[],
+  ): Promise<readonly ClampedOffset[] | void>
   /**
    * Per partition of the topic, the offset of the first record whose timestamp is at or after the time (Redis: the
    * first entry whose id's time is), or undefined when there is none. Optional: resetOffsets to a timestamp needs it.
@@ -237,6 +244,13 @@ export interface BackendConsumer {
 export type ResetPosition =
   | { readonly partition: number; readonly offset: string }
   | { readonly partition: number; readonly to: 'earliest' | 'latest' }
+
+/** An offset resetOffsets() was given outside its partition's [earliest, end], and the edge it was set to instead. */
+export interface ClampedOffset {
+  readonly partition: number
+  readonly requested: string
+  readonly offset: string
+}
 
 /** The end of a partition: an opaque position of this backend (Kafka and memory: the next offset to be written; Redis: the id of the last entry added). */
 export interface PartitionEnd {

@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import type { TopicPartition } from '../../backend/contract.js'
 import type { Consumer, Message } from '../../consumer.js'
-import { GroupInUseError, NotAssignedError } from '../../errors.js'
+import { ConfigError, GroupInUseError, NotAssignedError } from '../../errors.js'
 import { partitionFor } from '../../murmur2.js'
 import { defineTopic } from '../../topic.js'
 import { missing, orderViolations, type Handled } from '../accounting.js'
@@ -355,6 +355,48 @@ export const pauseSeekCases: readonly ConformanceCase[] = [
       expect(refused).toBeInstanceOf(GroupInUseError)
       expect(refused).toMatchObject({ code: 'GROUP_IN_USE', groupId: group })
       await client.close()
+      await admin.resetOffsets(group, topic, 'earliest')
+    },
+  },
+  {
+    name: 'resetOffsets past the end is clamped to the end: records sent afterwards are consumed and lag is right',
+    timeoutFactor: 4,
+    async run(h) {
+      const topic = seqTopic('reset-past-end', 1)
+      const group = unique('group')
+      const admin = (await h.client()).admin()
+      const sent = await produce(h, topic, ['a'], 0, 5)
+      // Far past the end in this backend's offset form (decimal offsets, or stream entry ids on Redis).
+      const far = /^\d+$/.test(sent[0]!.offset) ? '1000000' : '99999999999999-0'
+      await admin.resetOffsets(group, topic, { 0: far })
+      const before = await admin.lag(group, topic)
+      expect(before.partitions.map((p) => ({ committed: p.committed, lag: p.lag }))).toEqual([
+        { committed: before.partitions[0]!.end, lag: 0 },
+      ])
+      const r = recorder('r')
+      const client = await h.client()
+      const consumer = client.consumer(h.consumerOptions(group))
+      await consumer.subscribe(topic, r.handler)
+      await produce(h, topic, ['a'], 5, 5)
+      await waitFor('the 5 records sent after the reset', h.timeoutMs, () => r.events.length >= 5)
+      await sleep(200)
+      expect(r.events.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9])
+      await waitFor('lag 0', h.timeoutMs, async () => (await consumer.lag()).total === 0)
+      await client.close()
+    },
+  },
+  {
+    name: 'resetOffsets to a malformed offset is a ConfigError and leaves the group free for the next reset',
+    async run(h) {
+      const topic = seqTopic('reset-malformed', 2)
+      const group = unique('group')
+      await produce(h, topic, ['a'], 0, 1)
+      const admin = (await h.client()).admin()
+      const refused = await admin.resetOffsets(group, topic, { 0: 'abc' }).catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(ConfigError)
+      expect(String((refused as Error).message)).toContain("'abc'")
+      const noSuch = await admin.resetOffsets(group, topic, { 5: '0' }).catch((e: unknown) => e)
+      expect(noSuch).toBeInstanceOf(ConfigError)
       await admin.resetOffsets(group, topic, 'earliest')
     },
   },
