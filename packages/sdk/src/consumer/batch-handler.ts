@@ -37,6 +37,8 @@ export interface Progress {
   inFlight(): IncomingRecord[]
   /** The last record of the finished prefix: the position a close that gives up commits. */
   prefixEnd(): IncomingRecord | undefined
+  /** Records that finished past the prefix: set where records finish out of order (per-key concurrency). */
+  finishedPastPrefix?(): IncomingRecord[]
 }
 
 /**

@@ -127,7 +127,13 @@ export class BatchRunner {
     )
       .then(() => {
         // Before the batch returns to the backend: a cut batch moves the backend's position (the contract's seek rule).
-        if (!this.abandoned) this.control.end(flight, member, run.scheduled ? run.scheduled.prefixEnd() : run.last)
+        if (!this.abandoned)
+          this.control.end(
+            flight,
+            member,
+            run.scheduled ? run.scheduled.prefixEnd() : run.last,
+            run.scheduled?.finishedPastPrefix?.(),
+          )
       })
       .finally(() => this.running.delete(run))
     return Promise.race([work, released])
@@ -173,7 +179,7 @@ export class BatchRunner {
       run.scheduled ? run.scheduled.inFlight() : run.current ? [run.current] : [],
     )
     for (const run of runs) {
-      const last = run.scheduled ? run.scheduled.prefixEnd() : run.last
+      const last = this.control.prefixEnd(run.flight, run.scheduled ? run.scheduled.prefixEnd() : run.last)
       if (!last || !this.settings.autoCommit) run.release()
       else
         void run.member
@@ -236,7 +242,9 @@ export class BatchRunner {
   }
 
   /** Commits the batch's finished prefix. */
-  private async finish(run: Running, last: IncomingRecord | undefined): Promise<void> {
+  private async finish(run: Running, handled: IncomingRecord | undefined): Promise<void> {
+    // Records left out of the batch (they finished before a pause) count as finished.
+    const last = this.control.prefixEnd(run.flight, handled)
     if (last && this.settings.autoCommit && !this.abandoned) await this.commitAfter(run.member, last)
   }
 

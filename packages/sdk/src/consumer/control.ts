@@ -34,6 +34,11 @@ interface TopicPause {
 export class PartitionControl {
   private readonly paused = new Map<string, TopicPause>()
   private readonly flights = new Map<string, Flight>()
+  /**
+   * Offsets of a paused partition that finished past the rewind point (concurrency finishes keys out of order): the
+   * re-read after resume skips them, so they are not handled twice. Dropped once read again, sought or lost.
+   */
+  private readonly finishedAhead = new Map<string, Set<string>>()
 
   isPaused(topic: string, partition: number): boolean {
     const state = this.paused.get(topic)
@@ -80,17 +85,23 @@ export class PartitionControl {
 
   /** True when the seek waits for the batch in flight to return (it is cut); false when the backend can take it now. */
   seek(topic: string, partition: number, offset: string): boolean {
+    this.finishedAhead.delete(id(topic, partition))
     const flight = this.flights.get(id(topic, partition))
     if (!flight) return false
     flight.cut = { seekTo: offset }
     return true
   }
 
-  /** A batch the backend hands over: cut at once when its partition is paused (it was fetched before the pause). */
+  /**
+   * A batch the backend hands over: cut at once when its partition is paused (it was fetched before the pause). Records
+   * that finished before a pause cut the partition's last batch are left out: they are not handled again.
+   */
   begin(raw: PartitionBatch): Flight {
+    const ahead = this.finishedAhead.get(id(raw.topic, raw.partition))
+    const records = ahead ? raw.records.filter((record) => !ahead.has(record.offset)) : raw.records
     const flight: Flight = {
       raw,
-      batch: { ...raw, isActive: () => flight.cut === undefined && raw.isActive() },
+      batch: { ...raw, records, isActive: () => flight.cut === undefined && raw.isActive() },
       cut: this.isPaused(raw.topic, raw.partition) ? { seekTo: undefined } : undefined,
     }
     this.flights.set(id(raw.topic, raw.partition), flight)
@@ -103,15 +114,50 @@ export class PartitionControl {
   }
 
   /**
-   * The batch is done (`last` the end of its finished prefix): a cut batch moves the backend's position, to the sought
-   * offset or to the first record that did not finish, unless the partition was lost meanwhile.
+   * The end of the backend batch's finished prefix, given `last`, the end of the handled batch's: the records left out
+   * right after it (finished before a pause) are finished too.
    */
-  end(flight: Flight, member: BackendConsumer, last: IncomingRecord | undefined): void {
-    const key = id(flight.raw.topic, flight.raw.partition)
-    if (this.flights.get(key) === flight) this.flights.delete(key)
+  prefixEnd(flight: Flight, last: IncomingRecord | undefined): IncomingRecord | undefined {
+    const ahead = this.finishedAhead.get(id(flight.raw.topic, flight.raw.partition))
+    if (!ahead) return last
+    const { records } = flight.raw
+    let next = last ? records.indexOf(last) + 1 : 0
+    while (next < records.length && ahead.has(records[next]!.offset)) next++
+    return next > 0 ? records[next - 1] : undefined
+  }
+
+  /**
+   * The batch is done (`last` the end of its finished prefix, `finished` the records that finished past it): a cut
+   * batch moves the backend's position, to the sought offset or to the first record that did not finish, unless the
+   * partition was lost meanwhile; a paused one remembers what finished past that record, for the re-read to skip.
+   */
+  end(
+    flight: Flight,
+    member: BackendConsumer,
+    last: IncomingRecord | undefined,
+    finished: readonly IncomingRecord[] = [],
+  ): void {
     const { cut, raw } = flight
-    if (!cut || !raw.isActive()) return
-    const offset = cut.seekTo ?? raw.records[last ? raw.records.indexOf(last) + 1 : 0]?.offset
+    const key = id(raw.topic, raw.partition)
+    if (this.flights.get(key) === flight) this.flights.delete(key)
+    const ahead = this.finishedAhead.get(key)
+    this.finishedAhead.delete(key)
+    if (!raw.isActive()) return
+    const end = this.prefixEnd(flight, last)
+    const from = end ? raw.records.indexOf(end) + 1 : 0
+    // What was left out and not reached yet stays left out, with what finished past the prefix now.
+    const kept = new Set<string>()
+    if (cut?.seekTo === undefined) {
+      const seen = new Set(raw.records.map((record) => record.offset))
+      for (const offset of ahead ?? []) if (!seen.has(offset)) kept.add(offset)
+      if (cut) {
+        for (const record of raw.records.slice(from)) if (ahead?.has(record.offset)) kept.add(record.offset)
+        for (const record of finished) kept.add(record.offset)
+      }
+    }
+    if (kept.size > 0) this.finishedAhead.set(key, kept)
+    if (!cut) return
+    const offset = cut.seekTo ?? raw.records[from]?.offset
     if (offset !== undefined) member.seek?.({ topic: raw.topic, partition: raw.partition, offset })
   }
 }

@@ -21,6 +21,8 @@ export interface ScheduledBatch {
   inFlight(): IncomingRecord[]
   /** The last record of the contiguous finished prefix: the only safe commit position. */
   prefixEnd(): IncomingRecord | undefined
+  /** Records that finished past the contiguous prefix (keys finish out of order). */
+  finishedPastPrefix(): IncomingRecord[]
 }
 
 /** Records of one key of one batch, handled one at a time in offset order. */
@@ -60,6 +62,10 @@ class Job implements ScheduledBatch {
 
   prefixEnd(): IncomingRecord | undefined {
     return this.prefix > 0 ? this.batch.records[this.prefix - 1] : undefined
+  }
+
+  finishedPastPrefix(): IncomingRecord[] {
+    return this.batch.records.filter((_, i) => i > this.prefix && this.finished[i] === 1)
   }
 }
 

@@ -104,6 +104,56 @@ export const assignmentCases: readonly ConformanceCase[] = [
   },
 ]
 
+/**
+ * With per-key concurrency one key is slow while the others finish past it; a pause (from a handler or from app code)
+ * cuts the batch there. After resume every record is handled exactly once, in order per key, and the partition goes on:
+ * those that finished past the slow key's record are not read again.
+ */
+function pauseWhileSlow(from: 'handler' | 'outside'): ConformanceCase {
+  return {
+    name: `pause ${from === 'handler' ? 'from a handler' : 'from app code'} with concurrency 8 while a key is slow: after resume every record once, in order, no stall`,
+    timeoutFactor: 4,
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = seqTopic(`pause-slow-${from}`, 1)
+      const keys = Array.from({ length: 8 }, (_, i) => `k${i}`)
+      const perKey = 5
+      await produce(h, topic, keys, 0, keys.length * perKey)
+      const events: Handled[] = []
+      const consumer = (await h.client()).consumer(
+        h.consumerOptions(unique('group'), { concurrency: 8, maxBatchSize: 100 }),
+      )
+      let slowDone = false
+      await consumer.subscribe(
+        topic,
+        async (m) => {
+          events.push({ member: 'c', key: m.key, seq: m.value.seq, partition: m.partition })
+          if (m.key === 'k0' && m.value.seq === 0) {
+            await waitFor('the other keys to get ahead', t, () => events.length >= 12)
+            slowDone = true
+          } else if (from === 'handler' && m.key === 'k4' && m.value.seq === 1) consumer.pause(topic)
+          await sleep(2)
+        },
+        { fromBeginning: true },
+      )
+      if (from === 'outside') {
+        await waitFor('other keys to finish past the slow one', t, () => events.length >= 12)
+        consumer.pause(topic)
+      }
+      await waitFor('the slow record to finish', t, () => slowDone)
+      await sleep(200)
+      expect(consumer.paused()).toEqual([{ topic: topic.name, partition: 0 }])
+      consumer.resume(topic)
+      await waitFor('every record after resume', t, () => missing(events, keys, perKey).length === 0)
+      await sleep(300)
+      expect(orderViolations(events)).toEqual([])
+      expect(events).toHaveLength(keys.length * perKey)
+      expect(consumer.paused()).toEqual([])
+      await waitFor('lag 0', t, async () => (await consumer.lag()).total === 0)
+    },
+  }
+}
+
 /** `count` records over `keys` keys, seq per key from `from`; returns their metadata. */
 async function produce(h: Harness, topic: SeqTopic, keys: readonly string[], from: number, count: number) {
   const producer = (await h.client()).producer()
@@ -177,6 +227,8 @@ export const pauseSeekCases: readonly ConformanceCase[] = [
       expect(events).toHaveLength(keys.length * perKey)
     },
   },
+  pauseWhileSlow('handler'),
+  pauseWhileSlow('outside'),
   {
     name: 'pause across a rebalance: partitions kept stay paused, partitions moved are read by their new owner',
     timeoutFactor: 8,
