@@ -110,7 +110,7 @@ function shape(error: unknown): KafkaJsErrorShape {
 }
 
 /** The error and what it wraps, outermost first: kafkajs's retries and aggregates keep the last failure as cause, originalError or errors[0]. */
-function chain(error: unknown): KafkaJsErrorShape[] {
+export function chain(error: unknown): KafkaJsErrorShape[] {
   const out = [shape(error)]
   for (let i = 0; i < 5; i++) {
     const current = out[out.length - 1]!

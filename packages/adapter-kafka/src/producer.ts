@@ -5,15 +5,15 @@ import type {
   TopicMessages,
 } from 'kafkajs'
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
-import { BackendUnavailableError, ClosedError, RecordTooLargeError, toBuffer } from '@keyed/sdk/backend'
+import { BackendUnavailableError, ClosedError, toBuffer } from '@keyed/sdk/backend'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { COMPRESSION_TYPES } from './codecs.js'
-import { root, toKeyedError, type ErrorContext } from './errors.js'
+import { type ErrorContext } from './errors.js'
+import { sendFailure } from './send-failure.js'
 import { refuseOversize, type MessageLimit } from './size-check.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
 const MISSING_PARTITION_ATTEMPTS = 5
-const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
 /**
  * One kafkajs producer. Each send is one sendBatch with every record of the call, so a partition's records form
@@ -122,23 +122,7 @@ export class KafkaProducer implements BackendProducer {
         compression: COMPRESSION_TYPES[this.settings.compression ?? 'none'],
       })
     } catch (error) {
-      const topics = [...byTopic.keys()]
-      if (TOO_LARGE_TYPES.has(root(error).type ?? '')) {
-        throw new RecordTooLargeError(
-          topics.join("', '"),
-          `the broker refused a record batch of this call as larger than the topic's max.message.bytes (or the broker's message.max.bytes). ` +
-            'Batches for other partitions of the call may have been written. Send smaller records or fewer per call, or raise max.message.bytes.',
-          undefined,
-          { nothingSent: false },
-        )
-      }
-      // Kafka appends each partition's batch on its own: say so when the call spans several.
-      const partitions = new Set(records.map((r) => `${r.topic}\u0000${r.partition}`)).size
-      const spread =
-        partitions > 1
-          ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)`
-          : ''
-      throw toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'${spread}`, this.context)
+      throw sendFailure(error, records, this.context, undefined, total)
     }
   }
 }

@@ -1,14 +1,14 @@
 import type { Acks, BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
-import { BackendUnavailableError, ClosedError, RecordTooLargeError } from '@keyed/sdk/backend'
+import { BackendUnavailableError, ClosedError } from '@keyed/sdk/backend'
 import type { Producer, ProducerOptions } from '@platformatic/kafka'
 import { LEAVE_TIMEOUT_MS, within } from '../bounded.js'
-import { toKeyedError, type ErrorContext } from '../errors.js'
+import type { ErrorContext } from '../errors.js'
+import { sendFailure } from '../send-failure.js'
 import { refuseOversize, type MessageLimit } from '../size-check.js'
 import { platformaticChain } from './errors.js'
 import { platformatic } from './lib.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
-const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 const utf8 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'utf8'))
 
 /**
@@ -70,7 +70,6 @@ export class PlatformaticProducer implements BackendProducer {
   private async sendNow(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
     if (records.length === 0) return []
     await refuseOversize(records, this.settings.compression, this.messageLimit)
-    const topics = [...new Set(records.map((r) => r.topic))]
     const messages = records.map((r) => ({
       topic: r.topic,
       partition: r.partition,
@@ -84,27 +83,7 @@ export class PlatformaticProducer implements BackendProducer {
       const producer = await this.client()
       result = await (producer as unknown as Producer<Buffer, Buffer, string, string>).send({ messages })
     } catch (error) {
-      const shapes = platformaticChain(error)
-      if (TOO_LARGE_TYPES.has(shapes.at(-1)?.type ?? '')) {
-        throw new RecordTooLargeError(
-          topics.join("', '"),
-          `the broker refused a record batch of this call as larger than the topic's max.message.bytes (or the broker's message.max.bytes). ` +
-            'Batches for other partitions of the call may have been written. Send smaller records or fewer per call, or raise max.message.bytes.',
-          undefined,
-          { nothingSent: false },
-        )
-      }
-      const partitions = new Set(records.map((r) => `${r.topic}\u0000${r.partition}`)).size
-      const spread =
-        partitions > 1
-          ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)`
-          : ''
-      throw toKeyedError(
-        error,
-        `send ${records.length} record(s) to '${topics.join("', '")}'${spread}`,
-        this.context,
-        platformaticChain,
-      )
+      throw sendFailure(error, records, this.context, platformaticChain)
     }
     const base = new Map<string, bigint>()
     for (const o of result.offsets ?? []) base.set(`${o.topic}\u0000${o.partition}`, o.offset)
