@@ -24,6 +24,7 @@ import type {
 } from '@keyed/sdk/backend'
 import { BackendRefusedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
 import { DEFAULT_CLOSE_TIMEOUT_MS } from './bounded.js'
+import { OpenSet } from './open-set.js'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
 import { endOffsets, KafkaReader } from './reader.js'
@@ -99,7 +100,7 @@ class KafkaBackend implements Backend {
   private readonly clients = new Map<string, Kafka>()
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
-  private readonly open = new Set<{ close(): Promise<void> }>()
+  private readonly open = new OpenSet()
   private logger: Logger = defaultLogger
   private readonly limits = new MessageLimits((topic, names) =>
     this.admin().then((admin) => this.topicConfigs(admin, topic, names)),
@@ -197,7 +198,7 @@ class KafkaBackend implements Backend {
       retry: { ...this.retry(), retries: settings.retries },
     })
     const limit = (topic: string, refresh: boolean) => this.limits.get(topic, refresh)
-    return this.track(
+    return this.open.track(
       new KafkaProducer(
         producer,
         settings,
@@ -227,7 +228,7 @@ class KafkaBackend implements Backend {
       heartbeatIntervalMs: Math.max(1, heartbeatInterval),
       closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     }
-    return this.track(
+    return this.open.track(
       new KafkaConsumer(consumer, options, tuning, this.context, async (groupId, topics) =>
         committedOffsets(await this.admin(), groupId, topics, this.context),
       ),
@@ -245,7 +246,7 @@ class KafkaBackend implements Backend {
       maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500,
       joinTimeoutMs: this.options.rebalanceTimeoutMs ?? 30_000,
     }
-    return this.track(new KafkaReader(this.client(options.clientId), options, settings, this.context))
+    return this.open.track(new KafkaReader(this.client(options.clientId), options, settings, this.context))
   }
 
   async committedOffsets(groupId: string, topics?: readonly string[]): Promise<GroupPartitionOffset[]> {
@@ -272,20 +273,10 @@ class KafkaBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.open].map((c) => c.close().catch(() => undefined)))
+    await this.open.closeAll()
     const admin = this.adminClient
     this.adminClient = undefined
     if (admin) await (await admin.catch(() => undefined))?.disconnect().catch(() => undefined)
-  }
-
-  private track<T extends { close(): Promise<void> }>(closable: T): T {
-    this.open.add(closable)
-    const close = closable.close.bind(closable)
-    closable.close = async () => {
-      this.open.delete(closable)
-      await close()
-    }
-    return closable
   }
 
   private retry(): NonNullable<KafkaConfig['retry']> {

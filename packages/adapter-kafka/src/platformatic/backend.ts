@@ -22,6 +22,7 @@ import {
 } from '@keyed/sdk/backend'
 import type { Admin, BaseOptions } from '@platformatic/kafka'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from '../bounded.js'
+import { OpenSet } from '../open-set.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
 import { MessageLimits } from '../limits.js'
 import { secretsOf, type KafkaOptions } from '../options.js'
@@ -44,7 +45,7 @@ export class PlatformaticBackend implements Backend {
   readonly capabilities = { compaction: true, timeRetention: true }
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
-  private readonly open = new Set<{ close(): Promise<void> }>()
+  private readonly open = new OpenSet()
   private readonly limits = new MessageLimits((topic, names) => this.admin().then((a) => this.configs(a, topic, names)))
 
   constructor(private readonly options: KafkaOptions) {
@@ -160,7 +161,7 @@ export class PlatformaticBackend implements Backend {
   }
 
   producer(settings: ProducerSettings): BackendProducer {
-    return this.track(
+    return this.open.track(
       new PlatformaticProducer(
         this.base(settings.clientId),
         settings,
@@ -172,7 +173,7 @@ export class PlatformaticBackend implements Backend {
   }
 
   consumer(options: GroupMemberOptions): BackendConsumer {
-    return this.track(
+    return this.open.track(
       new PlatformaticConsumer(
         options,
         {
@@ -189,7 +190,7 @@ export class PlatformaticBackend implements Backend {
   }
 
   reader(options: PartitionReaderOptions): BackendReader {
-    return this.track(
+    return this.open.track(
       new PlatformaticReader(options, this.base(options.clientId), this.options.maxWaitTimeMs ?? 500, this.context),
     )
   }
@@ -342,7 +343,7 @@ export class PlatformaticBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.open].map((c) => c.close().catch(() => undefined)))
+    await this.open.closeAll()
     const admin = this.adminClient
     this.adminClient = undefined
     if (admin)
@@ -350,15 +351,5 @@ export class PlatformaticBackend implements Backend {
         (await admin.catch(() => undefined))?.close().catch(() => undefined) ?? Promise.resolve(),
         LEAVE_TIMEOUT_MS,
       )
-  }
-
-  private track<T extends { close(): Promise<void> }>(closable: T): T {
-    this.open.add(closable)
-    const close = closable.close.bind(closable)
-    closable.close = async () => {
-      this.open.delete(closable)
-      await close()
-    }
-    return closable
   }
 }
