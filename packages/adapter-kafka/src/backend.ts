@@ -23,7 +23,7 @@ import type {
   TopicSpec,
 } from '@keyed/sdk/backend'
 import { BackendRefusedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
-import { DEFAULT_CLOSE_TIMEOUT_MS } from './bounded.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { OpenSet } from './open-set.js'
 import { registerCodecs } from './codecs.js'
 import { KafkaConsumer } from './consumer.js'
@@ -276,7 +276,12 @@ class KafkaBackend implements Backend {
     await this.open.closeAll()
     const admin = this.adminClient
     this.adminClient = undefined
-    if (admin) await (await admin.catch(() => undefined))?.disconnect().catch(() => undefined)
+    // Bounded like every other leave: a broker that does not answer must not hold the client's close.
+    if (admin)
+      await within(
+        (await admin.catch(() => undefined))?.disconnect().catch(() => undefined) ?? Promise.resolve(),
+        LEAVE_TIMEOUT_MS,
+      )
   }
 
   private retry(): NonNullable<KafkaConfig['retry']> {
