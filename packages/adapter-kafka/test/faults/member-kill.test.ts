@@ -10,7 +10,7 @@ type Event = Handled & { offset: string }
 
 const partitions = 4
 const keys = Array.from({ length: 16 }, (_, i) => `user-${i}`)
-const rounds = 40
+const rounds = 80
 const maxBatchSize = 10
 
 /**
@@ -22,7 +22,7 @@ async function killMidStream(concurrency: number): Promise<{ events: Event[]; by
   const group = unique('group')
   const events: Event[] = []
   const client = createClient({ backend: kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing' }) })
-  const child = spawnMember(topic.name, partitions, group, { concurrency, maxBatchSize })
+  const child = spawnMember(topic.name, partitions, group, { concurrency, maxBatchSize, started: true })
   try {
     const producer = client.producer()
     for (let seq = 0; seq < rounds; seq++)
@@ -31,11 +31,35 @@ async function killMidStream(concurrency: number): Promise<{ events: Event[]; by
         keys.map((key) => ({ key, value: { seq } })),
       )
 
+    // The kill must land inside a batch, after some of its records were handled and before its commit, or there is
+    // nothing to redeliver: once armed, it fires when a record starts on a partition whose handled records run past its
+    // last commit. A batch commits at its end, before the partition's next batch starts, and the child prints in that
+    // order, so the handled record is uncommitted when the kill arrives.
     let joined = false
+    let armed = false
+    let killed = false
+    const committed = new Map<number, bigint>()
+    const handledLast = new Map<number, bigint>()
     createInterface({ input: child.stdout }).on('line', (line) => {
-      const event = JSON.parse(line) as { joined?: true; key: string; seq: number; partition: number; offset: string }
+      const event = JSON.parse(line) as {
+        joined?: true
+        started?: { partition: number; offset: string }
+        committed?: Array<{ partition: number; offset: string }>
+      } & { key: string; seq: number; partition: number; offset: string }
       if (event.joined) joined = true
-      else events.push({ ...event, member: 'killed' })
+      else if (event.committed) for (const c of event.committed) committed.set(c.partition, BigInt(c.offset))
+      else if (event.started) {
+        const { partition } = event.started
+        const handled = handledLast.get(partition)
+        if (armed && !killed && handled !== undefined && handled > (committed.get(partition) ?? -1n)) {
+          killed = true
+          child.kill('SIGKILL')
+        }
+      } else {
+        events.push({ ...event, member: 'killed' })
+        const offset = BigInt(event.offset)
+        if (offset > (handledLast.get(event.partition) ?? -1n)) handledLast.set(event.partition, offset)
+      }
     })
     await waitFor('the child member to join and handle records', 60_000, () => joined && events.length > 40)
 
@@ -60,7 +84,8 @@ async function killMidStream(concurrency: number): Promise<{ events: Event[]; by
       30_000,
       () => events.filter((e) => e.member === 'killed').length > before + 15,
     )
-    child.kill('SIGKILL')
+    armed = true
+    await waitFor('the child to be killed inside a batch', 30_000, () => killed)
     const byChild = events.filter((e) => e.member === 'killed')
     await waitFor('every record after the kill', 60_000, () => missing(events, keys, rounds).length === 0)
     return { events, byChild }
