@@ -30,10 +30,14 @@ export interface KafkaConsumerTuning {
   readonly closeTimeoutMs: number
 }
 
+/** Most isActive() calls in one synchronous stretch that go without a clock read. */
+const CLOCK_EVERY = 16
+const SETTLED = Promise.resolve()
+
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
-  if (!headers) return NO_HEADERS
+/** Header values as strings; kept apart from headersOf so that the usual case, no headers, stays small enough to inline. */
+function copyHeaders(headers: IHeaders): Readonly<Record<string, string>> {
   let out: Record<string, string> | undefined
   for (const name in headers) {
     const raw = headers[name]
@@ -47,6 +51,24 @@ function headersOf(headers: IHeaders | undefined): Readonly<Record<string, strin
   return out ?? NO_HEADERS
 }
 
+function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
+  if (headers) for (const _ in headers) return copyHeaders(headers)
+  return NO_HEADERS
+}
+
+// kafkajs gives timestamps as decimal strings, and the records of one producer request mostly share theirs: the last
+// one parsed is kept, so a run of equal timestamps costs a string comparison each instead of a parse.
+let lastStamp = ''
+let lastTime = 0
+
+function timeOf(stamp: string): number {
+  if (stamp !== lastStamp) {
+    lastTime = Number(stamp)
+    lastStamp = stamp
+  }
+  return lastTime
+}
+
 /** The SDK's record of a kafkajs message (also the table reader's). */
 export function incoming(topic: string, partition: number, m: KafkaMessage): IncomingRecord {
   return {
@@ -56,7 +78,7 @@ export function incoming(topic: string, partition: number, m: KafkaMessage): Inc
     key: m.key ?? null,
     value: m.value ?? null,
     headers: headersOf(m.headers),
-    timestamp: Number(m.timestamp),
+    timestamp: timeOf(m.timestamp),
   }
 }
 
@@ -298,12 +320,24 @@ export class KafkaConsumer implements BackendConsumer {
     const expiry = this.options.sessionTimeoutMs - this.tuning.heartbeatIntervalMs
     // The SDK asks before every record; kafkajs's staleness lookup is paid once per chunk, the rest is field reads.
     let fresh = true
+    // The clock is read where time can have passed unseen: on the first call after the process waited (a handler
+    // awaited: a freeze lands there, or in kafkajs's fetch) and every CLOCK_EVERY calls within a stretch of records
+    // handled synchronously (a freeze inside one lets at most that many more start). `timed` is how many calls may
+    // still skip the clock; a reaction queued at the read zeroes it once this synchronous stretch ends.
+    let timed = 0
+    const waited = () => void (timed = 0)
     const isActive = () => {
       if (!fresh || this.closing || lost !== undefined || this.epoch !== epoch) return false
+      if (timed > 0) {
+        timed--
+        return true
+      }
       const age = performance.now() - this.alive
       if (age >= expiry) return false
       // A slow handler gets no heartbeat from kafkajs's loop: keep the session alive from here (kafkajs sends at most one per interval).
       if (age >= this.tuning.heartbeatIntervalMs) heartbeat().catch(() => undefined)
+      timed = CLOCK_EVERY - 1
+      void SETTLED.then(waited)
       return true
     }
     const heartbeat = async () => {

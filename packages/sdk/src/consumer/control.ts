@@ -142,6 +142,8 @@ export class PartitionControl {
     if (this.flights.get(key) === flight) this.flights.delete(key)
     const ahead = this.finishedAhead.get(key)
     this.finishedAhead.delete(key)
+    // The common case, a whole batch neither cut nor re-read: nothing to keep, nowhere to move (no pass over its records).
+    if (!cut && !ahead) return
     if (!raw.isActive()) return
     const end = this.prefixEnd(flight, last)
     const from = end ? raw.records.indexOf(end) + 1 : 0
