@@ -8,3 +8,11 @@ type NodeBuffer = typeof globalThis extends { Buffer: abstract new (...args: nev
 export function toBuffer(bytes: Uint8Array): NodeBuffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
+
+/**
+ * The bytes as UTF-8 text, malformed sequences as U+FFFD (Buffer's decoding). Buffer's toString() without arguments
+ * is its UTF-8 fast path: toString('utf8') looks the encoding up and goes through a wrapper on every call.
+ */
+export function utf8(bytes: Uint8Array): string {
+  return toBuffer(bytes).toString()
+}

@@ -1,4 +1,4 @@
-import { toBuffer } from './bytes.js'
+import { utf8 } from './bytes.js'
 
 /** Turns a key or value into bytes and back. Keys are hashed as these bytes, so a key serde decides the partition. */
 export interface Serde<T> {
@@ -20,7 +20,7 @@ const stringSerde: Serde<string> = {
   },
   deserialize(bytes) {
     // Like Java's StringDeserializer, malformed bytes become U+FFFD rather than an error.
-    return toBuffer(bytes).toString('utf8')
+    return utf8(bytes)
   },
 }
 
@@ -44,7 +44,7 @@ function jsonSerde<T>(): Serde<T> {
       return Buffer.from(text, 'utf8')
     },
     deserialize(bytes) {
-      return JSON.parse(toBuffer(bytes).toString('utf8')) as T
+      return JSON.parse(utf8(bytes)) as T
     },
   }
 }

@@ -1,6 +1,6 @@
 import { defaultLogger, type Logger } from './logger.js'
 import type { Backend, BackendReader, IncomingRecord, ReaderBatch } from './backend/contract.js'
-import { toBuffer } from './bytes.js'
+import { toBuffer, utf8 } from './bytes.js'
 import { partitionFor } from './murmur2.js'
 import { integerOption } from './options.js'
 import {
@@ -627,7 +627,7 @@ export class Table<T extends CompactedTopic> implements Iterable<[KeyOf<T>, Valu
       return this.reject(record, new Rejected('it has no key, so it belongs to no entry of the table', null))
     let decoded: unknown
     try {
-      decoded = this.stringKeys ? toBuffer(record.key).toString('utf8') : this.topic.keySerde.deserialize(record.key)
+      decoded = this.stringKeys ? utf8(record.key) : this.topic.keySerde.deserialize(record.key)
     } catch (cause) {
       return this.reject(
         record,
