@@ -71,6 +71,8 @@ export class Consumer {
   private restart: Promise<void> = Promise.resolve()
   private stoppedWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
   private closeCalled = false
+  /** The failure came while close() was running: close() rejects with it. */
+  private failedWhileClosing = false
   /** Rejects once close() is called, so a subscribe still waiting on the backend ends with the close, not after it. */
   private readonly stopping: Promise<never>
   private signalStopping!: () => void
@@ -131,10 +133,16 @@ export class Consumer {
   async subscribe<T extends AnyTopic>(topic: T, handler: Handler<T>, options: SubscribeOptions = {}): Promise<void> {
     await this.add(topic, 'subscribe', handler, options, () => {
       const own = options.concurrency !== undefined || options.ordering !== undefined
+      // An override replaces only what it names: the rest is the consumer's as given (an ordering the consumer left
+      // to its default follows the topic's concurrency), and so is maxBufferedRecords.
       const run = own
         ? resolveRunSettings(
             `subscribe('${topic.name}')`,
-            options,
+            {
+              concurrency: options.concurrency ?? this.options.concurrency,
+              ordering: options.ordering ?? this.options.ordering,
+              maxBufferedRecords: this.options.maxBufferedRecords,
+            },
             this.settings.autoCommit,
             this.settings.membership.maxBatchSize,
           )
@@ -485,6 +493,9 @@ export class Consumer {
         throw error
       }
       this.settle(this.failure ?? (isKeyedError(result) ? result : undefined))
+      // A failure while close() ran (its last commit refused, say) is close()'s outcome too: nothing else said it. One
+      // that stopped the consumer before went to onError, stopped() or the logger, and a later close() resolves.
+      if (this.failure && this.failedWhileClosing) throw this.failure
       if (result !== undefined) throw result
     } finally {
       clearTimeout(abandonTimer)
@@ -560,9 +571,11 @@ export class Consumer {
   private fail(error: KeyedError): void {
     if (this.failure) return
     this.failure = error
+    this.failedWhileClosing = this.closeCalled
     this.closed = true
+    // Said once: to onError, else to a caller waiting on stopped() or close(), else to the logger.
     if (this.options.onError) this.options.onError(error)
-    else if (this.stoppedWaiters.length === 0)
+    else if (this.stoppedWaiters.length === 0 && !this.closeCalled)
       this.logger.error({ groupId: this.options.groupId, err: error }, `consumer '${this.options.groupId}' stopped`)
     // Not awaited: we are inside a batch, and closing the member waits for that batch to return.
     this.closing ??= this.stop()

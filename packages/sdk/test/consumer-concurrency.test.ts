@@ -8,7 +8,10 @@ const records = (topic: string) =>
   )
 
 /** Subscribes both topics on one consumer and reports the most records of each handled at once. */
-async function peaks(consumer: { concurrency?: number }, a: { concurrency?: number; ordering?: 'key' | 'partition' }) {
+async function peaks(
+  consumer: { concurrency?: number; ordering?: 'key' | 'partition' },
+  a: { concurrency?: number; ordering?: 'key' | 'partition' },
+) {
   const backend = scriptedBackend([...records('a'), ...records('b')])
   const client = createClient({ backend })
   const c = client.consumer({ groupId: 'g', ...consumer })
@@ -30,6 +33,11 @@ describe('a subscribe() override of concurrency', () => {
     expect(await peaks({}, { concurrency: 4 })).toEqual({ a: 4, b: 1 })
     expect(await peaks({ concurrency: 4 }, { concurrency: 1 })).toEqual({ a: 1, b: 4 })
     expect(await peaks({ concurrency: 4 }, { ordering: 'partition' })).toEqual({ a: 1, b: 4 })
+  })
+
+  it('replaces only what it names: an ordering override keeps the consumer’s concurrency, and the reverse', async () => {
+    expect(await peaks({ concurrency: 4 }, { ordering: 'key' })).toEqual({ a: 4, b: 4 })
+    expect(await peaks({ concurrency: 4, ordering: 'partition' }, { concurrency: 8 })).toEqual({ a: 1, b: 1 })
   })
 
   it('is checked like the consumer option', async () => {

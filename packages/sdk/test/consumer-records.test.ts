@@ -4,6 +4,7 @@ import {
   createClient,
   DEAD_LETTER_HEADERS,
   defineTopic,
+  BackendUnavailableError,
   isKeyedError,
   MissingKeyError,
   SchemaError,
@@ -215,5 +216,47 @@ describe('close() over a backend that abandons batches in flight', () => {
     await new Promise((r) => setTimeout(r, 10))
     expect(backend.commits).toEqual([])
     await client.close().catch(() => undefined)
+  })
+})
+
+describe('a failure while close() runs', () => {
+  it("is close()'s outcome and stopped()'s, said to neither the logger nor twice; a later close() gives it again", async () => {
+    const backend = scriptedBackend([raw({ topic: 't', offset: '0', value: json({ amount: 1 }) })])
+    const scripted = backend.consumer.bind(backend)
+    backend.consumer = (options) => ({
+      ...scripted(options),
+      commit: async () => {
+        throw new BackendUnavailableError('scripted', 'the commit failed (simulated outage)')
+      },
+    })
+    const logged: unknown[] = []
+    const logger = { debug() {}, info() {}, warn() {}, error: (obj: unknown) => void logged.push(obj) }
+    const client = createClient({ backend, logger })
+    const consumer = client.consumer({ groupId: 'g-close-commit' })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
+    await consumer.subscribe(orders, async () => {
+      started()
+      await new Promise((r) => setTimeout(r, 50))
+    })
+    await running
+    const outcome = await consumer.close().then(
+      () => 'resolved',
+      (e: unknown) => e,
+    )
+    expect(isKeyedError(outcome, 'BACKEND_UNAVAILABLE')).toBe(true)
+    expect(await consumer.stopped().catch((e: unknown) => e)).toBe(outcome)
+    expect(await consumer.close().catch((e: unknown) => e)).toBe(outcome)
+    expect(logged).toEqual([])
+  })
+
+  it('a consumer an error stopped before close() was called: close() resolves (the error was said already)', async () => {
+    const backend = scriptedBackend([raw({ topic: 't', offset: '0', key: null, value: json({ amount: 1 }) })])
+    const client = createClient({ backend })
+    const consumer = client.consumer({ groupId: 'g-stopped-first', onError: () => {} })
+    await consumer.subscribe(orders, () => {})
+    expect(isKeyedError(await consumer.stopped().catch((e: unknown) => e), 'MISSING_KEY')).toBe(true)
+    await expect(consumer.close()).resolves.toBeUndefined()
+    await client.close()
   })
 })

@@ -21,10 +21,11 @@ export interface SubscribeOptions {
   fromBeginning?: boolean
   /**
    * This topic's own concurrency, instead of the consumer's: its records then have their own budget of records in
-   * flight (1: one at a time per partition). Same rules as the consumer option.
+   * flight (1: one at a time per partition). Same rules as the consumer option. An override replaces only what it
+   * names: the consumer's ordering (if it set one) and maxBufferedRecords still apply.
    */
   concurrency?: number
-  /** This topic's ordering, instead of the consumer's. */
+  /** This topic's ordering, instead of the consumer's; the consumer's concurrency still applies. */
   ordering?: 'key' | 'partition'
   /**
    * Aborting it closes the consumer, as close() does: a member's subscriptions change only by rejoining the group, so
