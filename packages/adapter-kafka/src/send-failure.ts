@@ -1,4 +1,4 @@
-import { RecordTooLargeError, type KeyedError, type OutgoingRecord } from '@keyed/sdk/backend'
+import { partitionSpread, RecordTooLargeError, type KeyedError, type OutgoingRecord } from '@keyed/sdk/backend'
 import { chain, toKeyedError, type ErrorChain, type ErrorContext } from './errors.js'
 
 const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
@@ -26,8 +26,10 @@ export function sendFailure(
       { nothingSent: false },
     )
   }
-  const partitions = new Set(records.map((r) => `${r.topic}\u0000${r.partition}`)).size
-  const spread =
-    partitions > 1 ? ` over ${partitions} partitions (each appended whole or not at all: some may be in the log)` : ''
-  return toKeyedError(error, `send ${total} record(s) to '${topics.join("', '")}'${spread}`, context, explain)
+  return toKeyedError(
+    error,
+    `send ${total} record(s) to '${topics.join("', '")}'${partitionSpread(records)}`,
+    context,
+    explain,
+  )
 }

@@ -1,5 +1,5 @@
 import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
-import { ClosedError, TimeoutError } from '@keyed/sdk/backend'
+import { ClosedError, partitionSpread, TimeoutError } from '@keyed/sdk/backend'
 import { translated } from './errors.js'
 import { deadline } from './within.js'
 import type { RedisContext } from './context.js'
@@ -28,7 +28,7 @@ export class RedisProducer implements BackendProducer {
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
     const { sendTimeoutMs, server } = this.context.options
     const sending = deadline(
-      translated(`append ${records.length} record(s)`, server, () => this.append(records)),
+      translated(`append ${records.length} record(s)${partitionSpread(records)}`, server, () => this.append(records)),
       sendTimeoutMs,
       () =>
         new TimeoutError(

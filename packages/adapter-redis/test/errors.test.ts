@@ -96,6 +96,26 @@ describe('redis errors are keyed errors that say what to change', () => {
     expect(error.message).toMatch(/WRONGTYPE.*keyPrefix/s)
   })
 
+  it('says so when a send spread over partitions failed on one of them: the others were appended', async () => {
+    const name = uniqueTopic('partial')
+    const topic = defineTopic(name, { partitions: 3 })
+    const c = client()
+    await c.admin().ensureTopics([topic])
+    const raw = admin(REDIS_URL)
+    const keys = new Keys(prefix)
+    await raw.set(keys.stream(name, 1), 'not a stream')
+    const records = Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: i }))
+    const error = await c
+      .producer()
+      .send(topic, records)
+      .catch((e: unknown) => e)
+    expectTranslated(error, 'BACKEND_REFUSED', false)
+    expect(error.message).toMatch(/append 30 record\(s\) over 3 partitions .*some may be in the log/s)
+    // What the error warns of: the partitions that did not fail hold their records.
+    expect((await raw.xlen(keys.stream(name, 0))) + (await raw.xlen(keys.stream(name, 2)))).toBeGreaterThan(0)
+    raw.disconnect()
+  })
+
   it('stops the consumer through onError when a partition it reads turns into another type of key', async () => {
     const name = uniqueTopic('wrongtype-read')
     const topic = defineTopic(name, { partitions: 1 })
