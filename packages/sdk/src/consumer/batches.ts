@@ -9,7 +9,7 @@ import { retry } from './retry.js'
 import { KeyScheduler } from './scheduler.js'
 import type { ConsumerTelemetry, RecordObservation } from '../telemetry/hooks.js'
 import type { ConsumerSettings, RunSettings } from './settings.js'
-import type { Handler } from './types.js'
+import type { Handler, Message } from './types.js'
 
 export interface Route {
   readonly topic: AnyTopic
@@ -33,6 +33,12 @@ export interface BatchHost {
   readonly deadLetters: DeadLetters | undefined
   /** Spans and metrics of the records handled; undefined without OpenTelemetry. */
   readonly telemetry: ConsumerTelemetry | undefined
+}
+
+/** Where BatchRunner.synchronously() stopped, and what the record it stopped at waits for or threw. */
+interface Step {
+  state: 'decoding' | 'handling' | 'failed' | 'inactive' | 'done'
+  pending: unknown
 }
 
 /** One onBatch call in flight: what a close that gives up commits, and names in its error. */
@@ -195,14 +201,96 @@ export class BatchRunner {
   }
 
   private async oneAtATime(route: Route, run: Running): Promise<void> {
-    const { batch } = run
-    const { decode, handler } = route
     // Asked once per batch: with nothing to record, the records take the path they take without telemetry.
     const telemetry = this.host.telemetry?.enabled() ? this.host.telemetry : undefined
+    if (telemetry) return this.observedOneAtATime(route, run, telemetry)
+    const { batch } = run
+    const { records } = batch
+    const step: Step = { state: 'done', pending: undefined }
+    let last: IncomingRecord | undefined
+    for (let i = 0; i < records.length; i++) {
+      // The records whose decoding and handler complete synchronously run in a plain loop, so a batch costs no promise
+      // per record (and the JIT optimizes that small loop, not all of this async function); this one goes on from the
+      // first record that has to wait or failed.
+      const from = i
+      i = this.synchronously(route, batch, i, step)
+      if (i > from) last = records[i - 1]
+      if (step.state === 'done' || step.state === 'inactive') break
+      const record = records[i]!
+      // A close can only give up while this waits, so where it stands is written down only before an await.
+      run.last = last
+      run.current = record
+      try {
+        if (step.state === 'failed') throw step.pending
+        if (step.state === 'decoding') {
+          const result = route.handler(await (step.pending as Promise<Message<AnyTopic>>))
+          if (result instanceof Promise) await result
+        } else await step.pending
+      } catch (error) {
+        if (
+          !(await this.recover(
+            route,
+            record,
+            batch,
+            error instanceof RecordFailure ? error : new RecordFailure('handler', error),
+          ))
+        )
+          break
+      } finally {
+        step.pending = undefined
+      }
+      last = record
+    }
+    run.last = last
+    run.current = undefined
+    await this.finish(run, last)
+  }
+
+  /**
+   * Handles records from `from` on for as long as decoding and the handler complete synchronously. Returns the index
+   * of the record it stopped at, with `step` saying why: 'decoding' or 'handling' with the promise to wait for,
+   * 'failed' with what was thrown, 'inactive' (the partition was lost or the consumer stops: that record does not
+   * start), or 'done' past the last record.
+   */
+  private synchronously(route: Route, batch: PartitionBatch, from: number, step: Step): number {
+    const { records } = batch
+    const { decode, handler } = route
+    for (let i = from; i < records.length; i++) {
+      if (!batch.isActive() || this.stopping()) {
+        step.state = 'inactive'
+        return i
+      }
+      try {
+        const message = decode(records[i]!)
+        if (message instanceof Promise) {
+          step.state = 'decoding'
+          step.pending = message
+          return i
+        }
+        const result = handler(message)
+        if (result instanceof Promise) {
+          step.state = 'handling'
+          step.pending = result
+          return i
+        }
+      } catch (error) {
+        step.state = 'failed'
+        step.pending = error
+        return i
+      }
+    }
+    step.state = 'done'
+    return records.length
+  }
+
+  /** oneAtATime() with a span and metrics per record. */
+  private async observedOneAtATime(route: Route, run: Running, telemetry: ConsumerTelemetry): Promise<void> {
+    const { batch } = run
+    const { decode, handler } = route
     let last: IncomingRecord | undefined
     for (const record of batch.records) {
       if (!batch.isActive() || this.stopping()) break
-      const observed = telemetry?.process(record)
+      const observed = telemetry.process(record)
       // The first try stays synchronous where decoding and the handler are, so a batch costs no promise per record.
       // A close can only give up while this waits, so where it stands is written down only before an await.
       try {
