@@ -2,10 +2,22 @@ import { isKeyedError } from '@keyed/sdk'
 
 /** A mistake of the command line's user (a bad option, a topic that is not there): one line, no stack. */
 export class UsageError extends Error {
-  readonly code = 'USAGE'
+  readonly code: string = 'USAGE'
   constructor(message: string) {
     super(message)
     this.name = 'UsageError'
+  }
+}
+
+/**
+ * `topic migrate` into a target that holds records its migration did not write (its group has no position): refused
+ * before anything is copied, since records appended to a foreign topic cannot be taken out again. Exit 1.
+ */
+export class TargetNotEmpty extends UsageError {
+  override readonly code: string = 'TARGET_NOT_EMPTY'
+  constructor(message: string) {
+    super(message)
+    this.name = 'TargetNotEmpty'
   }
 }
 

@@ -127,6 +127,59 @@ describe('a topic on the memory backend (seeded)', () => {
     expect(m.verification).toMatchObject({ ok: true, sourceRecords: 302, targetRecords: 302, mismatchedKeys: 0 })
   })
 
+  it('topic migrate refuses a target that holds records its group never copied, and copies nothing into it', () => {
+    const foreign = tempFile(
+      'foreign.json',
+      JSON.stringify({
+        topics: [
+          { name: 'orders', partitions: 3, records: [{ key: 'a', value: 'x' }] },
+          { name: 'theirs', partitions: 5, records: [{ key: 'b', value: 'someone else' }] },
+        ],
+      }),
+    )
+    const run = keyed(['--seed', foreign, 'topic', 'migrate', 'orders', 'theirs', '--partitions', '5', '--json'])
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(
+      /^keyed: Topic 'theirs' already holds records and group 'keyed-migrate\.orders\.theirs' has no position in 'orders'/,
+    )
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(errorSchema.parse(JSON.parse(run.stdout)).error).toMatchObject({
+      code: 'TARGET_NOT_EMPTY',
+      retriable: false,
+    })
+    // With the group's position (an interrupted run of this migration) the same target is resumed.
+    const resumable = tempFile(
+      'resumable.json',
+      JSON.stringify({
+        topics: [
+          {
+            name: 'orders',
+            partitions: 3,
+            records: [
+              { key: 'a', value: 'x', partition: 0 },
+              { key: 'c', value: 'y', partition: 1 },
+            ],
+          },
+          { name: 'theirs', partitions: 5, records: [{ key: 'a', value: 'x' }] },
+        ],
+        groups: [{ groupId: 'keyed-migrate.orders.theirs', topic: 'orders', handled: { '0': 1 } }],
+      }),
+    )
+    const resumed = keyed([
+      '--seed',
+      resumable,
+      'topic',
+      'migrate',
+      'orders',
+      'theirs',
+      '--partitions',
+      '5',
+      '--no-verify',
+      '--json',
+    ])
+    expect(json(resumed, migrateSchema)).toMatchObject({ created: false, copied: 1 })
+  })
+
   it('partitions plan reads the keys of the topic', () => {
     const p = json(keyed(['--seed', seed, 'partitions', 'plan', 'orders', '--to', '6', '--json']), planSchema)
     expect(p).toMatchObject({ from: 3, to: 6, distinctKeys: 30, records: 301 })

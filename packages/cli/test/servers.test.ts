@@ -123,6 +123,18 @@ describe.each(servers)('on $name', (server) => {
     )
   })
 
+  it('topic migrate refuses an existing target with records it did not copy, and leaves it as it was', async () => {
+    const source = defineTopic(`${name}-src`, { partitions: 2 })
+    const theirs = defineTopic(`${name}-theirs`, { partitions: 3 })
+    const producer = client.producer()
+    await producer.send(source, [{ key: 'a', value: { i: 1 } }])
+    await producer.send(theirs, [{ key: 'b', value: { someone: 'else' } }])
+    const run = keyed(['--backend', server.url, 'topic', 'migrate', source.name, theirs.name, '--partitions', '3'])
+    expect(run.status).toBe(1)
+    expect(run.stderr).toContain(`keyed: Topic '${theirs.name}' already holds records and group`)
+    expect(await readTopic(client.backend, theirs.name)).toHaveLength(1)
+  })
+
   it('topic migrate killed midway (SIGKILL) and run again loses nothing, doubles nothing and keeps per-key order', async () => {
     const source = defineTopic(`${name}-events`, { partitions: 3, retentionMs: 7 * 86_400_000 })
     const perKey = new Map<string, number>()

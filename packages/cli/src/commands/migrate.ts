@@ -1,6 +1,6 @@
 import type { Backend, TopicSpec } from '@keyed/sdk/backend'
 import { ConfigError } from '@keyed/sdk/backend'
-import { CheckFailed, UsageError } from '../errors.js'
+import { CheckFailed, TargetNotEmpty, UsageError } from '../errors.js'
 import { compactedSpec, copyTopic } from '../migrate/copy.js'
 import { verifyCopy, type Verification } from '../migrate/verify.js'
 import type { Output } from '../output.js'
@@ -14,6 +14,22 @@ export interface MigrateOptions {
   group?: string
   batch: number
   verify: boolean
+}
+
+/**
+ * An existing target is resumed only when it is this migration's: empty, or the migration's group has a position in
+ * the source (an interrupted run committed some of the copy). One holding records with no such position is someone
+ * else's topic (or a migration under another --group), and copying into it would mix the source into its records.
+ */
+async function refuseForeignTarget(backend: Backend, from: string, to: string, groupId: string): Promise<void> {
+  const ends = await backend.endOffsets!(to)
+  if (!ends.some((e) => e.offset !== '0' && e.offset !== '0-0')) return
+  const rows = await backend.committedOffsets!(groupId, [from])
+  if (rows.some((r) => r.committed !== undefined)) return
+  throw new TargetNotEmpty(
+    `Topic '${to}' already holds records and group '${groupId}' has no position in '${from}', so this is not a resume of this migration: nothing was copied. ` +
+      'Migrate to a new name, or delete the target first (also if a migration into it stopped before its first commit); to resume one started with --group, pass the same --group.',
+  )
 }
 
 export async function migrateCommand(
@@ -37,9 +53,10 @@ export async function migrateCommand(
         'Migrate to a new name, or delete it first.',
     )
   }
+  const groupId = options.group ?? `keyed-migrate.${from}.${to}`
+  if (existing) await refuseForeignTarget(backend, from, to, groupId)
   const spec: TopicSpec = { ...source, name: to, partitions }
   if (!existing) await backend.createTopic(spec)
-  const groupId = options.group ?? `keyed-migrate.${from}.${to}`
   const started = Date.now()
   const bar = progress(`copying ${from} → ${to}`, 0)
   let outcome
