@@ -155,22 +155,34 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (typeof code === 'string' && code.startsWith('commander.')) {
-      // Commander printed its message (or the help or the version) already.
+      // Commander printed its message (or the help or the version) already; with --json a refusal is JSON on stdout too.
       const exit = (error as { exitCode?: number }).exitCode ?? EXIT.error
-      return exit === 0 ? EXIT.ok : EXIT.error
+      if (exit === 0) return EXIT.ok
+      if (json)
+        writeJsonError({ code: 'USAGE', message: commanderMessage(code, (error as Error).message), retriable: false })
+      return EXIT.error
     }
     const failure = describeFailure(error)
     process.stderr.write(`keyed: ${failure.message}\n`)
     if (!failure.expected && process.env.KEYED_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`)
     // A failed check (--fail-on-skew, a verification) already printed its result, which says so.
-    if (json && failure.code !== 'CHECK_FAILED')
-      process.stdout.write(
-        `${JSON.stringify({ error: { code: failure.code, message: failure.message, retriable: failure.retriable } }, null, 2)}\n`,
-      )
+    if (json && failure.code !== 'CHECK_FAILED') writeJsonError(failure)
     return failure.exit
   } finally {
     if (opened) await closeWithin(opened.backend, 5000)
   }
+}
+
+function writeJsonError(failure: { code: string; message: string; retriable: boolean }): void {
+  const { code, message, retriable } = failure
+  process.stdout.write(`${JSON.stringify({ error: { code, message, retriable } }, null, 2)}\n`)
+}
+
+/** Commander's message without its 'error: ' prefix; for help shown because no command was given, what was missing. */
+function commanderMessage(code: string, message: string): string {
+  if (code === 'commander.help' || code === 'commander.helpDisplayed')
+    return 'no command given (run with --help for usage).'
+  return message.replace(/^error: /, '')
 }
 
 async function closeWithin(backend: Backend, ms: number): Promise<void> {

@@ -226,6 +226,30 @@ describe('bad input: one line, non-zero exit, no stack, no secret', () => {
     expect(errorSchema.parse(JSON.parse(run.stdout)).error).toMatchObject({ code: 'USAGE', retriable: false })
   })
 
+  it.each([
+    [
+      ['keys', 'analyze', '--keys', keyFile, '--partitions', 'abc', '--json'],
+      /'--partitions <n>' argument 'abc' is invalid/,
+    ],
+    [['bogus', '--json'], /^unknown command 'bogus'/],
+    [['--json'], /^no command given/],
+  ])('a refusal of the parser is JSON on stdout with --json: %j', (args, message) => {
+    const run = keyed(args)
+    expect(run.status).toBe(1)
+    expect(run.stderr).not.toBe('')
+    const { error } = errorSchema.parse(JSON.parse(run.stdout))
+    expect(error).toMatchObject({ code: 'USAGE', retriable: false })
+    expect(error.message).toMatch(message)
+  })
+
+  it('--help and --version with --json print no error', () => {
+    for (const flag of ['--help', '--version']) {
+      const run = keyed([flag, '--json'])
+      expect(run.status).toBe(0)
+      expect(run.stdout).not.toContain('"error"')
+    }
+  })
+
   it('a bad option value is refused by the parser with a one-line message', () => {
     const run = keyed(['keys', 'analyze', '--keys', keyFile, '--partitions', 'zero'])
     expect(run.status).toBe(1)
