@@ -17,6 +17,10 @@ export class Keys {
   index(topic: string, partition: number): string {
     return `${this.prefix}{${topic}:${partition}}:idx`
   }
+  /** One producer's last append to the partition, so a resent append is not applied twice (append.lua). */
+  sent(topic: string, partition: number, producer: string): string {
+    return `${this.prefix}{${topic}:${partition}}:sent:${producer}`
+  }
   /** Count of appends that superseded or tombstoned a key since the cleaner last finished. */
   dirty(topic: string, partition: number): string {
     return `${this.prefix}{${topic}:${partition}}:dirty`

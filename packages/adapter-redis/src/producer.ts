@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError, partitionSpread, TimeoutError } from '@keyed/sdk/backend'
 import { translated } from './errors.js'
@@ -10,8 +11,17 @@ import { Cluster } from 'ioredis'
 import { isCompacted } from './topics.js'
 import { ReplicaWait } from './replicas.js'
 
+/**
+ * How long a producer's last append to a partition is remembered: ioredis resends a command a lost connection left
+ * unanswered once it reconnects, and a resend within this finds it applied. Past it a resend would append again.
+ */
+const SENT_TTL_MS = 15 * 60_000
+
 export class RedisProducer implements BackendProducer {
   private closed = false
+  /** Names this producer's sent keys; with `sequence`, what makes a resent append recognizable (append.lua). */
+  private readonly id = randomBytes(9).toString('base64url')
+  private sequence = 0
   private readonly inFlight = new Set<Promise<unknown>>()
   /** acks 'all': each append waits for redis({ replicas }) or what the server has (replicas.ts); others do not WAIT. */
   private readonly waiting: ReplicaWait
@@ -58,15 +68,18 @@ export class RedisProducer implements BackendProducer {
       else groups.set(id, [i])
     })
     const { keys } = this.context
+    // One number per send: every partition's script of it carries the same, and the same again when ioredis resends it.
+    const sequence = String(++this.sequence)
     const calls = await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
         const stream = keys.stream(first.topic, first.partition)
-        const args: AppendArgs = [appendPayload(records, indexes)]
+        const args: AppendArgs = [appendPayload(records, indexes), sequence, SENT_TTL_MS]
+        const sent = keys.sent(first.topic, first.partition, this.id)
         const scriptKeys: AppendKeys = isCompacted(meta)
-          ? [stream, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
-          : [stream]
+          ? [stream, sent, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
+          : [stream, sent]
         return { indexes, first, keys: scriptKeys, args }
       }),
     )

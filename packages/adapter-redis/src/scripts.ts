@@ -121,10 +121,10 @@ function strings(reply: unknown, script: string): string[] {
 
 const flag = (reply: unknown, script: string): boolean => integer(reply, script) === 1
 
-/** One partition's records, packed (records.ts appendPayload). */
-export type AppendArgs = [records: Buffer]
+/** One partition's records, packed (records.ts appendPayload), the send's sequence, and how long it is remembered. */
+export type AppendArgs = [records: Buffer, sequence: string, sentTtlMs: number]
 
-export type AppendKeys = [stream: string] | [stream: string, index: string, dirty: string]
+export type AppendKeys = [stream: string, sent: string] | [stream: string, sent: string, index: string, dirty: string]
 
 export const append = new Script<AppendKeys, AppendArgs, string[]>('append', strings)
 
