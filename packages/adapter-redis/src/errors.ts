@@ -68,6 +68,8 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
     const down =
       name === 'MaxRetriesPerRequestError' ||
       message === 'Connection is closed.' ||
+      // ioredis's AbortError: a command it gave up on when its connection closed (a cluster node failing over).
+      (typeof message === 'string' && message.startsWith('Command aborted due to connection close')) ||
       (typeof sysCode === 'string' && SOCKET_CODES.has(sysCode))
     return down
       ? new BackendUnavailableError('redis', `could not ${action}: ${server.display} did not answer (${detail}).`, {
