@@ -5,6 +5,7 @@ import { assignPartitions, type Backend } from '@keyed/sdk/backend'
 import { memory, MemoryBroker } from '@keyed/adapter-memory'
 import { kafka, type KafkaTlsOptions } from '@keyed/adapter-kafka'
 import { redis } from '@keyed/adapter-redis'
+import { analyzeKeys, LineKeys, run } from '@keyed/cli'
 
 const orders = defineTopic('orders', { value: serdes.json<{ amount: number }>(), partitions: 12 })
 const settings = defineTopic('settings', { value: serdes.json<{ theme: string }>(), cleanupPolicy: 'compact' })
@@ -42,4 +43,10 @@ export async function use(backend: Backend): Promise<number> {
   }
   await client.close()
   return partitionFor('customer-1', 12) + assignPartitions.length
+}
+
+/** @keyed/cli's exports: keys of a text counted from plain bytes, and the command line run in-process. */
+export async function cli(text: Uint8Array): Promise<number> {
+  const analysis = analyzeKeys(new LineKeys(text), 6)
+  return analysis.records + (await run(['keys', 'analyze', '--keys', '-', '--partitions', '6']))
 }

@@ -1,4 +1,5 @@
 import { murmur2, toPositive } from '@keyed/sdk'
+import { toBuffer } from '@keyed/sdk/backend'
 import type { KeySet } from './counts.js'
 
 /**
@@ -19,7 +20,8 @@ export class LineKeys implements KeySet {
   /** Slots hold id + 1; 0 is empty. Kept under half full. */
   private table = new Int32Array(2048)
 
-  constructor(private readonly text: Buffer) {
+  /** The text's bytes: any Uint8Array (a Buffer is one), so the public types need no @types/node. */
+  constructor(private readonly text: Uint8Array) {
     const buf = text
     const length = buf.length
     let start = 0
@@ -103,6 +105,6 @@ export class LineKeys implements KeySet {
   }
 
   keyOf(id: number): string {
-    return this.text.toString('utf8', this.starts[id], this.ends[id])
+    return toBuffer(this.text).toString('utf8', this.starts[id], this.ends[id])
   }
 }
