@@ -22,7 +22,8 @@ export interface CopyOptions {
   readonly batch: number
   /** The target was just created, so it holds nothing yet. */
   readonly created: boolean
-  readonly onProgress: (copied: number, remaining: number) => void
+  /** `done`: source records of this run whose batch is committed (copied or skipped); `remaining`: the group's lag. */
+  readonly onProgress: (done: number, remaining: number) => void
 }
 
 export interface CopyOutcome {
@@ -98,6 +99,8 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
   const producer = backend.producer(STRICT)
   let copied = 0
   let skipped = 0
+  /** Source records whose batch was committed: what the group's lag no longer counts (copied counts them at the send). */
+  let committed = 0
   let fatal: KeyedError | undefined
   /** This round's ends, and the partitions whose commits reached them: the round is over when all did. */
   let ends = new Map<number, string>()
@@ -132,6 +135,7 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
     const last = batch.records[batch.records.length - 1]
     if (last && batch.isActive()) {
       await member.commit([{ topic: source.name, partition: sp, offset: last.offset }])
+      committed += batch.records.length
       const end = ends.get(sp)
       if (end !== undefined && reachesEnd(last.offset, end) && !reached.has(sp)) {
         reached.add(sp)
@@ -167,8 +171,10 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
           // never names, such as a Kafka transaction marker's offset).
           await Promise.race([sleep(1000), new Promise<void>((resolve) => (wake = resolve))])
           if (fatal) throw fatal
+          // Taken before the lag is asked: a commit between the two can only make the total fall short, never count twice.
+          const done = committed
           rows = await positions()
-          options.onProgress(copied + skipped, lagOf(rows))
+          options.onProgress(done, lagOf(rows))
           if (lagOf(rows) === 0) break
         }
       } finally {
@@ -177,7 +183,7 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       // Records written to the source meanwhile: another round.
       rows = await positions()
     }
-    options.onProgress(copied + skipped, 0)
+    options.onProgress(committed, 0)
     return {
       copied,
       skipped,
