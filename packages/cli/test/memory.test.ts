@@ -72,6 +72,9 @@ describe('partitions plan', () => {
     expect(p.sample.length).toBe(10)
     for (const s of p.sample) expect([s.from, s.to]).toEqual([partitionFor(s.key, 6), partitionFor(s.key, 8)])
     expect(p.ordering).toContain('keyed topic migrate')
+    expect(p.ordering).toMatch(
+      /^Kafka does not move existing records: .* On Redis a topic's partition count is fixed when it is created/,
+    )
     // 12 (a multiple of 6) keeps the keys whose partition under 12 is their partition under 6: about half.
     const twelve = p.alternatives.find((a) => a.partitions === 12)!
     expect(twelve.movedKeyShare).toBeCloseTo(
@@ -79,6 +82,22 @@ describe('partitions plan', () => {
       9,
     )
     expect(twelve.movedKeyShare).toBeLessThan(p.movedKeyShare)
+  })
+})
+
+describe('partitions plan when shrinking', () => {
+  it('says Kafka cannot lower a partition count and points to a new topic and topic migrate', () => {
+    const p = json(
+      keyed(['partitions', 'plan', '--keys', keyFile, '--partitions', '6', '--to', '3', '--json']),
+      planSchema,
+    )
+    expect(p.ordering).not.toContain('Kafka does not move existing records')
+    expect(p.ordering).toMatch(
+      /^Kafka cannot lower a topic's partition count: for 3 partitions, copy it to a new topic with `keyed topic migrate`/,
+    )
+    expect(p.ordering).toContain(
+      "On Redis a topic's partition count is fixed when it is created: there, a new topic and `keyed topic migrate`",
+    )
   })
 })
 
@@ -183,6 +202,7 @@ describe('a topic on the memory backend (seeded)', () => {
   it('partitions plan reads the keys of the topic', () => {
     const p = json(keyed(['--seed', seed, 'partitions', 'plan', 'orders', '--to', '6', '--json']), planSchema)
     expect(p).toMatchObject({ from: 3, to: 6, distinctKeys: 30, records: 301 })
+    expect(p.ordering).toMatch(/^On the memory backend, a topic's partition count is fixed when it is created/)
   })
 })
 

@@ -86,6 +86,11 @@ describe.each(servers)('on $name', (server) => {
       planSchema,
     )
     expect(p.movedKeys).toBe([...new Set(keys)].filter((k) => partitionFor(k, 4) !== partitionFor(k, 6)).length)
+    expect(p.ordering).toMatch(
+      server.name === 'kafka'
+        ? /^Kafka does not move existing records: (?!.*On Redis)/
+        : /^On Redis, a topic's partition count is fixed when it is created: for 6 partitions, copy it to a new topic with `keyed topic migrate`/,
+    )
   })
 
   it("lag shows a group's committed position, end and lag per partition", async () => {

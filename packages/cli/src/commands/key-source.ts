@@ -21,6 +21,8 @@ export interface KeySource {
     readonly sample: number | undefined
   }
   readonly misplaced: number
+  /** The backend's name for a topic's keys; undefined for a file or stdin. */
+  readonly backend?: string | undefined
 }
 
 /** The keys to look at: a topic's (read to its end, or a sample), or a file's / stdin's with --partitions. */
@@ -65,6 +67,7 @@ export async function keySource(
       partitions: description.partitions,
       source: { kind: 'topic', name: topic, sample: options.sample },
       misplaced,
+      backend: opened.backend.name,
     }
   } finally {
     bar.stop()

@@ -6,7 +6,7 @@ import type { KeySource } from './key-source.js'
 
 export function planCommand(input: KeySource, to: number, sampleSize: number, out: Output): void {
   if (to === input.partitions) throw new UsageError(`--to ${to} is the current partition count; nothing would change.`)
-  const plan = planPartitions(input.counts, input.partitions, to, sampleSize)
+  const plan = planPartitions(input.counts, input.partitions, to, sampleSize, input.backend)
   out.result({ source: input.source, ...plan }, () => text(plan))
 }
 

@@ -37,7 +37,17 @@ function candidates(from: number, to: number): number[] {
 }
 
 /** What changing the partition count from `from` to `to` does to keyed records: which keys would go elsewhere. */
-export function planPartitions(counts: KeySet, from: number, to: number, sampleSize = 10): PartitionPlan {
+/**
+ * `backend` is the name of the backend the topic lives on (`kafka`, `redis`, `memory`), or undefined for keys from a
+ * file or stdin, where the note covers Kafka and Redis both.
+ */
+export function planPartitions(
+  counts: KeySet,
+  from: number,
+  to: number,
+  sampleSize = 10,
+  backend?: string,
+): PartitionPlan {
   const alts = candidates(from, to)
   const altMoved = alts.map(() => ({ keys: 0, records: 0 }))
   let movedKeys = 0
@@ -80,11 +90,29 @@ export function planPartitions(counts: KeySet, from: number, to: number, sampleS
     movedRecordShare: share(movedRecords, keyed),
     sample,
     alternatives,
-    ordering:
-      movedKeys === 0
-        ? 'No key changes partition: per-key order is unaffected.'
-        : `Kafka does not move existing records: after the change, new records of ${movedKeys.toLocaleString('en-US')} key${movedKeys === 1 ? '' : 's'} go to another partition while their older records stay where they are, ` +
-          "so a consumer can handle a key's new records before its old ones (two partitions, no order between them), and a compacted topic keeps two latest values for such a key. " +
-          'Drain the topic before the change (stop producers, wait for lag 0), or copy it to a new topic with `keyed topic migrate`.',
+    ordering: orderingNote(movedKeys, from, to, backend),
   }
+}
+
+const MIGRATE = `copy it to a new topic with ${'`'}keyed topic migrate${'`'} (each key's records stay in their order) and move producers and consumers over`
+
+/** What the change means for ordering, and how to make it: Kafka grows in place but cannot shrink; elsewhere the count is fixed. */
+function orderingNote(movedKeys: number, from: number, to: number, backend: string | undefined): string {
+  const keys = `${movedKeys.toLocaleString('en-US')} key${movedKeys === 1 ? '' : 's'}`
+  const fixed = (where: string) =>
+    `${where} a topic's partition count is fixed when it is created: for ${to} partitions, ${MIGRATE}.`
+  if (backend !== undefined && backend !== 'kafka')
+    return fixed(`On ${backend === 'redis' ? 'Redis' : `the ${backend} backend`},`)
+  const kafka =
+    to < from
+      ? `Kafka cannot lower a topic's partition count: for ${to} partitions, ${MIGRATE}` +
+        (movedKeys === 0 ? '.' : `; ${keys} are in another partition there than here.`)
+      : movedKeys === 0
+        ? 'No key changes partition: per-key order is unaffected.'
+        : `Kafka does not move existing records: after the change, new records of ${keys} go to another partition while their older records stay where they are, ` +
+          "so a consumer can handle a key's new records before its old ones (two partitions, no order between them), and a compacted topic keeps two latest values for such a key. " +
+          `Drain the topic before the change (stop producers, wait for lag 0), or ${MIGRATE}.`
+  return backend === 'kafka'
+    ? kafka
+    : `${kafka} On Redis a topic's partition count is fixed when it is created: there, a new topic and ${'`'}keyed topic migrate${'`'} either way.`
 }
