@@ -19,10 +19,11 @@ import type {
   ProducerSettings,
   ResetPosition,
   ClampedOffset,
+  OffsetRange,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
-import { BackendRefusedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
+import { BackendRefusedError, ConfigError, decimalOffsets, defaultLogger, type Logger } from '@keyed/sdk/backend'
 import { DEFAULT_CLOSE_TIMEOUT_MS, LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { OpenSet } from './open-set.js'
 import { registerCodecs } from './codecs.js'
@@ -97,6 +98,7 @@ function checkOptions(options: KafkaOptions): void {
 class KafkaBackend implements Backend {
   readonly name = 'kafka'
   readonly capabilities = CAPABILITIES
+  readonly offsetFormat = decimalOffsets
   private readonly clients = new Map<string, Kafka>()
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
@@ -237,6 +239,17 @@ class KafkaBackend implements Backend {
 
   async endOffsets(topic: string): Promise<PartitionEnd[]> {
     return endOffsets(await this.admin(), topic, this.context)
+  }
+
+  /** The partition's low and high watermarks. */
+  async offsetRange(topic: string, partition: number): Promise<OffsetRange> {
+    try {
+      const found = (await (await this.admin()).fetchTopicOffsets(topic)).find((o) => o.partition === partition)
+      if (!found) throw new Error(`${topic} has no partition ${partition}`)
+      return { low: found.low, high: found.high }
+    } catch (error) {
+      throw toKeyedError(error, `look up the offsets of ${topic}[${partition}]`, this.context)
+    }
   }
 
   reader(options: PartitionReaderOptions): BackendReader {

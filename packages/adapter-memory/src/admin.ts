@@ -3,6 +3,7 @@ import {
   checkDecimalOffsets,
   clampDecimalOffsets,
   ConfigError,
+  decimalOffsets,
   GroupInUseError,
   TopicNotFoundError,
 } from '@keyed/sdk/backend'
@@ -10,7 +11,7 @@ import type { MemoryBroker } from './broker.js'
 
 /** A memory offset from the SDK: a decimal integer, as RecordMetadata gives it. */
 export function parseOffset(offset: string): number {
-  if (!/^\d+$/.test(offset))
+  if (!decimalOffsets.valid(offset))
     throw new ConfigError(`Memory backend offsets are decimal integers (as messages carry them), got '${offset}'.`)
   return Number(offset)
 }

@@ -1,5 +1,5 @@
 import type { Backend, BackendConsumer, GroupMemberOptions } from '@keyed/sdk/backend'
-import { ClosedError } from '@keyed/sdk/backend'
+import { ClosedError, decimalOffsets, TopicNotFoundError } from '@keyed/sdk/backend'
 import { MemoryBroker, type MemoryBrokerOptions } from './broker.js'
 import { Member } from './group.js'
 import { endOffsets, MemoryReader } from './reader.js'
@@ -30,6 +30,13 @@ export function memory(options: MemoryOptions = {}): Backend {
   return {
     name: 'memory',
     capabilities: { compaction: true, timeRetention: true },
+    offsetFormat: decimalOffsets,
+    async offsetRange(topic, partition) {
+      live()
+      const log = broker.partitionsOf(topic)[partition]
+      if (!log) throw new TopicNotFoundError(topic)
+      return { low: String(log.logStartOffset), high: String(log.logEndOffset) }
+    },
     async describeTopic(name) {
       return broker.describeTopic(name)
     },

@@ -11,11 +11,12 @@ import type {
   ProducerSettings,
   ResetPosition,
   ClampedOffset,
+  OffsetRange,
   TopicDescription,
   TopicSpec,
   Logger,
 } from '@keyed/sdk/backend'
-import { ConfigError, TopicNotFoundError } from '@keyed/sdk/backend'
+import { ConfigError, streamIdOffsets, TopicNotFoundError } from '@keyed/sdk/backend'
 import { Cleaner } from './cleaner.js'
 import { Connections } from './connection.js'
 import type { RedisContext } from './context.js'
@@ -26,7 +27,7 @@ import type { ResolvedOptions } from './options.js'
 import { RedisProducer } from './producer.js'
 import { endOffsets, RedisReader } from './reader.js'
 import { committedOffsets, specOf } from './offsets.js'
-import { offsetsForTimes, resetOffsets } from './reset.js'
+import { offsetRange, offsetsForTimes, resetOffsets } from './reset.js'
 import { createTopic } from './scripts.js'
 import { metaFields, parseMeta, type TopicMeta } from './topics.js'
 import { within } from './within.js'
@@ -39,6 +40,7 @@ interface Closeable {
 export class RedisBackend implements Backend {
   readonly name = 'redis'
   readonly capabilities: BackendCapabilities = { compaction: true, timeRetention: true }
+  readonly offsetFormat = streamIdOffsets
   private readonly keys: Keys
   private readonly connections: Connections
   private readonly context: RedisContext
@@ -129,6 +131,10 @@ export class RedisBackend implements Backend {
 
   resetOffsets(groupId: string, topic: string, positions: readonly ResetPosition[]): Promise<readonly ClampedOffset[]> {
     return resetOffsets(this.context, groupId, topic, positions)
+  }
+
+  offsetRange(topic: string, partition: number): Promise<OffsetRange> {
+    return offsetRange(this.context, topic, partition)
   }
 
   offsetsForTimes(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: string | undefined }>> {

@@ -1,3 +1,5 @@
+import { streamIdOffsets } from '@keyed/sdk/backend'
+
 /** Stream entry ids ("<ms>-<seq>"), the Redis adapter's offsets: ordered, not consecutive. */
 
 function split(id: string): [number, number] {
@@ -37,7 +39,15 @@ export function idBefore(id: string): string {
   return ms > 0n ? `${ms - 1n}-18446744073709551615` : '0'
 }
 
+/** The smallest id after this one ('<ms>-<seq>'). */
+export function idAfter(id: string): string {
+  const dash = id.indexOf('-')
+  const ms = BigInt(dash < 0 ? id : id.slice(0, dash))
+  const seq = dash < 0 ? 0n : BigInt(id.slice(dash + 1))
+  return seq < 18446744073709551615n ? `${ms}-${seq + 1n}` : `${ms + 1n}-0`
+}
+
 /** A Redis offset from the SDK: a stream entry id ('<ms>-<seq>', or '<ms>'), as messages carry it. */
 export function isEntryId(id: string): boolean {
-  return /^\d+(-\d+)?$/.test(id)
+  return streamIdOffsets.valid(id)
 }

@@ -1,8 +1,8 @@
-import type { ClampedOffset, ResetPosition } from '@keyed/sdk/backend'
+import type { ClampedOffset, OffsetRange, ResetPosition } from '@keyed/sdk/backend'
 import { ConfigError, GroupInUseError } from '@keyed/sdk/backend'
 import type { RedisContext } from './context.js'
 import { translated } from './errors.js'
-import { compareIds, idBefore, isEntryId } from './ids.js'
+import { compareIds, idAfter, idBefore, isEntryId } from './ids.js'
 import { seek } from './scripts.js'
 
 type Context = Pick<RedisContext, 'connection' | 'keys' | 'options' | 'topicMeta'>
@@ -57,6 +57,22 @@ export async function resetOffsets(
       if (reply === -2) throw new GroupInUseError(groupId, 'redis', undefined)
     }
     return clamped
+  })
+}
+
+/**
+ * The stream's first entry and the id just after the last one it generated (entries deleted since included): a seek
+ * there reads only entries added after, whatever ids they get.
+ */
+export async function offsetRange(context: Context, topic: string, partition: number): Promise<OffsetRange> {
+  return translated(`look up the range of ${topic}[${partition}]`, context.options.server, async () => {
+    const conn = await context.connection()
+    const info = (await conn.xinfo('STREAM', context.keys.stream(topic, partition))) as unknown[]
+    const field = (name: string) => info[info.indexOf(name) + 1]
+    const last = field('last-generated-id')
+    const high = idAfter(typeof last === 'string' ? last : '0-0')
+    const first = field('first-entry') as unknown[] | null | undefined
+    return { low: Array.isArray(first) && typeof first[0] === 'string' ? first[0] : high, high }
   })
 }
 

@@ -1,5 +1,13 @@
 import type { KeyedAbortSignal } from './signal.js'
-import type { Backend, BackendConsumer, IncomingRecord, TopicPartition } from './backend/contract.js'
+import type {
+  Backend,
+  BackendConsumer,
+  IncomingRecord,
+  OffsetFormat,
+  OffsetRange,
+  TopicPartition,
+} from './backend/contract.js'
+import { clampOffset } from './backend/offsets.js'
 import { checkSignal, onAbort } from './abort.js'
 import {
   AbortError,
@@ -315,8 +323,11 @@ export class Consumer {
    * Makes the next record handled from a partition this consumer owns the one at `offset` (a record's offset as
    * messages carry it; on Redis an entry id), backwards (replay) or forwards. Records fetched and not started are
    * dropped; the one being handled finishes, and nothing of its batch is committed over the seek. The group's
-   * committed position follows once a record from the new position is committed. A partition not owned now is a
-   * NotAssignedError; to move a group none of whose members run, use admin().resetOffsets().
+   * committed position follows once a record from the new position is committed. An offset outside the partition's
+   * [start, end] when the seek is applied goes to the nearer edge, as admin().resetOffsets() does (logged at warn):
+   * past the end, the next record handled is the first one written after the seek, none skipped; before the start
+   * (records removed by retention), the oldest surviving one. An offset not in the backend's format is a ConfigError,
+   * a partition not owned now a NotAssignedError; to move a group none of whose members run, use admin().resetOffsets().
    */
   seek(position: { readonly topic: AnyTopic | string; readonly partition: number; readonly offset: string }): void {
     const topic = typeof position?.topic === 'string' ? position.topic : position?.topic?.name
@@ -324,6 +335,11 @@ export class Consumer {
     if (typeof topic !== 'string' || !Number.isInteger(partition) || typeof offset !== 'string' || offset === '')
       throw new ConfigError(
         `seek() needs { topic, partition, offset }: a topic, an integer partition and an offset string as messages carry it.`,
+      )
+    const format = this.backend.offsetFormat
+    if (format && !format.valid(offset))
+      throw new ConfigError(
+        `seek(${topic}[${partition}]): the ${this.backend.name} backend's offsets are ${format.description}, got '${offset}'.`,
       )
     if (this.closed) throw new ClosedError('consumer')
     const member = this.member
@@ -338,8 +354,53 @@ export class Consumer {
         partition,
         this.ownership.list().map((tp) => `${tp.topic}[${tp.partition}]`),
       )
-    // With a batch of it in flight, the seek waits for that batch to return; otherwise the backend takes it now.
-    if (!this.control.seek(topic, partition, offset)) member.seek({ topic, partition, offset })
+    if (!format || !this.backend.offsetRange) {
+      // With a batch of it in flight, the seek waits for that batch to return; otherwise the backend takes it now.
+      if (!this.control.seek(topic, partition, offset)) member.seek({ topic, partition, offset })
+      return
+    }
+    // The offset is clamped into the partition's range, looked up now: meanwhile nothing of the partition is handled
+    // or committed, and once it is known the seek goes on as above (after the batch in flight, if any).
+    const ticket = this.control.seekLater(topic, partition)
+    void this.clampedSeekOffset(format, topic, partition, offset)
+      .then((target) => {
+        if (!this.control.sought(topic, partition, ticket, target)) return
+        if (this.member === member && this.ownership.owns(topic, partition))
+          member.seek?.({ topic, partition, offset: target })
+      })
+      .catch((error: unknown) =>
+        this.logger.error(
+          { groupId: this.options.groupId, topic, partition, err: error },
+          `seek(${topic}[${partition}]) failed`,
+        ),
+      )
+  }
+
+  /** The offset within the partition's range, logged when it was outside; as given when the range cannot be looked up. */
+  private async clampedSeekOffset(
+    format: OffsetFormat,
+    topic: string,
+    partition: number,
+    offset: string,
+  ): Promise<string> {
+    const where = { groupId: this.options.groupId, topic, partition, requested: offset }
+    let range: OffsetRange
+    try {
+      range = await this.backend.offsetRange!(topic, partition)
+    } catch (error) {
+      this.logger.warn(
+        { ...where, err: error },
+        `seek(${topic}[${partition}]): could not look up the partition's range; seeking to ${offset} as given.`,
+      )
+      return offset
+    }
+    const target = clampOffset(format, offset, range)
+    if (target !== offset)
+      this.logger.warn(
+        { ...where, offset: target, low: range.low, high: range.high },
+        `seek(${topic}[${partition}]): offset ${offset} is outside the partition's [start, end] = [${range.low}, ${range.high}]; seeking to ${target} instead.`,
+      )
+    return target
   }
 
   /** Checks pause()/resume() arguments; the topic's name and the partitions they cover. */
@@ -555,6 +616,7 @@ export class Consumer {
   /** What the backend's onAssigned/onRevoked said, recorded and passed on to the listeners. */
   private partitionsChanged(change: 'assigned' | 'revoked', partitions: readonly TopicPartition[]): void {
     const copies = change === 'assigned' ? this.ownership.assigned(partitions) : this.ownership.revoked(partitions)
+    if (change === 'revoked') this.control.revoked(partitions)
     const listener = change === 'assigned' ? this.options.onPartitionsAssigned : this.options.onPartitionsRevoked
     this.events.emit(change, { groupId: this.options.groupId, partitions: copies })
     try {

@@ -10,6 +10,7 @@ import type {
   ProducerSettings,
   ResetPosition,
   ClampedOffset,
+  OffsetRange,
   TopicDescription,
   TopicSpec,
 } from '@keyed/sdk/backend'
@@ -17,6 +18,7 @@ import {
   BackendRefusedError,
   checkDecimalOffsets,
   clampDecimalOffsets,
+  decimalOffsets,
   GroupInUseError,
   isKeyedError,
 } from '@keyed/sdk/backend'
@@ -43,6 +45,7 @@ const EARLIEST = -2n
 export class PlatformaticBackend implements Backend {
   readonly name = 'kafka'
   readonly capabilities = { compaction: true, timeRetention: true }
+  readonly offsetFormat = decimalOffsets
   private readonly context: ErrorContext
   private adminClient: Promise<Admin> | undefined
   private readonly open = new OpenSet()
@@ -216,6 +219,22 @@ export class PlatformaticBackend implements Backend {
         .map(([partition, offset]) => ({ partition, offset: offset.toString() }))
     } catch (error) {
       throw this.error(error, `fetch the end offsets of '${topic}'`)
+    }
+  }
+
+  /** The partition's oldest surviving offset and its end, as resetOffsets() clamps to. */
+  async offsetRange(topic: string, partition: number): Promise<OffsetRange> {
+    try {
+      const admin = await this.admin()
+      const [lows, highs] = await Promise.all([
+        this.offsets(admin, topic, EARLIEST),
+        this.offsets(admin, topic, LATEST),
+      ])
+      const high = highs.get(partition)
+      if (high === undefined) throw new Error(`${topic} has no partition ${partition}`)
+      return { low: String(lows.get(partition) ?? 0n), high: String(high) }
+    } catch (error) {
+      throw this.error(error, `look up the offsets of ${topic}[${partition}]`)
     }
   }
 

@@ -55,8 +55,38 @@ export interface Backend {
    * logger is used. Nothing logged may hold a credential.
    */
   setLogger?(logger: Logger): void
+  /**
+   * How this backend writes offsets: consumer.seek() refuses, with a ConfigError, an offset not in this format before
+   * anything moves, and compares offsets with it. Optional; without it the backend's seek() checks offsets itself.
+   */
+  readonly offsetFormat?: OffsetFormat
+  /**
+   * A partition's range now: the offset of its oldest surviving record and its end, where the next record written goes.
+   * consumer.seek() clamps its offset into it (and logs what it clamped). Optional: without it (or offsetFormat) a
+   * seek goes to the offset as given.
+   */
+  offsetRange?(topic: string, partition: number): Promise<OffsetRange>
   /** Releases connections; producers and consumers made from it are closed first by the client. */
   close(): Promise<void>
+}
+
+/** A backend's offsets: checked and compared by the SDK (decimalOffsets and streamIdOffsets from '@keyed/sdk/backend'). */
+export interface OffsetFormat {
+  /** What the offsets look like, for errors: "decimal integers (as messages carry them)". */
+  readonly description: string
+  valid(offset: string): boolean
+  /** Negative, zero or positive as a is before, equal to or after b (both valid). */
+  compare(a: string, b: string): number
+}
+
+/**
+ * A partition's offsets now. `low`: the oldest surviving record's offset (`high` when the partition is empty). `high`:
+ * the offset the next record written will be at or after, so a seek there handles only records written after (Kafka
+ * and memory: the end offset; Redis: the id just after the stream's last generated id).
+ */
+export interface OffsetRange {
+  readonly low: string
+  readonly high: string
 }
 
 /** What the backend does beyond the contract; the conformance suite skips, visibly, the cases of a capability declared false. */
@@ -234,8 +264,9 @@ export interface BackendConsumer {
    * The next batch of the partition handed to onBatch starts at this offset (a record's offset; on Redis an entry id):
    * nothing fetched from the old position is handed out after this returns, and the group's position moves there once
    * the member commits past it (Redis: at once). The SDK calls it only for a partition this member owns, while no
-   * onBatch call of it is in flight or from that call just before it returns. Optional: consumer.seek() and
-   * consumer.pause() need it.
+   * onBatch call of it is in flight or from that call just before it returns. When the backend has offsetFormat
+   * and offsetRange(), the SDK checked the offset and clamped it into the partition's range before (consumer.seek()).
+   * Optional: consumer.seek() and consumer.pause() need it.
    */
   seek?(position: CommitOffset): void
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js'
 import type { ClampedOffset, ResetPosition } from './contract.js'
+import { decimalOffsets } from './offsets.js'
 
 /** A partition's oldest surviving offset and its end (the next offset to be written), as decimal strings. */
 export interface PartitionEdges {
@@ -13,7 +14,7 @@ export interface PartitionEdges {
  */
 export function checkDecimalOffsets(backend: string, topic: string, positions: readonly ResetPosition[]): void {
   for (const p of positions)
-    if ('offset' in p && !/^\d+$/.test(p.offset))
+    if ('offset' in p && !decimalOffsets.valid(p.offset))
       throw new ConfigError(
         `The ${backend} backend's offsets are decimal integers (as messages carry them); partition ${p.partition} of '${topic}' was given '${p.offset}'.`,
       )

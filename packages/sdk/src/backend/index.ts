@@ -1,6 +1,7 @@
 export type * from './contract.js'
 export { assignPartitions } from './assign.js'
 export { partitionSpread } from './spread.js'
+export { clampOffset, decimalOffsets, streamIdOffsets } from './offsets.js'
 export { checkDecimalOffsets, clampDecimalOffsets, type PartitionEdges } from './decimal-offsets.js'
 export * from '../errors.js'
 export { toBuffer } from '../bytes.js'

@@ -6,6 +6,11 @@ const id = (topic: string, partition: number) => `${topic}\u0000${partition}`
 interface Cut {
   /** seek(): where its next batch starts; nothing of the batch is committed. */
   seekTo: string | undefined
+  /**
+   * A seek waiting for the partition's range (to clamp its offset): nothing of the batch is committed, and the backend
+   * is not moved when it returns (the seek moves it once the offset is known).
+   */
+  pending?: true
 }
 
 /** One batch being handled: the backend's, and what pause or seek asked meanwhile. */
@@ -39,6 +44,9 @@ export class PartitionControl {
    * re-read after resume skips them, so they are not handled twice. Dropped once read again, sought or lost.
    */
   private readonly finishedAhead = new Map<string, Set<string>>()
+  /** Seeks waiting for their partition's range, by partition: the latest one's ticket (an earlier one is superseded). */
+  private readonly pendingSeeks = new Map<string, number>()
+  private tickets = 0
 
   isPaused(topic: string, partition: number): boolean {
     const state = this.paused.get(topic)
@@ -86,10 +94,44 @@ export class PartitionControl {
   /** True when the seek waits for the batch in flight to return (it is cut); false when the backend can take it now. */
   seek(topic: string, partition: number, offset: string): boolean {
     this.finishedAhead.delete(id(topic, partition))
+    this.pendingSeeks.delete(id(topic, partition))
     const flight = this.flights.get(id(topic, partition))
     if (!flight) return false
     flight.cut = { seekTo: offset }
     return true
+  }
+
+  /**
+   * A seek whose offset is known later (once the partition's range is): from now until sought(), the batch in flight
+   * and every batch handed over is cut, nothing of them committed and no record started. Returns the seek's ticket.
+   */
+  seekLater(topic: string, partition: number): number {
+    const key = id(topic, partition)
+    this.finishedAhead.delete(key)
+    const ticket = ++this.tickets
+    this.pendingSeeks.set(key, ticket)
+    const flight = this.flights.get(key)
+    if (flight) flight.cut = { seekTo: undefined, pending: true }
+    return ticket
+  }
+
+  /**
+   * The offset of seekLater()'s seek: true when the backend can take it now; false when the batch in flight takes it
+   * as it returns, or when the seek was superseded (a later seek) or dropped (the partition revoked meanwhile).
+   */
+  sought(topic: string, partition: number, ticket: number, offset: string): boolean {
+    const key = id(topic, partition)
+    if (this.pendingSeeks.get(key) !== ticket) return false
+    this.pendingSeeks.delete(key)
+    const flight = this.flights.get(key)
+    if (!flight) return true
+    flight.cut = { seekTo: offset }
+    return false
+  }
+
+  /** Partitions revoked: their pending seeks are dropped (a seek is for the partition this member owned). */
+  revoked(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.pendingSeeks.delete(id(tp.topic, tp.partition))
   }
 
   /**
@@ -102,7 +144,11 @@ export class PartitionControl {
     const flight: Flight = {
       raw,
       batch: { ...raw, records, isActive: () => flight.cut === undefined && raw.isActive() },
-      cut: this.isPaused(raw.topic, raw.partition) ? { seekTo: undefined } : undefined,
+      cut: this.pendingSeeks.has(id(raw.topic, raw.partition))
+        ? { seekTo: undefined, pending: true }
+        : this.isPaused(raw.topic, raw.partition)
+          ? { seekTo: undefined }
+          : undefined,
     }
     this.flights.set(id(raw.topic, raw.partition), flight)
     return flight
@@ -110,7 +156,8 @@ export class PartitionControl {
 
   /** False while the partition's batch in flight was sought away from: nothing of it is committed over the seek. */
   mayCommit(topic: string, partition: number): boolean {
-    return this.flights.get(id(topic, partition))?.cut?.seekTo === undefined
+    const cut = this.flights.get(id(topic, partition))?.cut
+    return cut === undefined || (cut.seekTo === undefined && !cut.pending)
   }
 
   /**
@@ -149,7 +196,7 @@ export class PartitionControl {
     const from = end ? raw.records.indexOf(end) + 1 : 0
     // What was left out and not reached yet stays left out, with what finished past the prefix now.
     const kept = new Set<string>()
-    if (cut?.seekTo === undefined) {
+    if (cut?.seekTo === undefined && !cut?.pending) {
       const seen = new Set(raw.records.map((record) => record.offset))
       for (const offset of ahead ?? []) if (!seen.has(offset)) kept.add(offset)
       if (cut) {
@@ -158,7 +205,8 @@ export class PartitionControl {
       }
     }
     if (kept.size > 0) this.finishedAhead.set(key, kept)
-    if (!cut) return
+    // A pending seek moves the backend once its offset is known.
+    if (!cut || cut.pending) return
     const offset = cut.seekTo ?? raw.records[from]?.offset
     if (offset !== undefined) member.seek?.({ topic: raw.topic, partition: raw.partition, offset })
   }

@@ -339,6 +339,98 @@ export const pauseSeekCases: readonly ConformanceCase[] = [
     },
   },
   {
+    name: 'seek past the end goes to the end: every record written after is handled once, none skipped or replayed, and the lag is right',
+    timeoutFactor: 6,
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = seqTopic('seek-past-end', 1)
+      const group = unique('group')
+      const warned: Array<Record<string, unknown>> = []
+      const quiet = () => {}
+      const logger = { debug: quiet, info: quiet, error: quiet, warn: (o: object) => void warned.push({ ...o }) }
+      const client = await h.client({ logger })
+      const meta = await produce(h, topic, ['k'], 0, 5)
+      /** An offset well past the partition's end now: 15 records on (decimal offsets), an hour on (stream ids). */
+      const pastEnd = (offset: string) => {
+        const dash = offset.indexOf('-')
+        return dash < 0 ? String(BigInt(offset) + 15n) : `${BigInt(offset.slice(0, dash)) + 3_600_000n}-0`
+      }
+      const asked = pastEnd(meta[4]!.offset)
+      const seen: number[] = []
+      let soughtFromHandler = false
+      const consumer = client.consumer(h.consumerOptions(group, { maxBatchSize: 100 }))
+      await consumer.subscribe(
+        topic,
+        (m) => {
+          seen.push(m.value.seq)
+          // From the handler of the last record: its batch is in flight, and nothing of it is committed over the seek.
+          if (m.value.seq === 4 && !soughtFromHandler) {
+            soughtFromHandler = true
+            consumer.seek({ topic, partition: 0, offset: asked })
+          }
+        },
+        { fromBeginning: true },
+      )
+      await waitFor('the first records and the seek from the handler', t, () => soughtFromHandler)
+      await waitFor('the clamp to be logged', t, () => warned.length >= 1)
+      expect(warned[0]).toMatchObject({ topic: topic.name, partition: 0, requested: asked })
+      // Written after the seek, below the offset it asked for: every one is handled.
+      await produce(h, topic, ['k'], 5, 10)
+      await waitFor('the records written after the seek from the handler', t, () => seen.length >= 15)
+      // From outside a handler, once idle.
+      const outside = pastEnd((await produce(h, topic, ['k'], 15, 1))[0]!.offset)
+      await waitFor('record 15', t, () => seen.length >= 16)
+      consumer.seek({ topic: topic.name, partition: 0, offset: outside })
+      await waitFor('the second clamp to be logged', t, () => warned.length >= 2)
+      await produce(h, topic, ['k'], 16, 9)
+      await waitFor('the records written after the second seek', t, () => seen.length >= 25)
+      await sleep(300)
+      expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i))
+      // Committed up to the end: the group has nothing left to read (a seek past the end reported 0 and lost records).
+      await waitFor('the lag to reach 0', t, async () => (await consumer.lag()).total === 0)
+      expect((await consumer.lag()).partitions.map((p) => p.lag)).toEqual([0])
+      await consumer.close()
+      // The group resumes after the last record handled: nothing again.
+      const again = recorder('again')
+      await (
+        await h.client()
+      )
+        .consumer(h.consumerOptions(group))
+        .subscribe(topic, again.handler, { fromBeginning: true })
+      await produce(h, topic, ['k'], 25, 1)
+      await waitFor('the new record', t, () => again.events.length >= 1)
+      await sleep(200)
+      expect(again.events.map((e) => e.seq)).toEqual([25])
+    },
+  },
+  {
+    name: 'seek to a malformed offset is a ConfigError naming it, and moves nothing',
+    async run(h) {
+      const t = h.timeoutMs
+      const topic = seqTopic('seek-malformed', 1)
+      await produce(h, topic, ['k'], 0, 3)
+      const seen: number[] = []
+      const consumer = (await h.client()).consumer(h.consumerOptions(unique('group')))
+      await consumer.subscribe(topic, (m) => void seen.push(m.value.seq), { fromBeginning: true })
+      await waitFor('the first records', t, () => seen.length >= 3)
+      for (const offset of ['abc', '-5', ' 0', '0 ', '1.5', '1e3', '0x10']) {
+        let refused: unknown
+        try {
+          consumer.seek({ topic, partition: 0, offset })
+        } catch (error) {
+          refused = error
+        }
+        expect(refused, `seek to '${offset}'`).toBeInstanceOf(ConfigError)
+        expect((refused as ConfigError).code).toBe('CONFIG')
+        expect(String((refused as Error).message)).toContain(`'${offset}'`)
+      }
+      await produce(h, topic, ['k'], 3, 1)
+      await waitFor('the next record', t, () => seen.length >= 4)
+      await sleep(200)
+      expect(seen).toEqual([0, 1, 2, 3])
+    },
+  },
+  {
     name: 'resetOffsets moves a group to earliest, latest, a timestamp or given offsets',
     timeoutFactor: 8,
     async run(h) {
