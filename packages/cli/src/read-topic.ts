@@ -15,17 +15,30 @@ export interface ReadAllOptions {
 }
 
 /**
- * Per-partition caps of a sample. Kafka's and memory's ends are offsets, so a partition's size is about its end; Redis
- * ends are entry ids, which say nothing about size, so each partition gets an equal share there.
+ * Per-partition caps of a sample, in proportion to each partition's records. Their counts come from the backend's
+ * committedOffsets() for a group that has no position (the lag of such a group is the records there: Kafka's end
+ * minus start offset, Redis's XLEN, memory's end minus log start); without committedOffsets(), from the ends when
+ * they are offsets, else equal shares (Redis ids say nothing about size).
  */
-function sampleCaps(until: ReadonlyMap<number, string>, sample: number): Map<number, number> {
-  const ends = [...until]
-  const numeric = ends.every(([, end]) => /^\d+$/.test(end))
-  const total = numeric ? ends.reduce((sum, [, end]) => sum + Number(end), 0) : 0
+async function sampleCaps(
+  backend: Backend,
+  topic: string,
+  until: ReadonlyMap<number, string>,
+  sample: number,
+): Promise<Map<number, number>> {
+  let sizes: Map<number, number> | undefined
+  if (typeof backend.committedOffsets === 'function') {
+    const group = `keyed-cli.sample-sizes.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}`
+    const rows = await backend.committedOffsets(group, [topic])
+    if (rows.every((r) => r.committed === undefined)) sizes = new Map(rows.map((r) => [r.partition, r.lag]))
+  }
+  if (!sizes && [...until.values()].every((end) => /^\d+$/.test(end)))
+    sizes = new Map([...until].map(([p, end]) => [p, Number(end)]))
+  const total = sizes ? [...until.keys()].reduce((sum, p) => sum + (sizes.get(p) ?? 0), 0) : 0
   return new Map(
-    ends.map(([p, end]) => [
+    [...until.keys()].map((p) => [
       p,
-      Math.ceil(numeric && total > 0 ? (sample * Number(end)) / total : sample / ends.length),
+      Math.ceil(sizes && total > 0 ? (sample * (sizes.get(p) ?? 0)) / total : sample / until.size),
     ]),
   )
 }
@@ -39,7 +52,7 @@ export async function readAll(options: ReadAllOptions): Promise<void> {
     )
   }
   const until = options.until ?? new Map((await backend.endOffsets(topic)).map((e) => [e.partition, e.offset]))
-  const caps = options.sample === undefined ? undefined : sampleCaps(until, options.sample)
+  const caps = options.sample === undefined ? undefined : await sampleCaps(backend, topic, until, options.sample)
   const read = new Map<number, number>()
   const done = new Set<number>()
   let total = 0

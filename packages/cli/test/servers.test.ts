@@ -93,6 +93,23 @@ describe.each(servers)('on $name', (server) => {
     )
   })
 
+  it("keys analyze --sample takes each partition's share of its records, so a skewed topic's sample is skewed", async () => {
+    const skewed = defineTopic(`${name}-skewed`, { partitions: 4 })
+    await client
+      .producer()
+      .send(skewed, [
+        ...Array.from({ length: 3000 }, (_, i) => ({ key: 'hot', value: { i } })),
+        ...Array.from({ length: 1000 }, (_, i) => ({ key: `spread-${i}`, value: { i } })),
+      ])
+    const full = json(keyed(['--backend', server.url, 'keys', 'analyze', skewed.name, '--json']), analysisSchema)
+    const args = ['--backend', server.url, 'keys', 'analyze', skewed.name, '--sample', '400', '--json']
+    const sample = json(keyed(args), analysisSchema)
+    for (const [i, p] of sample.perPartition.entries()) expect(p.share).toBeCloseTo(full.perPartition[i]!.share, 1)
+    expect(sample.skew.maxOverMean).toBeGreaterThan(2)
+    const check = keyed([...args, '--fail-on-skew', '1.5'])
+    expect(check.status).toBe(2)
+  })
+
   it("lag shows a group's committed position, end and lag per partition", async () => {
     const groupId = `${name}-billing`
     let handled = 0
