@@ -136,7 +136,7 @@ describe('key scheduler', () => {
           await pause(20)
           resumed = true
           order.push('retry 0')
-        } else await new Promise((r) => setTimeout(r, 5))
+        } else await new Promise((r) => setTimeout(r, 10)) // five of these take far longer than the backoff, even on a loaded machine
         return true
       },
       open: () => true,
