@@ -169,6 +169,16 @@ async function produce(h: Harness, topic: SeqTopic, keys: readonly string[], fro
 type SeqTopic = ReturnType<typeof seqTopic>
 const seqTopic = (name: string, partitions: number) => defineTopic(unique(name), { partitions, value: orderSchema })
 
+/** A new member of the group, after one record more (seq), hands over that record and nothing before it. */
+async function resumesWith(h: Harness, topic: SeqTopic, group: string, seq: number): Promise<void> {
+  const again = recorder('again')
+  await (await h.client()).consumer(h.consumerOptions(group)).subscribe(topic, again.handler, { fromBeginning: true })
+  await produce(h, topic, ['k'], seq, 1)
+  await waitFor('the new record', h.timeoutMs, () => again.events.length >= 1)
+  await sleep(200)
+  expect(again.events.map((e) => e.seq)).toEqual([seq])
+}
+
 /** Records handled by a consumer, as the order and loss checks read them. */
 function recorder(member: string) {
   const events: Handled[] = []
@@ -305,16 +315,7 @@ export const pauseSeekCases: readonly ConformanceCase[] = [
       expect(() => consumer.seek({ topic: other, partition: 0, offset: '0' })).toThrow(NotAssignedError)
       await consumer.close()
       // The group resumes after the last record handled from the seek: nothing again.
-      const again = recorder('again')
-      await (
-        await h.client()
-      )
-        .consumer(h.consumerOptions(group))
-        .subscribe(topic, again.handler, { fromBeginning: true })
-      await produce(h, topic, ['k'], 10, 1)
-      await waitFor('the new record', t, () => again.events.length >= 1)
-      await sleep(200)
-      expect(again.events.map((e) => e.seq)).toEqual([10])
+      await resumesWith(h, topic, group, 10)
     },
   },
   {
@@ -391,16 +392,7 @@ export const pauseSeekCases: readonly ConformanceCase[] = [
       expect((await consumer.lag()).partitions.map((p) => p.lag)).toEqual([0])
       await consumer.close()
       // The group resumes after the last record handled: nothing again.
-      const again = recorder('again')
-      await (
-        await h.client()
-      )
-        .consumer(h.consumerOptions(group))
-        .subscribe(topic, again.handler, { fromBeginning: true })
-      await produce(h, topic, ['k'], 25, 1)
-      await waitFor('the new record', t, () => again.events.length >= 1)
-      await sleep(200)
-      expect(again.events.map((e) => e.seq)).toEqual([25])
+      await resumesWith(h, topic, group, 25)
     },
   },
   {
