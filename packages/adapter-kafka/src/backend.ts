@@ -1,3 +1,4 @@
+import { whileSettling } from './settling.js'
 import kafkajs, {
   type Admin,
   type ITopicConfig,
@@ -143,7 +144,10 @@ class KafkaBackend implements Backend {
     const admin = await this.admin()
     const action = `create topic '${spec.name}' (${spec.partitions} partitions)`
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [this.topicConfig(spec, topicConfigEntries(spec))] })
+      await whileSettling(
+        () => admin.createTopics({ waitForLeaders: true, topics: [this.topicConfig(spec, topicConfigEntries(spec))] }),
+        (error) => root(error).type,
+      )
     } catch (error) {
       const refused = root(error).type === 'INVALID_CONFIG' ? await this.refusedSetting(admin, spec) : undefined
       if (refused) {

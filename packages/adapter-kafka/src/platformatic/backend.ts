@@ -1,3 +1,4 @@
+import { whileSettling } from '../settling.js'
 import type {
   Backend,
   BackendConsumer,
@@ -128,12 +129,16 @@ export class PlatformaticBackend implements Backend {
     const action = `create topic '${spec.name}' (${spec.partitions} partitions)`
     const entries = topicConfigEntries(spec)
     try {
-      await admin.createTopics({
-        topics: [spec.name],
-        partitions: spec.partitions,
-        replicas: this.options.replicationFactor ?? -1,
-        configs: entries,
-      })
+      await whileSettling(
+        () =>
+          admin.createTopics({
+            topics: [spec.name],
+            partitions: spec.partitions,
+            replicas: this.options.replicationFactor ?? -1,
+            configs: entries,
+          }),
+        (error) => platformaticChain(error).at(-1)?.type,
+      )
     } catch (error) {
       const inner = platformaticChain(error).at(-1)
       if (inner?.type === 'TOPIC_ALREADY_EXISTS') return
