@@ -1,12 +1,9 @@
 import { ConfigError } from '../errors.js'
-import type { ClampedOffset, ResetPosition } from './contract.js'
-import { decimalOffsets } from './offsets.js'
+import type { ClampedOffset, OffsetRange, ResetPosition } from './contract.js'
+import { clampOffset, decimalOffsets } from './offsets.js'
 
 /** A partition's oldest surviving offset and its end (the next offset to be written), as decimal strings. */
-export interface PartitionEdges {
-  readonly low: string
-  readonly high: string
-}
+export type PartitionEdges = OffsetRange
 
 /**
  * Checks that every given offset is a decimal integer, as Kafka and memory offsets are: called before anything touches
@@ -33,9 +30,9 @@ export function clampDecimalOffsets(
   const offsets = positions.map((p) => {
     const edge = edges.get(p.partition) ?? { low: '0', high: '0' }
     if (!('offset' in p)) return { partition: p.partition, offset: p.to === 'earliest' ? edge.low : edge.high }
-    const wanted = BigInt(p.offset)
-    const offset = wanted > BigInt(edge.high) ? edge.high : wanted < BigInt(edge.low) ? edge.low : wanted.toString()
-    if (offset !== wanted.toString()) clamped.push({ partition: p.partition, requested: p.offset, offset })
+    const wanted = BigInt(p.offset).toString()
+    const offset = clampOffset(decimalOffsets, wanted, edge)
+    if (offset !== wanted) clamped.push({ partition: p.partition, requested: p.offset, offset })
     return { partition: p.partition, offset }
   })
   return { offsets, clamped }
