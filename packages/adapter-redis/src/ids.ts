@@ -2,18 +2,8 @@ import { streamIdOffsets } from '@keyed/sdk/backend'
 
 /** Stream entry ids ("<ms>-<seq>"), the Redis adapter's offsets: ordered, not consecutive. */
 
-function split(id: string): [number, number] {
-  const dash = id.indexOf('-')
-  // '<ms>' alone (as XADD and XGROUP SETID take it) is '<ms>-0'.
-  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
-}
-
-/** Negative, zero or positive as a is before, equal to or after b. */
-export function compareIds(a: string, b: string): number {
-  const [am, as] = split(a)
-  const [bm, bs] = split(b)
-  return am !== bm ? am - bm : as - bs
-}
+/** Negative, zero or positive as a is before, equal to or after b (64-bit parts compared exactly). */
+export const compareIds = (a: string, b: string): number => streamIdOffsets.compare(a, b)
 
 /** How many of the ascending ids are at or before the id. */
 export function countUpTo(ids: readonly string[], id: string): number {
