@@ -1,6 +1,6 @@
 // Partitioning against kafkajs's own Java-compatible partitioner, and the memory backend's throughput.
 // Ratios come from one run on one machine; rerun with `npm run bench`.
-import { createClient, defineTopic, partitionFor } from '@keyed/sdk'
+import { createClient, defineTopic, partitionFor, serdes } from '@keyed/sdk'
 import { memory, MemoryBroker } from '@keyed/adapter-memory'
 import { Partitioners } from 'kafkajs'
 import { ratios, spread } from './rounds.js'
@@ -49,8 +49,17 @@ interface Rates {
   readonly cpu: number
 }
 
-/** Times `fn` by the wall clock and by the process's CPU time: on a shared machine the second counts only this work. */
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error('run with node --expose-gc (npm run bench does)')
+
+/**
+ * Times `fn` by the wall clock and by the process's CPU time: on a shared machine the second counts only this work.
+ * Each case starts from a collected heap, so no case pays for the garbage of the one before it.
+ */
 async function timed(total: number, fn: () => Promise<unknown>): Promise<Rates> {
+  gc!()
+  // The collector sweeps on helper threads after gc() returns: let that finish outside the measured time.
+  await new Promise((resolve) => setTimeout(resolve, 20))
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await fn()
@@ -83,6 +92,33 @@ async function memoryProduce(total: number, perCall: number, round: number, trac
   await client.close()
   broker.close()
   return perSec
+}
+
+const keySerde = serdes.string()
+const valueSerde = serdes.json()
+
+/**
+ * The floor under concurrent single sends with a promise per call, written by hand with no SDK around it: serialize
+ * the key and value, partition, store, and resolve each call's own promise with its metadata.
+ */
+async function floorProduce(total: number): Promise<Rates> {
+  const logs: { key: Uint8Array; value: Uint8Array; timestamp: number }[][] = Array.from({ length: 6 }, () => [])
+  const records = Array.from({ length: total }, (_, i) => ({
+    key: `customer-${i % 5000}`,
+    value: { ...benchValue, id: i },
+  }))
+  return timed(total, async () => {
+    const now = Date.now()
+    await Promise.all(
+      records.map((r) => {
+        const key = keySerde.serialize(r.key)
+        const partition = partitionFor(key, 6)
+        const log = logs[partition]!
+        log.push({ key, value: valueSerde.serialize(r.value), timestamp: now })
+        return Promise.resolve({ topic: 'floor', partition, offset: String(log.length - 1), timestamp: now })
+      }),
+    )
+  })
 }
 
 /** Records per second for one group member draining `total` records on the memory backend. */
@@ -119,6 +155,7 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   const batched: Rates[] = []
   const singles: Rates[] = []
   const traced: Rates[] = []
+  const floor: Rates[] = []
   const consumed: number[] = []
   // A first round of each warms the JIT up; it is not counted.
   await memoryProduce(total, batch, -1)
@@ -126,9 +163,11 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   for (let r = 0; r < rounds; r++) {
     batched.push(await memoryProduce(total, batch, r))
     singles.push(await memoryProduce(total, 1, r))
+    floor.push(await floorProduce(total))
     traced.push(await memoryProduce(total, 1, r, true))
-    if (r < 5) consumed.push(await memoryConsume(consumeTotal, batch, r))
   }
+  // After the produce rounds: a consume round leaves a large heap behind.
+  for (let r = 0; r < 5; r++) consumed.push(await memoryConsume(consumeTotal, batch, r))
   const bytes = Buffer.byteLength(JSON.stringify({ ...benchValue, id: 123456 }))
   const wall = (xs: Rates[]) => xs.map((x) => x.wall)
   const cpu = (xs: Rates[]) => xs.map((x) => x.cpu)
@@ -141,6 +180,12 @@ async function memoryCases(total: number, consumeTotal: number, batch: number, r
   )
   console.log(
     `  singles / batched: ${spread(ratios(wall(singles), wall(batched)), 'ratio')} by wall time, ${spread(ratios(cpu(singles), cpu(batched)), 'ratio')} by CPU time`,
+  )
+  console.log(
+    `memory produce  ${spread(wall(floor))}/s wall, ${spread(cpu(floor))}/s CPU  (the floor: the same singles written by hand, serialize + store + a promise per call, no SDK)`,
+  )
+  console.log(
+    `  floor / batched: ${spread(ratios(cpu(floor), cpu(batched)), 'ratio')} by CPU time; singles / floor: ${spread(ratios(cpu(singles), cpu(floor)), 'ratio')}`,
   )
   console.log(
     `memory produce  ${spread(wall(traced))}/s wall, ${spread(cpu(traced))}/s CPU  (the same singles with telemetry on: @opentelemetry/api installed, no provider)`,

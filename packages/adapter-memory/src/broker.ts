@@ -64,20 +64,21 @@ export class MemoryBroker {
     return this.topics.get(topic)?.logs ?? []
   }
 
-  append(records: readonly OutgoingRecord[]): RecordMetadata[] {
-    if (records.length === 1) {
-      // One send() of one record, the common case of concurrent callers: no per-call bookkeeping.
-      const r = records[0]!
-      const log = this.log(r)
-      const metadata = {
-        topic: r.topic,
-        partition: r.partition,
-        offset: String(log.append(r, this.now())),
-        timestamp: r.timestamp,
-      }
-      log.notify()
-      return [metadata]
+  /** One send() of one record, the common case of concurrent callers: no per-call bookkeeping. */
+  appendOne(r: OutgoingRecord): RecordMetadata {
+    const log = this.log(r)
+    const metadata = {
+      topic: r.topic,
+      partition: r.partition,
+      offset: String(log.append(r, this.now())),
+      timestamp: r.timestamp,
     }
+    log.notify()
+    return metadata
+  }
+
+  append(records: readonly OutgoingRecord[]): RecordMetadata[] {
+    if (records.length === 1) return [this.appendOne(records[0]!)]
     // Check everything first, so a bad record appends nothing.
     const logs = new Array<PartitionLog>(records.length)
     for (let i = 0; i < records.length; i++) logs[i] = this.log(records[i]!)
@@ -93,8 +94,7 @@ export class MemoryBroker {
       }
     }
     // Readers wake once per partition after the whole call, not once per record.
-    if (records.length === 1) logs[0]!.notify()
-    else for (const log of new Set(logs)) log.notify()
+    for (const log of new Set(logs)) log.notify()
     return out
   }
 

@@ -55,6 +55,10 @@ export function memory(options: MemoryOptions = {}): Backend {
           live()
           return broker.append(records)
         },
+        appendOne(record) {
+          live()
+          return broker.appendOne(record)
+        },
         async close() {},
       }
     },

@@ -1,6 +1,7 @@
 import type { KeyedAbortSignal } from './signal.js'
 import type { BackendProducer, OutgoingRecord, RecordMetadata } from './backend/contract.js'
 import { onAbort } from './abort.js'
+import { recordBytes } from './prepare.js'
 import { AbortError, isKeyedError, RecordTooLargeError, SendAbortedError, TimeoutError } from './errors.js'
 
 /** The records of one send() call, validated and serialized, with what the accumulator needs to batch them. */
@@ -118,25 +119,69 @@ export class Accumulator {
   ): Promise<RecordMetadata | RecordMetadata[]> {
     if (signal?.aborted) return Promise.reject(abortError(signal))
     if (this.stoppedBy !== undefined) return Promise.reject(new SendAbortedError(this.stoppedBy))
-    if (this.unsettled === 0 && this.limits.lingerMs === 0 && !(prepared instanceof Promise)) {
-      const producer = this.backend()
-      if (producer.appendNow) return this.appendNow(producer, prepared, single)
-    }
+    if (!(prepared instanceof Promise) && this.appendsNow())
+      return this.appendNow(prepared.records, prepared.bytes, single)
     const call = new Call(++this.seq, single)
+    const promise = this.enqueue(call, signal)
+    if (prepared instanceof Promise) {
+      prepared.then(
+        (p) => this.admit(call, single ? p.records[0] : p.records, p.records.length, p.bytes, p.maxRequestBytes),
+        (error: unknown) => this.failAlone(call, error),
+      )
+    } else {
+      this.admit(
+        call,
+        single ? prepared.records[0] : prepared.records,
+        prepared.records.length,
+        prepared.bytes,
+        prepared.maxRequestBytes,
+      )
+    }
+    return promise
+  }
+
+  /**
+   * add() for one record given unwrapped and prepared at once, the call concurrent callers make: no PreparedCall or
+   * array is made for it.
+   */
+  addOne(
+    record: OutgoingRecord,
+    maxRequestBytes: number | undefined,
+    signal?: KeyedAbortSignal,
+  ): Promise<RecordMetadata> {
+    if (signal?.aborted) return Promise.reject(abortError(signal))
+    if (this.stoppedBy !== undefined) return Promise.reject(new SendAbortedError(this.stoppedBy))
+    const bytes = recordBytes(record)
+    if (this.appendsNow()) {
+      const producer = this.backend()
+      if (!producer.appendOne) return this.appendNow([record], bytes, true) as Promise<RecordMetadata>
+      if (bytes > this.limits.maxQueuedBytes) return Promise.reject(this.tooLarge(record.topic, bytes))
+      this.onRequest()
+      try {
+        return Promise.resolve(producer.appendOne(record))
+      } catch (error) {
+        return this.stop(error)
+      }
+    }
+    const call = new Call(++this.seq, true)
+    const promise = this.enqueue(call, signal) as Promise<RecordMetadata>
+    this.admit(call, record, 1, bytes, maxRequestBytes)
+    return promise
+  }
+
+  /** Nothing is queued or in flight, no linger is asked for, and the backend appends in the process. */
+  private appendsNow(): boolean {
+    return this.unsettled === 0 && this.limits.lingerMs === 0 && this.backend().appendNow !== undefined
+  }
+
+  /** Puts the call at the end of the line and makes its promise. */
+  private enqueue(call: Call, signal: KeyedAbortSignal | undefined): Promise<RecordMetadata | RecordMetadata[]> {
     capturing = call
     const promise = new Promise<RecordMetadata | RecordMetadata[]>(capture)
     capturing = undefined
     this.line.push(call)
     this.unsettled++
     if (signal) call.extra = { unlisten: onAbort(signal, () => this.abort(call, signal)) }
-    if (prepared instanceof Promise) {
-      prepared.then(
-        (p) => this.admit(call, p),
-        (error: unknown) => this.failAlone(call, error),
-      )
-    } else {
-      this.admit(call, prepared)
-    }
     return promise
   }
 
@@ -146,21 +191,26 @@ export class Accumulator {
    * land before the caller could see the failure.
    */
   private appendNow(
-    producer: BackendProducer,
-    prepared: PreparedCall,
+    records: readonly OutgoingRecord[],
+    bytes: number,
     single: boolean,
   ): Promise<RecordMetadata | RecordMetadata[]> {
-    if (prepared.bytes > this.limits.maxQueuedBytes) return Promise.reject(this.tooLarge(prepared))
+    if (bytes > this.limits.maxQueuedBytes) return Promise.reject(this.tooLarge(records[0]?.topic, bytes))
     this.onRequest()
     let metadata: RecordMetadata[]
     try {
-      metadata = producer.appendNow!(prepared.records)
+      metadata = this.backend().appendNow!(records)
     } catch (error) {
-      this.stoppedBy = error
-      queueMicrotask(() => (this.stoppedBy = undefined))
-      return Promise.reject(error as Error)
+      return this.stop(error)
     }
     return Promise.resolve(single ? metadata[0]! : metadata)
+  }
+
+  /** An in-process append failed: the calls made after it in this turn are aborted (see appendNow). */
+  private stop(error: unknown): Promise<never> {
+    this.stoppedBy = error
+    queueMicrotask(() => (this.stoppedBy = undefined))
+    return Promise.reject(error as Error)
   }
 
   /** Resolves once every call made before it has settled (sent and acknowledged, or failed). */
@@ -185,18 +235,30 @@ export class Accumulator {
     this.failAlone(call, abortError(signal))
   }
 
-  private admit(call: Call, prepared: PreparedCall): void {
+  private admit(
+    call: Call,
+    records: OutgoingRecord | OutgoingRecord[] | undefined,
+    count: number,
+    bytes: number,
+    maxRequestBytes: number | undefined,
+  ): void {
     if (call.state === State.Done) return // an earlier request failed while this call was being prepared
-    call.records = call.single ? prepared.records[0] : prepared.records
-    call.count = prepared.records.length
-    call.bytes = prepared.bytes
-    call.maxRequestBytes = prepared.maxRequestBytes
-    if (prepared.bytes > this.limits.maxQueuedBytes) {
-      this.failAlone(call, this.tooLarge(prepared))
+    call.records = records
+    call.count = count
+    call.bytes = bytes
+    call.maxRequestBytes = maxRequestBytes
+    if (bytes > this.limits.maxQueuedBytes) {
+      const topic =
+        count === 0
+          ? undefined
+          : call.single
+            ? (records as OutgoingRecord).topic
+            : (records as OutgoingRecord[])[0]!.topic
+      this.failAlone(call, this.tooLarge(topic, bytes))
       return
     }
     // First come, first served: nothing jumps ahead of a call already waiting for room.
-    if (this.waitingForRoom.length === 0 && this.queuedBytes + prepared.bytes <= this.limits.maxQueuedBytes) {
+    if (this.waitingForRoom.length === 0 && this.queuedBytes + bytes <= this.limits.maxQueuedBytes) {
       this.ready(call)
       return
     }
@@ -216,10 +278,10 @@ export class Accumulator {
     }, this.limits.maxBlockMs)
   }
 
-  private tooLarge(prepared: PreparedCall): RecordTooLargeError {
+  private tooLarge(topic: string | undefined, bytes: number): RecordTooLargeError {
     return new RecordTooLargeError(
-      prepared.records[0]?.topic ?? '?',
-      `the call holds about ${prepared.bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`,
+      topic ?? '?',
+      `the call holds about ${bytes} bytes, more than the producer's maxQueuedBytes (${this.limits.maxQueuedBytes}); raise maxQueuedBytes or send fewer records per call`,
     )
   }
 

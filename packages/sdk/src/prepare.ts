@@ -29,6 +29,14 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 /** Per-record framing on the wire besides key, value and headers (Kafka's record: lengths, deltas, attributes). */
 const RECORD_OVERHEAD_BYTES = 24
 
+/** A record's estimated size on the wire (key, value, headers, framing), for maxQueuedBytes and batch.maxBytes. */
+export function recordBytes(record: OutgoingRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+  if (record.headers !== NO_HEADERS)
+    for (const name in record.headers) bytes += name.length + record.headers[name]!.length
+  return bytes
+}
+
 /** What send() was given: one record (many false), or an array of them. Taken as is, so a one-record send allocates no array for it. */
 type SendInput = SendRecordShape | readonly SendRecordShape[]
 
@@ -118,6 +126,25 @@ export class RecordPreparer {
     )
   }
 
+  /**
+   * One record given unwrapped (send(topic, record)): its OutgoingRecord itself when it is prepared at once, with no
+   * call object or array around it; a promise of the call when its topic or a schema makes it wait.
+   */
+  prepareOne(topic: AnyTopic, record: SendRecordShape): OutgoingRecord | Promise<PreparedCall> {
+    const facts = this.resolved.get(topic)
+    if (!facts) return this.prepare(topic, record, false) as Promise<PreparedCall>
+    if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema)
+      return this.buildRecord(topic, facts, record, 0, undefined, undefined, nowThisTurn())
+    const outcomes = validateAll(topic, record, false)
+    if (outcomes.some((o) => o instanceof Promise)) return this.prepare(topic, record, false) as Promise<PreparedCall>
+    return this.buildRecord(topic, facts, record, 0, undefined, outcomes as Outcomes, nowThisTurn())
+  }
+
+  /** The most bytes a request holding this topic's records may carry, once the topic is resolved (prepareOne returned a record). */
+  maxRequestBytes(topic: AnyTopic): number | undefined {
+    return this.resolved.get(topic)?.maxRequestBytes
+  }
+
   private build(
     topic: AnyTopic,
     facts: TopicFacts,
@@ -125,89 +152,100 @@ export class RecordPreparer {
     many: boolean,
     outcomes: Outcomes | undefined,
   ): PreparedCall {
-    const { partitions, needsKey, compacted } = facts
     const now = nowThisTurn()
     const n = count(records, many)
     const out: OutgoingRecord[] = new Array(n)
     let bytes = 0
     for (let i = 0; i < n; i++) {
-      const index = many ? i : undefined
-      const record = at(records, many, i)
-      if (typeof record !== 'object' || record === null) {
-        throw new SchemaError(
-          topic.name,
-          'record',
-          [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }],
-          index,
-        )
-      }
-      let key = record.key
-      if (key === null || key === undefined) {
-        if (needsKey) throw new MissingKeyError(topic.name, needsKey, index)
-        key = null
-      } else if (topic.keySchema) {
-        key = checked(topic.name, 'key', outcomes![3 * i]!, index)
-      }
-      let value = record.value
-      if (value === null || value === undefined) {
-        if (value === undefined || !compacted) {
-          const message =
-            value === undefined
-              ? 'the record has no value; send null only as a tombstone on a compacted topic'
-              : `null is a tombstone, and this topic is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'); send a value, or declare cleanupPolicy: 'compact'`
-          throw new SchemaError(topic.name, 'value', [{ message, path: [] }], index)
-        }
-        value = null
-      } else if (topic.valueSchema) {
-        value = checked(topic.name, 'value', outcomes![3 * i + 1]!, index)
-      }
-      if (!headersShape(record.headers)) {
-        const message = `headers are an object of string values ({ name: 'value' }), got ${describe(record.headers)}`
-        throw new SchemaError(topic.name, 'headers', [{ message, path: [] }], index)
-      }
-      let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
-      if (topic.headersSchema)
-        headers = checked(topic.name, 'headers', outcomes![3 * i + 2]!, index) as Record<string, string>
-      if (headers !== NO_HEADERS) {
-        for (const name in headers) {
-          const h = headers[name]
-          if (typeof h !== 'string') {
-            throw new SchemaError(
-              topic.name,
-              'headers',
-              [{ message: `header values are strings, got ${describe(h)}`, path: [name] }],
-              index,
-            )
-          }
-          bytes += name.length + h.length
-        }
-      }
-      const keyBytes = key === null ? null : serialize(topic, 'key', key, index)
-      const valueBytes = value === null ? null : serialize(topic, 'value', value, index)
-      let partition: number
-      if (record.partition !== undefined) {
-        partition = checkPartition(topic.name, record.partition, partitions, `Record ${i}`)
-      } else if (this.partitioner) {
-        partition = checkPartition(
-          topic.name,
-          this.custom(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i),
-          partitions,
-          'The custom partitioner',
-        )
-      } else if (keyBytes !== null) {
-        partition = partitionFor(keyBytes, partitions)
-      } else {
-        partition = this.placer(topic.name).place(partitions, valueBytes?.length ?? 0)
-      }
-      const timestamp = record.timestamp ?? now
-      if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-        const message = `must be a non-negative integer of milliseconds since the epoch (Date.now()), got ${typeof timestamp === 'number' ? timestamp : describe(timestamp)}`
-        throw new SchemaError(topic.name, 'timestamp', [{ message, path: [] }], index)
-      }
-      bytes += RECORD_OVERHEAD_BYTES + (keyBytes?.length ?? 0) + (valueBytes?.length ?? 0)
-      out[i] = { topic: topic.name, partition, key: keyBytes, value: valueBytes, headers, timestamp }
+      const record = this.buildRecord(topic, facts, at(records, many, i), i, many ? i : undefined, outcomes, now)
+      bytes += recordBytes(record)
+      out[i] = record
     }
     return { records: out, bytes, maxRequestBytes: facts.maxRequestBytes }
+  }
+
+  /** Checks, serializes and partitions record `i` of a call (`index` names it in errors: undefined for an unwrapped record). */
+  private buildRecord(
+    topic: AnyTopic,
+    facts: TopicFacts,
+    record: SendRecordShape | undefined,
+    i: number,
+    index: number | undefined,
+    outcomes: Outcomes | undefined,
+    now: number,
+  ): OutgoingRecord {
+    const { partitions, needsKey, compacted } = facts
+    if (typeof record !== 'object' || record === null) {
+      throw new SchemaError(
+        topic.name,
+        'record',
+        [{ message: `${describe(record)} is not a record: send an object { key, value }`, path: [] }],
+        index,
+      )
+    }
+    let key = record.key
+    if (key === null || key === undefined) {
+      if (needsKey) throw new MissingKeyError(topic.name, needsKey, index)
+      key = null
+    } else if (topic.keySchema) {
+      key = checked(topic.name, 'key', outcomes![3 * i]!, index)
+    }
+    let value = record.value
+    if (value === null || value === undefined) {
+      if (value === undefined || !compacted) {
+        const message =
+          value === undefined
+            ? 'the record has no value; send null only as a tombstone on a compacted topic'
+            : `null is a tombstone, and this topic is not compacted (cleanupPolicy: '${topic.cleanupPolicy}'); send a value, or declare cleanupPolicy: 'compact'`
+        throw new SchemaError(topic.name, 'value', [{ message, path: [] }], index)
+      }
+      value = null
+    } else if (topic.valueSchema) {
+      value = checked(topic.name, 'value', outcomes![3 * i + 1]!, index)
+    }
+    if (!headersShape(record.headers)) {
+      const message = `headers are an object of string values ({ name: 'value' }), got ${describe(record.headers)}`
+      throw new SchemaError(topic.name, 'headers', [{ message, path: [] }], index)
+    }
+    let headers = (record.headers ?? NO_HEADERS) as Record<string, string>
+    if (topic.headersSchema)
+      headers = checked(topic.name, 'headers', outcomes![3 * i + 2]!, index) as Record<string, string>
+    if (headers !== NO_HEADERS) {
+      for (const name in headers) {
+        const h = headers[name]
+        if (typeof h !== 'string') {
+          throw new SchemaError(
+            topic.name,
+            'headers',
+            [{ message: `header values are strings, got ${describe(h)}`, path: [name] }],
+            index,
+          )
+        }
+      }
+    }
+    const keyBytes = key === null ? null : serialize(topic, 'key', key, index)
+    const valueBytes = value === null ? null : serialize(topic, 'value', value, index)
+    let partition: number
+    if (record.partition !== undefined) {
+      partition = checkPartition(topic.name, record.partition, partitions, `Record ${i}`)
+    } else if (this.partitioner) {
+      partition = checkPartition(
+        topic.name,
+        this.custom(topic.name, { topic: topic.name, key, keyBytes, value, partitions }, i),
+        partitions,
+        'The custom partitioner',
+      )
+    } else if (keyBytes !== null) {
+      partition = partitionFor(keyBytes, partitions)
+    } else {
+      partition = this.placer(topic.name).place(partitions, valueBytes?.length ?? 0)
+    }
+    const timestamp = record.timestamp ?? now
+    if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
+      const message = `must be a non-negative integer of milliseconds since the epoch (Date.now()), got ${typeof timestamp === 'number' ? timestamp : describe(timestamp)}`
+      throw new SchemaError(topic.name, 'timestamp', [{ message, path: [] }], index)
+    }
+    return { topic: topic.name, partition, key: keyBytes, value: valueBytes, headers, timestamp }
   }
 
   private custom(topic: string, ctx: Parameters<Partitioner>[0], index: number): unknown {

@@ -233,10 +233,16 @@ export class Producer {
       const many = Array.isArray(input)
       // Preparing runs now, up to its first asynchronous step; the call's place in line is taken right after.
       if (signal?.aborted) throw new AbortError('A send', signal.reason, 'Nothing of it was sent.')
-      const records = input as SendRecordShape | readonly SendRecordShape[]
-      const prepared = this.preparer.prepare(topic, records, many)
-      if (!this.telemetry) return this.accumulator.add(prepared, !many, signal)
-      return observedSend(this.telemetry, topic.name, prepared, (call) => this.accumulator.add(call, !many, signal))
+      const start = this.telemetry?.send(topic.name)
+      if (!many && start === undefined) {
+        // One record, nothing observing it: the lean path concurrent single-record callers take.
+        const one = this.preparer.prepareOne(topic, input as SendRecordShape)
+        if (one instanceof Promise) return this.accumulator.add(one, true, signal)
+        return this.accumulator.addOne(one, this.preparer.maxRequestBytes(topic), signal)
+      }
+      const prepared = this.preparer.prepare(topic, input as SendRecordShape | readonly SendRecordShape[], many)
+      if (start === undefined) return this.accumulator.add(prepared, !many, signal)
+      return observedSend(start, prepared, (call) => this.accumulator.add(call, !many, signal))
     } catch (error) {
       return Promise.reject(error as Error)
     }

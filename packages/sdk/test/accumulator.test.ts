@@ -34,21 +34,31 @@ function setup(options: ProducerOptions = {}, backendOptions: Parameters<typeof 
   return { backend, client, producer: client.producer(options) }
 }
 
-/** The gated backend with appendNow, as an in-process backend has it; the appendNow calls in `failing` (1-based) throw. */
-function inProcess(failing: readonly number[] = []) {
+/**
+ * The gated backend with appendNow, as an in-process backend has it, and appendOne too when `one`; the in-process
+ * appends in `failing` (1-based) throw.
+ */
+function inProcess(failing: readonly number[] = [], one = false) {
   const backend = gatedBackend({ auto: true })
   const requests = backend.producer.bind(backend)
   let appends = 0
+  const append = (r: OutgoingRecord): RecordMetadata => {
+    const offset = backend.log.filter((x) => x.topic === r.topic && x.partition === r.partition).length
+    backend.log.push(r)
+    return { topic: r.topic, partition: r.partition, offset: String(offset), timestamp: r.timestamp }
+  }
   backend.producer = (settings) => ({
     ...requests(settings),
     appendNow(records: readonly OutgoingRecord[]): RecordMetadata[] {
       if (failing.includes(++appends)) throw new Error(`append ${appends} failed`)
-      return records.map((r) => {
-        const offset = backend.log.filter((x) => x.topic === r.topic && x.partition === r.partition).length
-        backend.log.push(r)
-        return { topic: r.topic, partition: r.partition, offset: String(offset), timestamp: r.timestamp }
-      })
+      return records.map(append)
     },
+    ...(one && {
+      appendOne(record: OutgoingRecord): RecordMetadata {
+        if (failing.includes(++appends)) throw new Error(`append ${appends} failed`)
+        return append(record)
+      },
+    }),
   })
   const client = createClient({ backend })
   return { backend, client, producer: client.producer() }
@@ -217,48 +227,55 @@ describe('record accumulator', () => {
     expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
-  it('hands each call to a backend that appends in the process (appendNow) as it is made; a call still being validated holds the later ones behind it, in order', async () => {
-    const sometimesSlow = defineTopic('sometimes-slow', {
-      value: {
-        '~standard': {
-          version: 1,
-          vendor: 't',
-          validate: (v: unknown) => ((v as { slow?: boolean }).slow ? tick().then(() => ({ value: v })) : { value: v }),
+  it.each([['appendNow'], ['appendOne']])(
+    'hands each call to a backend that appends in the process (%s) as it is made; a call still being validated holds the later ones behind it, in order',
+    async (method) => {
+      const sometimesSlow = defineTopic('sometimes-slow', {
+        value: {
+          '~standard': {
+            version: 1,
+            vendor: 't',
+            validate: (v: unknown) =>
+              (v as { slow?: boolean }).slow ? tick().then(() => ({ value: v })) : { value: v },
+          },
         },
-      },
-    })
-    const { backend, producer } = inProcess()
-    await producer.send(sometimesSlow, { key: 'k', value: { seq: -1 } }) // the topic is known from here on
-    const calls = [producer.send(sometimesSlow, { key: 'k', value: { seq: 0 } })]
-    expect(backend.log.map(seqOf)).toEqual([-1, 0]) // appended before send() returned
-    calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq: 1, slow: true } }))
-    for (let seq = 2; seq < 5; seq++) calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq } }))
-    expect(backend.log.map(seqOf)).toEqual([-1, 0]) // 2 to 4 wait behind 1
-    const metadata = await Promise.all(calls)
-    expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4])
-    expect(metadata.map((m) => m.partition)).toEqual(Array(5).fill(partitionFor('k', 1)))
-    expect(backend.requests.length).toBeGreaterThan(0) // the queued ones went as requests
-    void producer.send(sometimesSlow, { key: 'k', value: { seq: 5 } })
-    expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4, 5]) // nothing queued any more: at once again
-  })
+      })
+      const { backend, producer } = inProcess([], method === 'appendOne')
+      await producer.send(sometimesSlow, { key: 'k', value: { seq: -1 } }) // the topic is known from here on
+      const calls = [producer.send(sometimesSlow, { key: 'k', value: { seq: 0 } })]
+      expect(backend.log.map(seqOf)).toEqual([-1, 0]) // appended before send() returned
+      calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq: 1, slow: true } }))
+      for (let seq = 2; seq < 5; seq++) calls.push(producer.send(sometimesSlow, { key: 'k', value: { seq } }))
+      expect(backend.log.map(seqOf)).toEqual([-1, 0]) // 2 to 4 wait behind 1
+      const metadata = await Promise.all(calls)
+      expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4])
+      expect(metadata.map((m) => m.partition)).toEqual(Array(5).fill(partitionFor('k', 1)))
+      expect(backend.requests.length).toBeGreaterThan(0) // the queued ones went as requests
+      void producer.send(sometimesSlow, { key: 'k', value: { seq: 5 } })
+      expect(backend.log.map(seqOf)).toEqual([-1, 0, 1, 2, 3, 4, 5]) // nothing queued any more: at once again
+    },
+  )
 
-  it('rejects a call whose appendNow failed, and aborts the calls made after it in the same turn; none of them lands', async () => {
-    const { backend, producer } = inProcess([3])
-    await producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } }) // a request: the topic was not known yet
-    await producer.send(events, { key: 'a', value: { key: 'a', seq: -2 } }) // appendNow 1
-    backend.log.length = 0
-    const calls = Array.from({ length: 4 }, (_, seq) =>
-      settle(producer.send(events, { key: 'a', value: { key: 'a', seq } })),
-    )
-    const outcomes = await Promise.all(calls)
-    expect(outcomes[0]!.ok).toBe(true)
-    expect(!outcomes[1]!.ok && (outcomes[1]!.error as Error).message).toBe('append 3 failed')
-    for (const o of outcomes.slice(2)) expect(!o.ok && o.error).toBeInstanceOf(SendAbortedError)
-    await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 4 } })).resolves.toMatchObject({
-      offset: '1',
-    })
-    expect(backend.log.map(seqOf)).toEqual([0, 4])
-  })
+  it.each([['appendNow'], ['appendOne']])(
+    'rejects a call whose %s failed, and aborts the calls made after it in the same turn; none of them lands',
+    async (method) => {
+      const { backend, producer } = inProcess([3], method === 'appendOne')
+      await producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } }) // a request: the topic was not known yet
+      await producer.send(events, { key: 'a', value: { key: 'a', seq: -2 } }) // appendNow 1
+      backend.log.length = 0
+      const calls = Array.from({ length: 4 }, (_, seq) =>
+        settle(producer.send(events, { key: 'a', value: { key: 'a', seq } })),
+      )
+      const outcomes = await Promise.all(calls)
+      expect(outcomes[0]!.ok).toBe(true)
+      expect(!outcomes[1]!.ok && (outcomes[1]!.error as Error).message).toBe('append 3 failed')
+      for (const o of outcomes.slice(2)) expect(!o.ok && o.error).toBeInstanceOf(SendAbortedError)
+      await expect(producer.send(events, { key: 'a', value: { key: 'a', seq: 4 } })).resolves.toMatchObject({
+        offset: '1',
+      })
+      expect(backend.log.map(seqOf)).toEqual([0, 4])
+    },
+  )
 
   it('never splits a call over two requests; a call above batch.maxRecords goes alone', async () => {
     const { backend, producer } = setup({ batch: { maxRecords: 3 } }, {})

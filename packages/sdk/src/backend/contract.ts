@@ -160,6 +160,8 @@ export interface BackendProducer {
    * appends each call as it is made instead of queueing it for a request: there is no round trip to share.
    */
   appendNow?(records: readonly OutgoingRecord[]): RecordMetadata[]
+  /** appendNow for one record, if the backend has it: a one-record call then allocates no array either way. */
+  appendOne?(record: OutgoingRecord): RecordMetadata
   close(): Promise<void>
 }
 

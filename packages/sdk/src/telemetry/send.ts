@@ -8,13 +8,10 @@ import type { ClientTelemetry, SendObservation } from './hooks.js'
  * and the span ends as the call settles.
  */
 export function observedSend<R extends RecordMetadata | RecordMetadata[]>(
-  telemetry: ClientTelemetry,
-  topic: string,
+  start: NonNullable<ReturnType<ClientTelemetry['send']>>,
   prepared: PreparedCall | Promise<PreparedCall>,
   add: (prepared: PreparedCall | Promise<PreparedCall>) => Promise<R>,
 ): Promise<R> {
-  const start = telemetry.send(topic)
-  if (!start) return add(prepared)
   let observation: SendObservation | undefined
   const withHeaders = (call: PreparedCall): PreparedCall => {
     observation = start(call.records)
