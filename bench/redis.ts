@@ -138,6 +138,15 @@ async function keyedConsume(round: number): Promise<number> {
 }
 
 const ROUNDS = arg('rounds', 5)
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error('run with node --expose-gc (npm run bench:redis does)')
+/** Runs a case from a collected heap, so no case pays for the garbage of the one before it. */
+async function fresh<T>(run: () => Promise<T>): Promise<T> {
+  gc!()
+  // The collector sweeps on helper threads after gc() returns: let that finish first.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  return run()
+}
 try {
   // Rounds alternate the cases so background load on the machine hits each alike; each figure is the median.
   const runs = {
@@ -151,13 +160,13 @@ try {
   }
   for (let round = 0; round < ROUNDS; round++) {
     const rawStream = (p: number) => `${prefix}raw${round}:{${p}}`
-    runs.rawProduce.push(await rawProduce(rawStream))
-    runs.plain.push((await keyedProduce(false, round)).perSec)
-    runs.compact.push((await keyedProduce(true, round)).perSec)
-    runs.rawConsume.push(await rawConsume(rawStream))
-    runs.keyedConsume.push(await keyedConsume(round))
-    runs.rawSingles.push(await rawSingles((p) => `${prefix}singles${round}:{${p}}`))
-    runs.keyedSingles.push(await keyedSingles(round))
+    runs.rawProduce.push(await fresh(() => rawProduce(rawStream)))
+    runs.plain.push((await fresh(() => keyedProduce(false, round))).perSec)
+    runs.compact.push((await fresh(() => keyedProduce(true, round))).perSec)
+    runs.rawConsume.push(await fresh(() => rawConsume(rawStream)))
+    runs.keyedConsume.push(await fresh(() => keyedConsume(round)))
+    runs.rawSingles.push(await fresh(() => rawSingles((p) => `${prefix}singles${round}:{${p}}`)))
+    runs.keyedSingles.push(await fresh(() => keyedSingles(round)))
   }
   const rows: Array<[string, number[], number[] | undefined, string]> = [
     ['produce: raw pipelined XADD', runs.rawProduce, undefined, 'baseline'],

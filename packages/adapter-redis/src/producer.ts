@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError, partitionSpread, TimeoutError } from '@keyed/sdk/backend'
-import { translated } from './errors.js'
+import { toKeyedError } from './errors.js'
 import { deadline } from './within.js'
 import type { RedisContext } from './context.js'
 import { appendPayload } from './records.js'
@@ -38,7 +38,10 @@ export class RedisProducer implements BackendProducer {
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
     const { sendTimeoutMs, server } = this.context.options
     const sending = deadline(
-      translated(`append ${records.length} record(s)${partitionSpread(records)}`, server, () => this.append(records)),
+      // The action is worded only when it failed: partitionSpread looks at every record.
+      this.append(records).catch((error: unknown) => {
+        throw toKeyedError(error, `append ${records.length} record(s)${partitionSpread(records)}`, server)
+      }),
       sendTimeoutMs,
       () =>
         new TimeoutError(
@@ -60,18 +63,21 @@ export class RedisProducer implements BackendProducer {
     const started = Date.now()
     const wait = await this.waiting.target()
     const conn = wait.conn ?? (await this.context.connection())
-    const groups = new Map<string, number[]>()
-    records.forEach((r, i) => {
-      const id = `${r.partition}:${r.topic}`
-      const list = groups.get(id)
-      if (list) list.push(i)
-      else groups.set(id, [i])
-    })
+    // The indexes of each partition's records, by topic then partition (no key string made per record).
+    const byTopic = new Map<string, number[][]>()
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
+      let partitions = byTopic.get(r.topic)
+      if (!partitions) byTopic.set(r.topic, (partitions = []))
+      ;(partitions[r.partition] ??= []).push(i)
+    }
+    const groups: number[][] = []
+    for (const partitions of byTopic.values()) for (const indexes of partitions) if (indexes) groups.push(indexes)
     const { keys } = this.context
     // One number per send: every partition's script of it carries the same, and the same again when ioredis resends it.
     const sequence = String(++this.sequence)
     const calls = await Promise.all(
-      [...groups.values()].map(async (indexes) => {
+      groups.map(async (indexes) => {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
         const stream = keys.stream(first.topic, first.partition)
