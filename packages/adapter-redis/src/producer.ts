@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
-import { ClosedError, partitionSpread, TimeoutError } from '@keyed/sdk/backend'
+import { ClosedError, partitionSpread, SendAbortedError, TimeoutError } from '@keyed/sdk/backend'
 import { toKeyedError } from './errors.js'
 import { deadline } from './within.js'
 import type { RedisContext } from './context.js'
@@ -16,6 +16,14 @@ import { ReplicaWait } from './replicas.js'
  * unanswered once it reconnects, and a resend within this finds it applied. Past it a resend would append again.
  */
 const SENT_TTL_MS = 15 * 60_000
+
+/** One partition's APPEND script of a send: its records' indexes in the send, its keys and arguments. */
+interface Append {
+  readonly indexes: number[]
+  readonly first: OutgoingRecord
+  readonly keys: AppendKeys
+  readonly args: AppendArgs
+}
 
 export class RedisProducer implements BackendProducer {
   private closed = false
@@ -33,15 +41,42 @@ export class RedisProducer implements BackendProducer {
   }
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
-  async send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+  send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
+    return this.sending(records, this.prepare(records))
+  }
+
+  /**
+   * send() for the request behind the one in flight: its scripts' arguments are built now, while `previous` is at the
+   * server, and nothing is written before `previous` succeeded; if it failed, this rejects having written nothing.
+   */
+  sendAfter(records: readonly OutgoingRecord[], previous: Promise<unknown>): Promise<RecordMetadata[]> {
+    if (this.closed) return Promise.reject(new ClosedError('producer'))
+    const prepared = this.prepare(records)
+    prepared.catch(() => undefined) // reported by sending(), once `previous` succeeded
+    const after = previous.then(
+      () => this.sending(records, prepared),
+      (error: unknown) => {
+        throw new SendAbortedError(error)
+      },
+    )
+    this.inFlight.add(after)
+    const done = () => this.inFlight.delete(after)
+    after.then(done, done)
+    return after
+  }
+
+  /** The appends' scripts once prepared, each send bounded by sendTimeoutMs from when it is written. */
+  private async sending(records: readonly OutgoingRecord[], prepared: Promise<Append[]>): Promise<RecordMetadata[]> {
     if (this.closed) throw new ClosedError('producer')
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
     const { sendTimeoutMs, server } = this.context.options
     const sending = deadline(
-      // The action is worded only when it failed: partitionSpread looks at every record.
-      this.append(records).catch((error: unknown) => {
-        throw toKeyedError(error, `append ${records.length} record(s)${partitionSpread(records)}`, server)
-      }),
+      prepared
+        .then((calls) => this.append(records, calls))
+        // The action is worded only when it failed: partitionSpread looks at every record.
+        .catch((error: unknown) => {
+          throw toKeyedError(error, `append ${records.length} record(s)${partitionSpread(records)}`, server)
+        }),
       sendTimeoutMs,
       () =>
         new TimeoutError(
@@ -59,10 +94,8 @@ export class RedisProducer implements BackendProducer {
     }
   }
 
-  private async append(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    const started = Date.now()
-    const wait = await this.waiting.target()
-    const conn = wait.conn ?? (await this.context.connection())
+  /** Each partition's APPEND script with its keys and arguments; nothing is written yet. */
+  private async prepare(records: readonly OutgoingRecord[]): Promise<Append[]> {
     // The indexes of each partition's records, by topic then partition (no key string made per record).
     const byTopic = new Map<string, number[][]>()
     for (let i = 0; i < records.length; i++) {
@@ -76,7 +109,7 @@ export class RedisProducer implements BackendProducer {
     const { keys } = this.context
     // One number per send: every partition's script of it carries the same, and the same again when ioredis resends it.
     const sequence = String(++this.sequence)
-    const calls = await Promise.all(
+    return Promise.all(
       groups.map(async (indexes) => {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
@@ -89,8 +122,14 @@ export class RedisProducer implements BackendProducer {
         return { indexes, first, keys: scriptKeys, args }
       }),
     )
+  }
+
+  private async append(records: readonly OutgoingRecord[], calls: Append[]): Promise<RecordMetadata[]> {
+    const started = Date.now()
+    const wait = await this.waiting.target()
+    const conn = wait.conn ?? (await this.context.connection())
     const out: RecordMetadata[] = new Array(records.length)
-    const place = (call: (typeof calls)[number], ids: string[]) => {
+    const place = (call: Append, ids: string[]) => {
       if (ids.length !== call.indexes.length) throw new ScriptReplyError(append.name, `${call.indexes.length} ids`, ids)
       call.indexes.forEach((i, n) => {
         const r = records[i]!
@@ -103,7 +142,7 @@ export class RedisProducer implements BackendProducer {
     }
     // One pipeline and one WAIT per node: the partitions' scripts, then WAIT, which counts every write before it.
     const { replicaTimeoutMs, sendTimeoutMs, server } = this.context.options
-    const byNode = new Map<string, typeof calls>()
+    const byNode = new Map<string, Append[]>()
     for (const call of calls) {
       const node =
         conn instanceof Cluster ? (conn.slots[keySlot(call.keys[0])]?.[0] ?? `slot ${keySlot(call.keys[0])}`) : 'server'

@@ -90,8 +90,12 @@ export class Accumulator {
   private inFlight = 0
   private drainScheduled = false
   private lingerTimer: NodeJS.Timeout | undefined
-  /** Requests in flight, each the calls it carries in call order. */
+  /** Requests in flight, each the calls it carries in call order; a staged one among them. */
   private readonly requests = new Set<Call[]>()
+  /** The request handed to the backend's sendAfter behind the one in flight, written once that one succeeded. */
+  private staged: Call[] | undefined
+  /** The backend's promise for the request handed over last: the one a staged request waits for. */
+  private lastRequest: Promise<RecordMetadata[]> | undefined
   /** Calls made and not settled yet. */
   private unsettled = 0
   private seq = 0
@@ -313,7 +317,10 @@ export class Accumulator {
   }
 
   private drain(): void {
-    while (this.inFlight < this.limits.maxInFlight) {
+    for (;;) {
+      // With every slot taken, a full next request can still be staged behind the one in flight (sendAfter).
+      const stage = this.inFlight >= this.limits.maxInFlight
+      if (stage && !this.canStage()) break
       while (this.head < this.line.length && this.line[this.head]!.state === State.Done) this.head++
       const first = this.line[this.head]
       if (first === undefined || first.state !== State.Ready) break
@@ -339,6 +346,8 @@ export class Accumulator {
         maxBytes = limit
       }
       const full = i < this.line.length && this.line[i]!.state === State.Ready
+      // Only a full request is staged: one composed later could carry more calls.
+      if (stage && !full) break
       if (!this.urgent && !full && this.limits.lingerMs > 0) {
         const wait = first.readyAt + this.limits.lingerMs - Date.now()
         if (wait > 0) {
@@ -353,11 +362,21 @@ export class Accumulator {
       for (let k = this.head; k < i; k++) this.line[k] = SENT_OR_DONE
       this.head = i
       this.compact()
-      this.send(batch, records)
+      this.send(batch, records, stage)
     }
   }
 
-  private send(batch: Call[], count: number): void {
+  /** One request in flight under maxInFlight 1, none staged behind it yet, and a backend that can take one. */
+  private canStage(): boolean {
+    return (
+      this.limits.maxInFlight === 1 &&
+      this.inFlight === 1 &&
+      this.staged === undefined &&
+      this.backend().sendAfter !== undefined
+    )
+  }
+
+  private send(batch: Call[], count: number, stage: boolean): void {
     let records: OutgoingRecord[]
     if (batch.length === 1) {
       const call = batch[0]!
@@ -376,7 +395,10 @@ export class Accumulator {
     this.onRequest()
     let request: Promise<RecordMetadata[]>
     try {
-      request = this.backend().send(records)
+      const producer = this.backend()
+      request = stage ? producer.sendAfter!(records, this.lastRequest!) : producer.send(records)
+      this.lastRequest = request
+      if (stage) this.staged = batch
     } catch (error) {
       // A backend that throws instead of rejecting fails this request like any other failure, a turn later.
       queueMicrotask(() => this.failed(batch, error))
@@ -389,8 +411,10 @@ export class Accumulator {
   }
 
   private succeeded(batch: Call[], metadata: RecordMetadata[]): void {
+    if (!this.requests.delete(batch)) return // a staged request whose predecessor failed: its calls were settled then
     this.inFlight--
-    this.requests.delete(batch)
+    // The request staged behind this one is now the one in flight.
+    this.staged = undefined
     for (const call of batch) {
       this.release(call)
       call.state = State.Done
@@ -410,8 +434,15 @@ export class Accumulator {
   }
 
   private failed(batch: Call[], error: unknown): void {
+    if (!this.requests.delete(batch)) return // a staged request whose predecessor failed: its calls were settled then
     this.inFlight--
-    this.requests.delete(batch)
+    // A request staged behind this one writes nothing now (sendAfter): its calls are settled here, with the rest.
+    const behind = this.staged !== batch ? this.staged : undefined
+    this.staged = undefined
+    if (behind) {
+      this.requests.delete(behind)
+      this.inFlight--
+    }
     if (batch.length > 1 && isKeyedError(error, 'RECORD_TOO_LARGE') && (error as RecordTooLargeError).nothingSent) {
       // Calls merged into one request made it too large, and nothing of it was written (a size check refused it
       // before it left): each call goes again alone, ahead of everything queued, so order holds. A server's
@@ -420,7 +451,8 @@ export class Accumulator {
         call.state = State.Ready
         call.alone = true
       }
-      this.line = [...batch, ...this.line.slice(this.head)]
+      for (const call of behind ?? []) call.state = State.Ready
+      this.line = [...batch, ...(behind ?? []), ...this.line.slice(this.head)]
       this.head = 0
       this.schedule()
       return
@@ -428,6 +460,7 @@ export class Accumulator {
     for (const call of batch) this.settleFailed(call, error)
     // Everything still in line was issued after the failed records: none of it may land before its caller knows.
     const aborted = new SendAbortedError(error)
+    for (const call of behind ?? []) this.settleFailed(call, aborted)
     this.failQueued(aborted)
     this.afterSettle()
   }

@@ -15,7 +15,7 @@ import {
   type RecordMetadata,
 } from '../src/index.js'
 import type { OutgoingRecord } from '../src/backend/index.js'
-import { gatedBackend } from './gated-backend.js'
+import { gatedBackend, type GatedRequest } from './gated-backend.js'
 
 const events = defineTopic('events', { value: serdes.json<{ key: string; seq: number }>(), partitions: 8 })
 const loose = defineTopic('loose', { value: serdes.json<number>(), partitions: 4, ordering: 'none' })
@@ -62,6 +62,47 @@ function inProcess(failing: readonly number[] = [], one = false) {
   })
   const client = createClient({ backend })
   return { backend, client, producer: client.producer() }
+}
+
+/**
+ * The gated backend with sendAfter, as the Redis adapter has it: a staged request is kept (with how many records the
+ * log held when it came), waits for its predecessor, and is sent (the gated send logs it) only once that succeeded.
+ */
+function staging(backendOptions: Parameters<typeof gatedBackend>[0] = {}) {
+  const backend = gatedBackend(backendOptions)
+  const requests = backend.producer.bind(backend)
+  const staged: { records: number; logged: number }[] = []
+  backend.producer = (settings) => {
+    const producer = requests(settings)
+    return {
+      ...producer,
+      sendAfter(records: readonly OutgoingRecord[], previous: Promise<RecordMetadata[]>) {
+        staged.push({ records: records.length, logged: backend.log.length })
+        return previous.then(
+          () => producer.send(records),
+          (error: unknown) => {
+            throw new SendAbortedError(error)
+          },
+        )
+      },
+    }
+  }
+  const client = createClient({ backend })
+  return { backend, staged, client }
+}
+
+/** Answers the gated backend's requests as they come, until `done` settles. */
+async function answerAll(
+  backend: ReturnType<typeof gatedBackend>,
+  done: Promise<unknown>,
+  answer = (r: GatedRequest) => r.succeed(),
+) {
+  let over = false
+  void done.finally(() => (over = true))
+  while (!over) {
+    await tick()
+    for (const r of [...backend.pending]) answer(r)
+  }
 }
 
 describe('record accumulator', () => {
@@ -276,6 +317,80 @@ describe('record accumulator', () => {
       expect(backend.log.map(seqOf)).toEqual([0, 4])
     },
   )
+
+  it('stages the next full request behind the one in flight (sendAfter): written only after it succeeded, in order, with every call its own metadata', async () => {
+    const { backend, staged, client } = staging()
+    const producer = client.producer({ batch: { maxRecords: 100 } })
+    await Promise.all([
+      producer.send(events, { key: 'k0', value: { key: 'k0', seq: -1 } }),
+      answerAll(backend, producer.flush()),
+    ])
+    backend.requests.length = 0 // the log keeps the first record, so offsets index it
+    const keys = Array.from({ length: 7 }, (_, i) => `k${i}`)
+    const calls = Array.from({ length: 450 }, (_, seq) => {
+      const key = keys[seq % keys.length]!
+      return { key, meta: producer.send(events, { key, value: { key, seq } }) }
+    })
+    const all = Promise.all(calls.map((c) => c.meta))
+    await answerAll(backend, all)
+    const metadata = await all
+    // 450 calls in requests of 100: the first went by send(), the full ones behind it were staged, each while its
+    // predecessor was still pending; the last (50 calls, not full) waited to be composed.
+    expect(backend.requests.map((r) => r.records.length)).toEqual([100, 100, 100, 100, 50])
+    expect(staged.map((s) => s.records)).toEqual([100, 100, 100])
+    // Each was handed over before its predecessor was written: the log then held the requests before that one.
+    expect(staged.map((s) => s.logged)).toEqual([1, 101, 201])
+    expect(backend.maxConcurrent).toBe(1)
+    expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 451 }, (_, i) => i - 1))
+    for (const [i, m] of metadata.entries()) {
+      const stored = backend.log.filter((r) => r.partition === m.partition)[Number(m.offset)]!
+      expect(seqOf(stored)).toBe(i)
+    }
+  })
+
+  it('rejects a staged request with SendAbortedError when the request before it fails; nothing of it, or behind it, is written', async () => {
+    const { backend, staged, client } = staging()
+    const producer = client.producer({ batch: { maxRecords: 10 } })
+    await Promise.all([
+      producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } }),
+      answerAll(backend, producer.flush()),
+    ])
+    backend.log.length = 0
+    const calls = Array.from({ length: 35 }, (_, seq) =>
+      settle(producer.send(events, { key: 'a', value: { key: 'a', seq } })),
+    )
+    const all = Promise.all(calls)
+    let n = 0
+    await answerAll(backend, all, (r) => (++n === 2 ? r.fail(new Error('request 2 failed')) : r.succeed()))
+    const outcomes = await all
+    expect(staged.length).toBeGreaterThan(0)
+    expect(outcomes.slice(0, 10).every((o) => o.ok)).toBe(true)
+    for (const o of outcomes.slice(10, 20)) expect(!o.ok && (o.error as Error).message).toBe('request 2 failed')
+    for (const o of outcomes.slice(20)) expect(!o.ok && o.error).toBeInstanceOf(SendAbortedError)
+    expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    // The producer goes on: the next send is written.
+    const next = producer.send(events, { key: 'a', value: { key: 'a', seq: 99 } })
+    await Promise.all([next, answerAll(backend, next)])
+    expect(backend.log.map(seqOf).at(-1)).toBe(99)
+  })
+
+  it('sends a staged request again, after the calls of a merged request refused as too large before it left', async () => {
+    const { backend, client } = staging({
+      auto: true,
+      refuse: (records) =>
+        records.length > 1 && seqOf(records[0]!) === 8
+          ? new RecordTooLargeError(records[0]!.topic, 'over the limit')
+          : undefined,
+    })
+    const producer = client.producer({ batch: { maxRecords: 8 } })
+    await producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } })
+    backend.log.length = 0
+    // Requests of 8: the second (seq 8–15) is refused as too large while the third is staged behind it.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, seq) => producer.send(events, { key: 'a', value: { key: 'a', seq } })),
+    )
+    expect(backend.log.map(seqOf)).toEqual(Array.from({ length: 30 }, (_, i) => i))
+  })
 
   it('never splits a call over two requests; a call above batch.maxRecords goes alone', async () => {
     const { backend, producer } = setup({ batch: { maxRecords: 3 } }, {})

@@ -160,6 +160,14 @@ export interface BackendProducer {
    * appends each call as it is made instead of queueing it for a request: there is no round trip to share.
    */
   appendNow?(records: readonly OutgoingRecord[]): RecordMetadata[]
+  /**
+   * Optional: send() for the request right behind the one in flight (`previous`, that request's send()), which must
+   * not reach the log before it. The backend may prepare it at once (encode it while `previous` is at the server) but
+   * writes nothing before `previous` resolved, and rejects having written nothing if it rejects. The SDK hands a
+   * request over this way only under maxInFlight 1, and only when the next request is full already, so batches stay
+   * as large as they would be.
+   */
+  sendAfter?(records: readonly OutgoingRecord[], previous: Promise<RecordMetadata[]>): Promise<RecordMetadata[]>
   /** appendNow for one record, if the backend has it: a one-record call then allocates no array either way. */
   appendOne?(record: OutgoingRecord): RecordMetadata
   close(): Promise<void>

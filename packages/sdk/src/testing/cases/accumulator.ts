@@ -19,18 +19,32 @@ function watched(
   backend: Backend,
   failing: readonly number[] = [],
   hold: (request: number) => Promise<void> | undefined = () => undefined,
-): Backend & { requests: (readonly OutgoingRecord[])[] } {
+): Backend & { requests: (readonly OutgoingRecord[])[]; staged: number[] } {
   const requests: (readonly OutgoingRecord[])[] = []
+  /** The numbers of the requests handed over through sendAfter (behind the one in flight). */
+  const staged: number[] = []
   const producer = (settings: Parameters<Backend['producer']>[0]) => {
     const inner = backend.producer(settings)
+    const refused = () =>
+      failing.includes(requests.length)
+        ? Promise.reject(new Error(`request ${requests.length} refused by the test`))
+        : undefined
     return {
       send(records: readonly OutgoingRecord[]) {
         requests.push([...records])
-        if (failing.includes(requests.length))
-          return Promise.reject(new Error(`request ${requests.length} refused by the test`))
+        const refusal = refused()
+        if (refusal) return refusal
         const held = hold(requests.length)
         return held ? held.then(() => inner.send(records)) : inner.send(records)
       },
+      // The backend's own sendAfter, if it has one: a request staged behind a refused one must write nothing.
+      ...(inner.sendAfter && {
+        sendAfter(records: readonly OutgoingRecord[], previous: Promise<RecordMetadata[]>) {
+          requests.push([...records])
+          staged.push(requests.length)
+          return refused() ?? inner.sendAfter!(records, previous)
+        },
+      }),
       close: () => inner.close(),
     }
   }
@@ -39,10 +53,11 @@ function watched(
     get(target, property) {
       if (property === 'producer') return producer
       if (property === 'requests') return requests
+      if (property === 'staged') return staged
       const value: unknown = Reflect.get(target, property, target)
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     },
-  }) as Backend & { requests: (readonly OutgoingRecord[])[] }
+  }) as Backend & { requests: (readonly OutgoingRecord[])[]; staged: number[] }
 }
 
 /** Concurrent sends through the producer's accumulator: order, loss, failure and per-call atomicity on a real backend. */
@@ -93,12 +108,14 @@ export const accumulatorCases: readonly ConformanceCase[] = [
         const outcomes = await Promise.allSettled(
           Array.from({ length: 6 }, (_, i) => producer.send(topic, { key: 'k', value: { seq: i + 1 } })),
         )
-        // Request 2 carried seq 1 and 2 (batch.maxRecords 2) and failed; seq 3 to 6 were queued behind it.
+        // Request 2 carried seq 1 and 2 (batch.maxRecords 2) and failed; seq 3 to 6 were queued behind it, and a
+        // backend with sendAfter had request 3 (seq 3 and 4) staged behind it: it must have written nothing.
         expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('rejected'))
         for (const o of outcomes.slice(0, 2))
           expect(((o as PromiseRejectedResult).reason as Error).message).toMatch(/request 2 refused/)
         for (const o of outcomes.slice(2)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(SendAbortedError)
-        expect(backend.requests).toHaveLength(2)
+        expect(backend.staged).toEqual(backend.staged.length ? [3] : [])
+        expect(backend.requests).toHaveLength(2 + backend.staged.length)
         const last = await producer.send(topic, { key: 'k', value: { seq: 7 } })
         const got = await h.readAll(topic, lastOffsets([first, last]))
         expect(got.map((m) => m.value.seq)).toEqual([0, 7])
