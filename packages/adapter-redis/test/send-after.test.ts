@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SendAbortedError, type RecordMetadata } from '@keyed/sdk/backend'
+import { SendAbortedError, type ProducerSettings, type RecordMetadata, type TopicSpec } from '@keyed/sdk/backend'
 import { Keys } from '../src/keys.js'
 import { backendFactory, cleanup, REDIS_URL, runPrefix, uniqueTopic } from './helpers.js'
 
@@ -25,6 +25,25 @@ const records = (topic: string, from: number, n: number) =>
     timestamp: 1,
   }))
 
+const spec = (name: string): TopicSpec => ({
+  name,
+  partitions: 2,
+  cleanupPolicy: 'delete',
+  config: {},
+  retentionMs: undefined,
+  retentionBytes: undefined,
+  deleteRetentionMs: undefined,
+  minCompactionLagMs: undefined,
+})
+const strict: ProducerSettings = {
+  idempotent: true,
+  acks: 'all',
+  maxInFlight: 1,
+  retries: 5,
+  compression: 'none',
+  clientId: undefined,
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const lengths = (topic: string) => Promise.all([0, 1].map((p) => conn.xlen(keys.stream(topic, p))))
 
@@ -42,14 +61,8 @@ function held() {
 describe('sendAfter: a request staged behind the one in flight', () => {
   it('writes nothing until the request before it succeeded, then appends in order', async () => {
     const topic = uniqueTopic('after-ok')
-    await backend.createTopic({ name: topic, partitions: 2, cleanupPolicy: 'delete', config: {} })
-    const producer = backend.producer({
-      idempotent: true,
-      acks: 'all',
-      maxInFlight: 1,
-      retries: 5,
-      compression: 'none',
-    })
+    await backend.createTopic(spec(topic))
+    const producer = backend.producer(strict)
     const previous = held()
     const staged = producer.sendAfter!(records(topic, 0, 6), previous.promise)
     await sleep(100)
@@ -65,14 +78,8 @@ describe('sendAfter: a request staged behind the one in flight', () => {
 
   it('rejects with SendAbortedError and writes nothing when the request before it failed', async () => {
     const topic = uniqueTopic('after-failed')
-    await backend.createTopic({ name: topic, partitions: 2, cleanupPolicy: 'delete', config: {} })
-    const producer = backend.producer({
-      idempotent: true,
-      acks: 'all',
-      maxInFlight: 1,
-      retries: 5,
-      compression: 'none',
-    })
+    await backend.createTopic(spec(topic))
+    const producer = backend.producer(strict)
     const previous = held()
     const staged = producer.sendAfter!(records(topic, 0, 6), previous.promise)
     previous.fail(new Error('the request before it failed'))
