@@ -85,8 +85,12 @@ export class Accumulator {
   private head = 0
   /** Bytes of calls admitted and not yet settled (queued or in flight), bounded by maxQueuedBytes. */
   private queuedBytes = 0
-  /** Prepared calls waiting for room, in line order. */
-  private waitingForRoom: Call[] = []
+  /**
+   * Where admission is in the line: calls before it were admitted (or settled); from it on they wait, in line order,
+   * to be prepared or for room. Room is given in call order, so a call prepared late never finds its room taken by a
+   * later call that cannot be sent before it.
+   */
+  private admitAt = 0
   private inFlight = 0
   private drainScheduled = false
   private lingerTimer: NodeJS.Timeout | undefined
@@ -225,9 +229,17 @@ export class Accumulator {
     return new Promise((resolve) => this.flushWaiters.push({ lastSeq: this.seq, resolve }))
   }
 
-  /** Rejects every call not yet handed to the backend (close gave up waiting for them). */
-  abandon(error: unknown): void {
-    this.failQueued(error)
+  /**
+   * close() gave up waiting: calls not yet handed to the backend reject with `queued` (nothing of them was sent), calls
+   * in flight with `inFlight` (their records may still land); whatever the backend answers later is ignored.
+   */
+  abandon(queued: unknown, inFlight: unknown): void {
+    this.failQueued(queued)
+    for (const batch of this.requests) for (const call of batch) this.settleFailed(call, inFlight)
+    this.requests.clear()
+    this.inFlight = 0
+    this.staged = undefined
+    this.afterSettle()
   }
 
   /**
@@ -261,25 +273,22 @@ export class Accumulator {
       this.failAlone(call, this.tooLarge(topic, bytes))
       return
     }
-    // First come, first served: nothing jumps ahead of a call already waiting for room.
-    if (this.waitingForRoom.length === 0 && this.queuedBytes + bytes <= this.limits.maxQueuedBytes) {
-      this.ready(call)
-      return
-    }
     call.state = State.WaitingForRoom
-    this.waitingForRoom.push(call)
-    ;(call.extra ??= {}).timer = setTimeout(() => {
-      this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
-      this.failAlone(
-        call,
-        new TimeoutError(
-          'A send waiting for room in the producer queue',
-          this.limits.maxBlockMs,
-          `The queue held maxQueuedBytes (${this.limits.maxQueuedBytes}) of records the backend had not acknowledged yet: the backend is slower than the sends. Nothing of this call was sent; send it again later, or raise maxQueuedBytes / maxBlockMs.`,
+    this.admitWaiting()
+    if (call.state !== State.WaitingForRoom) return
+    // Behind a call still being prepared, or short of room: maxBlockMs bounds the wait.
+    ;(call.extra ??= {}).timer = setTimeout(
+      () =>
+        this.failAlone(
+          call,
+          new TimeoutError(
+            'A send waiting for room in the producer queue',
+            this.limits.maxBlockMs,
+            `The queue held maxQueuedBytes (${this.limits.maxQueuedBytes}) of records the backend had not acknowledged yet, or an earlier call was still being validated: the backend is slower than the sends. Nothing of this call was sent; send it again later, or raise maxQueuedBytes / maxBlockMs.`,
+          ),
         ),
-      )
-      this.admitWaiting()
-    }, this.limits.maxBlockMs)
+      this.limits.maxBlockMs,
+    )
   }
 
   private tooLarge(topic: string | undefined, bytes: number): RecordTooLargeError {
@@ -296,11 +305,14 @@ export class Accumulator {
     this.schedule()
   }
 
+  /** Admits prepared calls in line order while there is room; stops at a call still being prepared. */
   private admitWaiting(): void {
-    while (this.waitingForRoom.length > 0) {
-      const call = this.waitingForRoom[0]!
+    if (this.admitAt < this.head) this.admitAt = this.head
+    for (; this.admitAt < this.line.length; this.admitAt++) {
+      const call = this.line[this.admitAt]!
+      if (call.state === State.Preparing) break
+      if (call.state !== State.WaitingForRoom) continue // settled meanwhile, or admitted already
       if (this.queuedBytes + call.bytes > this.limits.maxQueuedBytes) break
-      this.waitingForRoom.shift()
       clearTimeout(call.extra?.timer)
       this.ready(call)
     }
@@ -452,6 +464,8 @@ export class Accumulator {
         call.alone = true
       }
       for (const call of behind ?? []) call.state = State.Ready
+      const back = batch.length + (behind?.length ?? 0)
+      this.admitAt = Math.max(this.admitAt, this.head) - this.head + back
       this.line = [...batch, ...(behind ?? []), ...this.line.slice(this.head)]
       this.head = 0
       this.schedule()
@@ -474,7 +488,6 @@ export class Accumulator {
     if (call.state === State.Done) return
     if (call.state === State.WaitingForRoom) {
       clearTimeout(call.extra?.timer)
-      this.waitingForRoom = this.waitingForRoom.filter((c) => c !== call)
     } else if (call.state === State.Ready || call.state === State.Sent) {
       this.release(call)
     }
@@ -505,8 +518,6 @@ export class Accumulator {
 
   /** Rejects every call still in line: all unsettled calls are there except those of requests in flight. */
   private failQueued(error: unknown): void {
-    for (const call of this.waitingForRoom) clearTimeout(call.extra?.timer)
-    this.waitingForRoom = []
     for (let i = this.head; i < this.line.length; i++) this.settleFailed(this.line[i]!, error)
     this.head = this.line.length
     this.compact()
@@ -516,17 +527,17 @@ export class Accumulator {
   private oldestUnsettled(): number {
     let oldest = Infinity
     for (const batch of this.requests) oldest = Math.min(oldest, batch[0]!.seq)
-    for (let i = this.head; i < this.line.length; i++) {
-      const call = this.line[i]!
-      if (call.state !== State.Done) return Math.min(oldest, call.seq)
-    }
-    return oldest
+    // Settled calls at the head are passed for good (drain skips them too), so many settling calls cost no rescans.
+    while (this.head < this.line.length && this.line[this.head]!.state === State.Done) this.head++
+    const call = this.line[this.head]
+    return call === undefined ? oldest : Math.min(oldest, call.seq)
   }
 
   /** Drops the settled prefix of the line once it is large, so the array does not grow without bound. */
   private compact(): void {
     if (this.head > 1024 && this.head * 2 > this.line.length) {
       this.line = this.line.slice(this.head)
+      this.admitAt = Math.max(0, this.admitAt - this.head)
       this.head = 0
     }
   }

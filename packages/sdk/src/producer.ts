@@ -282,10 +282,21 @@ export class Producer {
       const error = new TimeoutError(
         'Closing the producer',
         this.closeTimeoutMs,
-        'Calls still queued were not sent (they rejected with this error); send them again on a new producer.',
+        'Calls still queued were not sent, and calls in flight were not answered in time (their records may still land); each of them rejected with a TimeoutError saying which.',
         { retriable: false },
       )
-      this.accumulator.abandon(error)
+      this.accumulator.abandon(
+        new TimeoutError(
+          'A send queued when the producer closed',
+          this.closeTimeoutMs,
+          'The backend had not taken it yet: nothing of it was sent. Send it again on a new producer.',
+        ),
+        new TimeoutError(
+          'A send in flight when the producer closed',
+          this.closeTimeoutMs,
+          'The backend had not answered: its records may still land, so sending again is at-least-once.',
+        ),
+      )
       await within(this.backendProducer?.close(), 1000).catch(() => undefined)
       throw error
     }

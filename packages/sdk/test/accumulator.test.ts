@@ -439,6 +439,42 @@ describe('record accumulator', () => {
     await expect(Promise.all([...held, waiting])).resolves.toHaveLength(5)
   })
 
+  it('gives room in call order: a call still being validated is not starved of room by a later call', async () => {
+    const slowFirst = defineTopic('slow-first', {
+      value: {
+        '~standard': {
+          version: 1,
+          vendor: 't',
+          validate: (v: unknown) => ((v as { slow?: boolean }).slow ? tick().then(() => ({ value: v })) : { value: v }),
+        },
+      },
+    })
+    // Room for one of the two large calls at a time.
+    const { backend, producer } = setup({ maxQueuedBytes: 400, maxBlockMs: 3000 })
+    await producer.send(slowFirst, { key: 'k', value: { seq: -1 } })
+    const big = 'x'.repeat(250)
+    const started = Date.now()
+    const a = producer.send(slowFirst, { key: 'k', value: { seq: 0, slow: true, big } })
+    const b = producer.send(slowFirst, { key: 'k', value: { seq: 1, big } })
+    await Promise.all([a, b])
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(backend.log.map(seqOf)).toEqual([-1, 0, 1])
+  })
+
+  it('rejects many calls waiting for room within about maxBlockMs, each in constant time', async () => {
+    const { producer } = setup({ maxQueuedBytes: 60, maxBlockMs: 300, closeTimeoutMs: 50 }, {})
+    void settle(producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } })) // in flight for good, holding the room
+    await tick()
+    const started = Date.now()
+    const waiting = Array.from({ length: 40_000 }, (_, seq) =>
+      settle(producer.send(events, { key: 'k', value: { key: 'k', seq } })),
+    )
+    const outcomes = await Promise.all(waiting)
+    expect(outcomes.every((o) => !o.ok && o.error instanceof TimeoutError)).toBe(true)
+    expect(Date.now() - started).toBeLessThan(5000)
+    await producer.close().catch(() => undefined)
+  })
+
   it('flush() waits for everything sent so far and does not wait for lingerMs', async () => {
     const { backend, producer } = setup({ lingerMs: 60_000 })
     const sent = [
@@ -475,7 +511,7 @@ describe('record accumulator', () => {
     await expect(producer.send(events, { key: 'k', value: { key: 'k', seq: 10 } })).rejects.toBeInstanceOf(ClosedError)
   })
 
-  it('close() is bounded by closeTimeoutMs when the backend never answers: queued calls reject, close rejects with a TimeoutError', async () => {
+  it('close() is bounded by closeTimeoutMs when the backend never answers: queued and in-flight calls reject saying which, close rejects with a TimeoutError', async () => {
     const { producer } = setup({ closeTimeoutMs: 100 }, {})
     const inFlight = settle(producer.send(events, { key: 'k', value: { key: 'k', seq: 0 } }))
     await tick()
@@ -484,9 +520,16 @@ describe('record accumulator', () => {
     const closed = await settle(producer.close())
     expect(Date.now() - started).toBeLessThan(2000)
     expect(closed).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
-    expect(await queued).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
-    // The request handed to the backend is the backend's to settle; it is still pending here.
-    expect(await Promise.race([inFlight, tick().then(() => 'pending')])).toBe('pending')
+    // Nothing of the queued call was sent: retriable. The call in flight may still land: it says so.
+    const q = await queued
+    expect(q).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
+    expect(!q.ok && (q.error as TimeoutError).message).toMatch(/queued .*nothing of it was sent/)
+    expect(!q.ok && (q.error as TimeoutError).retriable).toBe(true)
+    const f = await Promise.race([inFlight, tick().then(() => 'pending' as const)])
+    expect(f).toMatchObject({ ok: false, error: expect.any(TimeoutError) })
+    expect(f !== 'pending' && !f.ok && (f.error as Error).message).toMatch(/in flight .*may still land/)
+    // Nothing is left unsettled: flush() after close() resolves at once.
+    expect(await Promise.race([producer.flush().then(() => 'flushed'), tick().then(() => 'pending')])).toBe('flushed')
   })
 
   it('keeps several requests in flight with maxInFlight > 1 on a non-idempotent producer', async () => {
