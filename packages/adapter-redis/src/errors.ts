@@ -89,6 +89,19 @@ export function toKeyedError(error: unknown, action: string, server: ServerAddre
   const refused = (message: string, setting?: string) =>
     new BackendRefusedError('redis', `could not ${action}: ${message}`, { cause, setting })
   switch (code) {
+    case 'KEYEDSTALE': {
+      // append.lua: "KEYEDSTALE <sequence> <highest applied>"
+      const [, sequence, top] = detail.split(' ')
+      return new BackendRefusedError(
+        'redis',
+        `could not ${action}: nothing of it was appended to this partition. It reached the server after a later send of ` +
+          `this producer (number ${top ?? '?'}, this one is ${sequence ?? '?'}) had appended to the same partition: it was ` +
+          `resent after a reconnect or a failover, and appending it now would put its records after later records of ` +
+          `their keys, or twice if it had been appended before and is no longer remembered (the last 16 sends per ` +
+          `partition are). Send the records again if landing after the later ones is acceptable.`,
+        { cause, retriable: false },
+      )
+    }
     case 'OOM':
       return refused(
         `the server is at its maxmemory and takes no writes (${detail}). Raise maxmemory, or give topics retention. ` +

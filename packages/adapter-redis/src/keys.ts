@@ -17,7 +17,7 @@ export class Keys {
   index(topic: string, partition: number): string {
     return `${this.prefix}{${topic}:${partition}}:idx`
   }
-  /** One producer's last append to the partition, so a resent append is not applied twice (append.lua). */
+  /** Hash: one producer's recent appends to the partition, so a resent append is neither applied twice nor late (append.lua). */
   sent(topic: string, partition: number, producer: string): string {
     return `${this.prefix}{${topic}:${partition}}:sent:${producer}`
   }

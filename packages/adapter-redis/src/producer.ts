@@ -107,14 +107,13 @@ export class RedisProducer implements BackendProducer {
     const groups: number[][] = []
     for (const partitions of byTopic.values()) for (const indexes of partitions) if (indexes) groups.push(indexes)
     const { keys } = this.context
-    // One number per send: every partition's script of it carries the same, and the same again when ioredis resends it.
-    const sequence = String(++this.sequence)
     return Promise.all(
       groups.map(async (indexes) => {
         const first = records[indexes[0]!]!
         const meta = await this.context.topicMeta(first.topic)
         const stream = keys.stream(first.topic, first.partition)
-        const args: AppendArgs = [appendPayload(records, indexes), sequence, SENT_TTL_MS]
+        // The sequence is given when the scripts are written (append()), not here: a staged request is prepared early.
+        const args: AppendArgs = [appendPayload(records, indexes), '', SENT_TTL_MS]
         const sent = keys.sent(first.topic, first.partition, this.id)
         const scriptKeys: AppendKeys = isCompacted(meta)
           ? [stream, sent, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
@@ -128,6 +127,11 @@ export class RedisProducer implements BackendProducer {
     const started = Date.now()
     const wait = await this.waiting.target()
     const conn = wait.conn ?? (await this.context.connection())
+    // One number per send, taken with no await between it and writing the scripts, so numbers increase in the order
+    // the sends reach the connection (append.lua refuses one lower than a later one applied to its partition). Every
+    // partition's script of the send carries it, and the same again when ioredis or runAllThenWait resends it.
+    const sequence = String(++this.sequence)
+    for (const call of calls) call.args[1] = sequence
     const out: RecordMetadata[] = new Array(records.length)
     const place = (call: Append, ids: string[]) => {
       if (ids.length !== call.indexes.length) throw new ScriptReplyError(append.name, `${call.indexes.length} ids`, ids)
