@@ -144,8 +144,11 @@ export class OtelTelemetry implements ClientTelemetry {
   send(topic: string): ((records: readonly OutgoingRecord[]) => SendObservation | undefined) | undefined {
     const { api } = this
     const parent = api.context.active()
-    if (!this.live() && !api.trace.isSpanContextValid(api.trace.getSpanContext(parent) ?? api.INVALID_SPAN_CONTEXT))
-      return undefined
+    if (!this.live()) {
+      // Nothing records: only a valid context to pass on makes work (checked only when there is one: a regex each).
+      const context = api.trace.getSpanContext(parent)
+      if (context === undefined || !api.trace.isSpanContextValid(context)) return undefined
+    }
     const started = performance.now()
     return (records) => this.startSend(topic, records, parent, started)
   }
