@@ -19,6 +19,7 @@ import { isKeyedError } from '@keyed/sdk/backend'
 import { Assignment } from './assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { toKeyedError, type ErrorContext } from './errors.js'
+import { startsToPin } from './start-pin.js'
 
 export interface KafkaConsumerTuning {
   readonly partitionsConsumedConcurrently: number
@@ -228,21 +229,18 @@ export class KafkaConsumer implements BackendConsumer {
   }
 
   /**
-   * A group without a committed position in a partition starts at its end ('latest'), but kafkajs looks the end up only
-   * at its first fetch, after the join: records sent once subscribe() resolved could land before that position and be
-   * skipped. So, before start() resolves, the end as of now is committed for every owned partition of a fromBeginning:
-   * false subscription that has no position yet and of which nothing was handed over: kafkajs starts there or earlier,
-   * and so does any member that takes the partition later.
+   * The group's start in the partitions it took (startsToPin). kafkajs looks the end up only at its first fetch, after
+   * the join: records sent once subscribe() resolved could land before that position and be skipped. So, before
+   * start() resolves, the end as of now is committed for every owned partition to pin of which nothing was handed over:
+   * kafkajs starts there or earlier, and so does any member that takes the partition later.
    */
   private async pinStart(): Promise<void> {
     const latest = this.options.subscriptions.filter((s) => !s.fromBeginning).map((s) => s.topic)
     if (latest.length === 0) return
-    const unstarted = (await this.positions(this.options.groupId, latest)).filter(
-      (p) =>
-        p.committed === undefined &&
-        this.assignment.has(p.topic, p.partition) &&
-        !this.delivered.has(`${p.topic}\u0000${p.partition}`),
-    )
+    const unstarted = startsToPin(
+      this.options.subscriptions,
+      await this.positions(this.options.groupId, latest),
+    ).filter((p) => this.assignment.has(p.topic, p.partition) && !this.delivered.has(`${p.topic}\u0000${p.partition}`))
     // Handed over meanwhile: kafkajs's position (at or before this end) and the SDK's commits take it from here.
     const pins = unstarted.filter((p) => !this.delivered.has(`${p.topic}\u0000${p.partition}`))
     if (pins.length === 0) return

@@ -11,6 +11,7 @@ import type { Consumer, ConsumerGroupJoinPayload, ConsumerOptions } from '@platf
 import { Assignment } from '../assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from '../bounded.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
+import { startsToPin } from '../start-pin.js'
 import { platformaticChain } from './errors.js'
 import { FetchLoop, type Position } from './fetch-loop.js'
 import { platformatic } from './lib.js'
@@ -64,6 +65,8 @@ export class PlatformaticConsumer implements BackendConsumer {
   private readonly seeks = new Map<string, bigint>()
   /** Assignments arrive with each join; the next one waits for the previous to be applied. */
   private assigning: Promise<void> = Promise.resolve()
+  /** The start positions of an assignment being looked up and pinned (startsToPin). */
+  private pinning: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly options: GroupMemberOptions,
@@ -151,6 +154,8 @@ export class PlatformaticConsumer implements BackendConsumer {
     const leaving = [...this.owned.keys()].filter((k) => !keep.has(k))
     for (const k of leaving) this.owned.delete(k)
     await this.settled(leaving)
+    // A pin lands before this JoinGroup: under the next generation the coordinator would refuse it.
+    await within(this.pinning, Math.max(0, this.tuning.rebalanceTimeoutMs - 1000))
     const remaining: Record<string, number[]> = {}
     for (const p of this.owned.values()) (remaining[p.topic] ??= []).push(p.partition)
     this.assignment.joined(remaining)
@@ -178,26 +183,9 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const k of gone) this.owned.delete(k)
     const added = [...assigned].filter(([k]) => !this.owned.has(k)).map(([, tp]) => tp)
     if (added.length > 0) {
-      const byTopic = new Map<string, number[]>()
-      for (const { topic, partition } of added) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
-      const committed = await consumer.listCommittedOffsets({
-        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-      })
-      const starts = new Map<string, bigint>()
-      const lib = await platformatic()
-      for (const [topic, partitions] of byTopic) {
-        const missing = partitions.filter((p) => (committed.get(topic)?.[p] ?? -1n) < 0n)
-        for (const p of partitions) if (!missing.includes(p)) starts.set(key(topic, p), committed.get(topic)![p]!)
-        if (missing.length === 0) continue
-        const offsets = await consumer.listOffsets({
-          topics: [topic],
-          partitions: { [topic]: missing },
-          timestamp: this.subscription(topic)!.fromBeginning
-            ? lib.ListOffsetTimestamps.EARLIEST
-            : lib.ListOffsetTimestamps.LATEST,
-        })
-        for (const p of missing) starts.set(key(topic, p), offsets.get(topic)?.[p] ?? 0n)
-      }
+      const starting = this.starts(added)
+      this.pinning = starting.catch(() => undefined)
+      const starts = await starting
       // A partition this member held before (a fenced commit dropped it) is taken up only after its old batch settled.
       await this.settled(added.map((tp) => key(tp.topic, tp.partition)))
       for (const { topic, partition } of added) {
@@ -211,6 +199,64 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const p of this.owned.values()) (holding[p.topic] ??= []).push(p.partition)
     this.assignment.joined(holding)
     this.loop?.wake()
+  }
+
+  /**
+   * Where the partitions new to this member start: the group's committed positions, else the subscription's start; a
+   * partition's end is committed before any record of it is handed over (startsToPin), since it is the group's start.
+   */
+  private async starts(added: ReadonlyArray<{ topic: string; partition: number }>): Promise<Map<string, bigint>> {
+    const consumer = this.consumer!
+    const byTopic = new Map<string, number[]>()
+    for (const { topic, partition } of added) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
+    const committed = await consumer.listCommittedOffsets({
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    })
+    const known = (topic: string, p: number) => {
+      const offset = committed.get(topic)?.[p]
+      // -1: the group has no position in the partition.
+      return offset !== undefined && offset >= 0n ? offset : undefined
+    }
+    const starts = new Map<string, bigint>()
+    const lib = await platformatic()
+    for (const [topic, partitions] of byTopic) {
+      const missing = partitions.filter((p) => known(topic, p) === undefined)
+      for (const p of partitions) if (!missing.includes(p)) starts.set(key(topic, p), known(topic, p)!)
+      if (missing.length === 0) continue
+      const offsets = await consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: missing },
+        timestamp: this.subscription(topic)!.fromBeginning
+          ? lib.ListOffsetTimestamps.EARLIEST
+          : lib.ListOffsetTimestamps.LATEST,
+      })
+      for (const p of missing) starts.set(key(topic, p), offsets.get(topic)?.[p] ?? 0n)
+    }
+    const pins = new Map<string, CommitTopic['partitions']>()
+    for (const p of startsToPin(
+      this.options.subscriptions,
+      added.map((tp) => ({ ...tp, committed: known(tp.topic, tp.partition) })),
+    )) {
+      const start = {
+        partitionIndex: p.partition,
+        committedOffset: starts.get(key(p.topic, p.partition))!,
+        committedLeaderEpoch: -1,
+      }
+      pins.set(p.topic, [...(pins.get(p.topic) ?? []), start])
+    }
+    if (pins.size > 0)
+      try {
+        await commitDirect(
+          consumer,
+          [...pins].map(([name, partitions]) => ({ name, partitions })),
+          consumer.generationId,
+          consumer.memberId ?? '',
+        )
+      } catch (error) {
+        // The group moved on meanwhile (this member was expelled): the join that follows assigns again.
+        if (!isKeyedError(this.error(error, `pin the start of group '${this.options.groupId}'`), 'FENCED')) throw error
+      }
+    return starts
   }
 
   private currentlyAssigned(topic: string, partition: number): boolean {
