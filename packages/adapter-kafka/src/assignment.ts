@@ -32,10 +32,11 @@ export class Assignment {
   }
 
   /** Every partition goes: a rebalance (eager: all of them), a crash or the member's close. */
-  revokeAll(): void {
+  revokeAll(): TopicPartition[] {
     const all = [...this.owned.values()]
     this.owned.clear()
     this.report('onRevoked', all)
+    return all
   }
 
   private report(which: 'onAssigned' | 'onRevoked', partitions: TopicPartition[]): void {

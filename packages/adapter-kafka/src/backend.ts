@@ -235,8 +235,13 @@ class KafkaBackend implements Backend {
       closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     }
     return this.open.track(
-      new KafkaConsumer(consumer, options, tuning, this.context, async (groupId, topics) =>
-        committedOffsets(await this.admin(), groupId, topics, this.context),
+      new KafkaConsumer(
+        consumer,
+        options,
+        tuning,
+        this.context,
+        async (groupId, topics) => committedOffsets(await this.admin(), groupId, topics, this.context),
+        this.logger,
       ),
     )
   }

@@ -15,10 +15,10 @@ import type {
   IncomingRecord,
   TopicPartition,
 } from '@keyed/sdk/backend'
-import { isKeyedError } from '@keyed/sdk/backend'
+import { isKeyedError, type Logger } from '@keyed/sdk/backend'
 import { Assignment } from './assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
-import { toKeyedError, type ErrorContext } from './errors.js'
+import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { startsToPin } from './start-pin.js'
 
 export interface KafkaConsumerTuning {
@@ -34,6 +34,15 @@ export interface KafkaConsumerTuning {
 /** Most isActive() calls in one synchronous stretch that go without a clock read. */
 const CLOCK_EVERY = 16
 const SETTLED = Promise.resolve()
+
+/** The coordinator's answers that this member's generation is over: it was expelled, or must rejoin (eager: all is revoked). */
+const EXPELLED = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS'])
+
+/** A chunk handed to the SDK and not settled yet, for close() to abandon and for the warning of an expelled member. */
+interface InFlight {
+  readonly records: readonly IncomingRecord[]
+  readonly since: number
+}
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
@@ -103,6 +112,12 @@ export class KafkaConsumer implements BackendConsumer {
   /** Bumped whenever the group rebalanced, a commit was fenced or kafkajs crashed: batches of an older epoch are no longer active. */
   private epoch = 0
   private rejoin: unknown
+  /** The member id of the last join: kafkajs rejoins under a new one, without REBALANCING, once the coordinator forgot it. */
+  private memberId: string | undefined
+  /** Found expelled while a handler held kafkajs up (see watchSession), until the next join. */
+  private expelled = false
+  private beat: (() => Promise<void>) | undefined
+  private watch: NodeJS.Timeout | undefined
   private closing: Promise<void> | undefined
   private started = false
   private commitDirect: ((offsets: OffsetsByTopicPartition) => Promise<void>) | undefined
@@ -116,10 +131,11 @@ export class KafkaConsumer implements BackendConsumer {
   /** Set when close() stops waiting for batches in flight: they return to kafkajs without committing. */
   private abandoned = false
   /**
-   * The chunks waiting for their handlers, told when close() abandons them. A set rather than a race against one
-   * never-settling promise, which would keep a reaction (and its chunk) per chunk for the member's whole life.
+   * The chunks waiting for their handlers, told when close() abandons them (and named when the member finds itself
+   * expelled while one hangs). A map rather than a race against one never-settling promise, which would keep a
+   * reaction (and its chunk) per chunk for the member's whole life.
    */
-  private readonly waiting = new Set<() => void>()
+  private readonly waiting = new Map<() => void, InFlight>()
   private readonly assignment: Assignment
   /** This member's paused partitions, kept across rebalances (kafkajs keeps them by topic too, until a restart). */
   private readonly paused = new Map<string, TopicPartition>()
@@ -133,6 +149,7 @@ export class KafkaConsumer implements BackendConsumer {
     private readonly context: ErrorContext,
     /** The group's committed positions and the partitions' ends (the backend's admin client). */
     private readonly positions: (groupId: string, topics: string[]) => Promise<GroupPartitionOffset[]>,
+    private readonly logger: Logger,
   ) {
     this.assignment = new Assignment(options)
     const { events } = consumer
@@ -142,14 +159,27 @@ export class KafkaConsumer implements BackendConsumer {
     })
     consumer.on(events.GROUP_JOIN, (event) => {
       this.epoch++
+      this.expelled = false
       this.alive = performance.now()
       // kafkajs keeps pauses in its consumer group, which a restart after a crash replaces: apply them at every join.
       this.applyPaused('pause', [...this.paused.values()])
+      // A new member id: the coordinator had expelled this one (kafkajs rejoins on UNKNOWN_MEMBER_ID with no
+      // REBALANCING), so everything it held was lost, even what the new assignment gives it again.
+      const { memberId } = event.payload
+      if (this.memberId !== undefined && memberId !== this.memberId && this.assignment.revokeAll().length > 0)
+        this.logger.warn(
+          { groupId: options.groupId, sessionTimeoutMs: options.sessionTimeoutMs },
+          `keyed: group '${options.groupId}' had expelled this member (no heartbeat within its sessionTimeoutMs of ${options.sessionTimeoutMs} ms); ` +
+            'it joined again as a new member: every partition it held is revoked, then the new assignment is assigned.',
+        )
+      this.memberId = memberId
       this.assignment.joined(event.payload.memberAssignment)
     })
     consumer.on(events.HEARTBEAT, () => void (this.alive = performance.now()))
     // kafkajs tells of a runner that died only through this event, at any time of the member's life.
     consumer.on(events.CRASH, (event) => {
+      // A restart is a new kafkajs consumer group, with a new member id.
+      this.memberId = undefined
       this.assignment.revokeAll()
       this.crashed(event.payload.error, event.payload.restart)
     })
@@ -186,6 +216,8 @@ export class KafkaConsumer implements BackendConsumer {
       await joined
       await this.pinStart()
       this.started = true
+      this.watch = setInterval(() => this.watchSession(), this.tuning.heartbeatIntervalMs)
+      this.watch.unref()
     } catch (error) {
       await consumer.disconnect().catch(() => undefined)
       throw toKeyedError(error, action, this.context)
@@ -247,6 +279,39 @@ export class KafkaConsumer implements BackendConsumer {
     await this.consumer.commitOffsets(pins.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.end })))
   }
 
+  /**
+   * A handler that does not settle holds kafkajs up (its fetcher waits for the batch): nothing heartbeats and nothing
+   * would hear the coordinator expel the member. So while a batch is in flight and the session has lapsed, ask the
+   * coordinator; if the member is gone, its partitions are revoked at once (the handler cannot be stopped, but its batch
+   * is no longer active and its commits are fenced) and the batches in flight are named in a warning.
+   */
+  private watchSession(): void {
+    if (this.waiting.size === 0 || this.expelled || this.closing || !this.beat) return
+    const { sessionTimeoutMs, groupId } = this.options
+    if (performance.now() - this.alive < sessionTimeoutMs + this.tuning.heartbeatIntervalMs) return
+    const epoch = this.epoch
+    this.beat().catch((error: unknown) => {
+      if (this.epoch !== epoch || this.expelled || this.closing || !EXPELLED.has(root(error).type ?? '')) return
+      this.epoch++
+      this.expelled = true
+      this.rejoin = error
+      const now = performance.now()
+      for (const { records, since } of this.waiting.values()) {
+        const { topic, partition, offset: first } = records[0]!
+        const last = records[records.length - 1]!.offset
+        const offsets = first === last ? `the record at offset ${first}` : `records at offsets ${first}-${last}`
+        const ms = Math.round(now - since)
+        this.logger.warn(
+          { groupId, topic, partition, offset: first, lastOffset: last, runningMs: ms, sessionTimeoutMs },
+          `keyed: group '${groupId}' expelled this member (no heartbeat within its sessionTimeoutMs of ${sessionTimeoutMs} ms) ` +
+            `while a handler of ${topic}[${partition}] had run for ${ms} ms on ${offsets} without settling: it cannot be stopped ` +
+            'and may still run while another member handles the partition; every partition of this member is revoked.',
+        )
+      }
+      this.assignment.revokeAll()
+    })
+  }
+
   /** kafkajs restarts by itself after errors it calls retriable (restartOnFailure decides); any other crash ends the member. */
   private crashed(error: unknown, restart: boolean): void {
     this.epoch++
@@ -290,6 +355,7 @@ export class KafkaConsumer implements BackendConsumer {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.watch)
       const disconnected = this.consumer.disconnect().catch(() => undefined)
       // Handlers in flight get the consumer's closeTimeoutMs: the SDK makes them return by then, and abandoning them
       // sooner would leave records running after close() resolved, committed by no one. An idle member only has to
@@ -300,18 +366,21 @@ export class KafkaConsumer implements BackendConsumer {
           : this.tuning.closeTimeoutMs
       if ((await within(disconnected, wait)) !== 'timeout') return
       this.abandoned = true
-      for (const stop of this.waiting) stop()
+      for (const stop of this.waiting.keys()) stop()
       await within(disconnected, LEAVE_TIMEOUT_MS)
     })().finally(() => this.assignment.revokeAll())
     return this.closing
   }
 
   /** Settles with the handlers' batch, or with 'abandoned' as soon as close() gives up on it. */
-  private unlessAbandoned(handled: Promise<void>): Promise<'handled' | 'abandoned'> {
+  private unlessAbandoned(
+    handled: Promise<void>,
+    records: readonly IncomingRecord[],
+  ): Promise<'handled' | 'abandoned'> {
     if (this.abandoned) return Promise.resolve('abandoned')
     return new Promise((resolve, reject) => {
       const stop = () => resolve('abandoned')
-      this.waiting.add(stop)
+      this.waiting.set(stop, { records, since: performance.now() })
       handled.finally(() => this.waiting.delete(stop)).then(() => resolve('handled'), reject)
     })
   }
@@ -319,6 +388,7 @@ export class KafkaConsumer implements BackendConsumer {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     // Taken from every batch: after a kafkajs restart (crash recovery) only the newest runner's group is current.
     this.commitDirect = (offsets) => payload.commitOffsetsIfNecessary(offsets)
+    this.beat = payload.heartbeat
     const { batch } = payload
     const { topic, partition } = batch
     if (!this.started) this.delivered.add(`${topic}\u0000${partition}`)
@@ -369,7 +439,7 @@ export class KafkaConsumer implements BackendConsumer {
       const records = incomingRange(topic, partition, messages, i, end)
       const handled = this.options.onBatch({ topic, partition, records, isActive, heartbeat })
       // A closing member stops waiting for a handler that does not settle; what it handled is not committed.
-      if ((await this.unlessAbandoned(handled)) === 'abandoned') return
+      if ((await this.unlessAbandoned(handled, records)) === 'abandoned') return
       // Sought (seek() or a pause's rewind): kafkajs's next fetch starts at the seek, not past this chunk.
       if (!isActive() || payload.isStale()) break
       payload.resolveOffset(messages[end - 1]!.offset)

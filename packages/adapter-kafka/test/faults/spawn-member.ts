@@ -9,7 +9,7 @@ export function spawnMember(
   topic: string,
   partitions: number,
   group: string,
-  options: { maxBatchSize?: number; started?: boolean; concurrency?: number },
+  options: { maxBatchSize?: number; started?: boolean; concurrency?: number; rebalances?: boolean },
 ): ChildProcess & { stdout: NodeJS.ReadableStream } {
   return spawn(
     process.execPath,
