@@ -336,14 +336,19 @@ class KafkaBackend implements Backend {
    * to stderr as before loggers existed, so logLevel: 'info' still shows info lines.
    */
   private log(entry: LogEntry, secrets: readonly string[]): void {
-    const { message, timestamp: _t, logger: _l, ...extra } = entry.log
+    const { message, timestamp: _t, logger: _l, ...all } = entry.log
     const namespace = entry.namespace ? ` ${entry.namespace}` : ''
+    // A consumer "crash" on a coordinator still settling is retried by kafkajs at once: a warning, without the stack.
+    const transient = entry.level === logLevel.ERROR && TRANSIENT_CRASH.test(message)
+    const { stack: _s, ...short } = all as { stack?: unknown }
+    const extra = transient ? short : all
+    if (transient && this.logger === defaultLogger) return
     if (this.logger === defaultLogger) {
       const detail = Object.keys(extra).length ? ` ${safeJson(extra)}` : ''
       process.stderr.write(redact(`[kafkajs${namespace}] ${message}${detail}\n`, secrets))
       return
     }
-    const level = LOGGER_LEVELS.get(entry.level) ?? 'debug'
+    const level = transient ? 'warn' : (LOGGER_LEVELS.get(entry.level) ?? 'debug')
     let details: object = { namespace: entry.namespace }
     try {
       details = JSON.parse(redact(safeJson({ ...extra, namespace: entry.namespace }), secrets)) as object
@@ -376,6 +381,10 @@ class KafkaBackend implements Backend {
     return client
   }
 }
+
+/** kafkajs's consumer crash log for a group coordinator that is loading or moving, which it retries by itself. */
+const TRANSIENT_CRASH =
+  /^Crash: KafkaJSProtocolError: (The coordinator is loading|The coordinator is not available|This is not the correct coordinator)/
 
 const LOGGER_LEVELS = new Map<number, keyof Logger>([
   [logLevel.ERROR, 'error'],
