@@ -166,8 +166,9 @@ export class KafkaConsumer implements BackendConsumer {
       // A new member id: the coordinator had expelled this one (kafkajs rejoins on UNKNOWN_MEMBER_ID with no
       // REBALANCING), so everything it held was lost, even what the new assignment gives it again.
       const { memberId } = event.payload
+      // An error, not a warning: the default logger prints it, and another member may have handled these records too.
       if (this.memberId !== undefined && memberId !== this.memberId && this.assignment.revokeAll().length > 0)
-        this.logger.warn(
+        this.logger.error(
           { groupId: options.groupId, sessionTimeoutMs: options.sessionTimeoutMs },
           `keyed: group '${options.groupId}' had expelled this member (no heartbeat within its sessionTimeoutMs of ${options.sessionTimeoutMs} ms); ` +
             'it joined again as a new member: every partition it held is revoked, then the new assignment is assigned.',
@@ -301,7 +302,7 @@ export class KafkaConsumer implements BackendConsumer {
         const last = records[records.length - 1]!.offset
         const offsets = first === last ? `the record at offset ${first}` : `records at offsets ${first}-${last}`
         const ms = Math.round(now - since)
-        this.logger.warn(
+        this.logger.error(
           { groupId, topic, partition, offset: first, lastOffset: last, runningMs: ms, sessionTimeoutMs },
           `keyed: group '${groupId}' expelled this member (no heartbeat within its sessionTimeoutMs of ${sessionTimeoutMs} ms) ` +
             `while a handler of ${topic}[${partition}] had run for ${ms} ms on ${offsets} without settling: it cannot be stopped ` +

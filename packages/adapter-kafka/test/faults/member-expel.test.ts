@@ -75,7 +75,7 @@ describe('kafka faults: a member expelled from its group', () => {
       const topic = defineTopic(unique('member-hang'), { partitions, value: serdes.json<number>() })
       const group = unique('group')
       const warnings: string[] = []
-      const logger: Logger = { debug() {}, info() {}, warn: (_o, msg) => void warnings.push(msg ?? ''), error() {} }
+      const logger: Logger = { debug() {}, info() {}, warn() {}, error: (_o, msg) => void warnings.push(msg ?? '') }
       const backend = () => kafka({ ...TRANSPORT, brokers: CLUSTER, logLevel: 'nothing' })
       const client = createClient({ backend: backend(), logger })
       const other = createClient({ backend: backend() })
