@@ -57,6 +57,8 @@ export class RedisBackend implements Backend {
       options,
       keys: this.keys,
       connection: () => this.connections.connection(),
+      refusal: (conn) => this.connections.refusal(conn),
+      onRefusal: (conn, listener) => this.connections.onRefusal(conn, listener),
       dedicated: (name) => this.connections.dedicated(name),
       topicMeta: (topic) => this.topicMeta(topic),
       get logger() {

@@ -1,6 +1,13 @@
 import { Cluster, Redis } from 'ioredis'
 import { isIP } from 'node:net'
-import { BackendUnavailableError, ClosedError, ConfigError, defaultLogger, type Logger } from '@keyed/sdk/backend'
+import {
+  type AuthenticationError,
+  BackendUnavailableError,
+  ClosedError,
+  ConfigError,
+  defaultLogger,
+  type Logger,
+} from '@keyed/sdk/backend'
 import { authenticationError, isAuthFailure, safeCause } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
@@ -116,17 +123,41 @@ export class Connections {
   private connecting: Promise<Connection> | undefined
   private closed = false
   private readonly open = new Set<Connection>()
+  /** Shared connections dropped because a reconnect's credentials were refused, with the error their calls get. */
+  private readonly refusals = new WeakMap<Connection, AuthenticationError>()
+  private readonly listeners = new WeakMap<Connection, Set<(refusal: AuthenticationError) => void>>()
   /** Set by the backend's setLogger(). */
   logger: Logger = defaultLogger
 
   constructor(private readonly options: ResolvedOptions) {}
 
-  /** The shared command connection, connected within connectTimeoutMs or a keyed error. */
+  /**
+   * The shared command connection, connected within connectTimeoutMs or a keyed error. When a reconnect of it is
+   * refused the credentials (the password changed on the server), it is dropped: ioredis would retry them forever
+   * while its calls wait out their timeouts. Its waiting calls fail then (refusal() says why), nothing of them is
+   * written later, and the next call connects anew, failing at once with AuthenticationError while they are refused.
+   */
   connection(): Promise<Connection> {
     if (this.closed) return Promise.reject(new ClosedError('redis backend'))
     this.connecting ??= (async () => {
       const conn = await this.dedicated('keyed')
       this.shared = conn
+      const refused = (error: unknown) => {
+        if (!isAuthFailure(error) || this.refusals.has(conn)) return
+        const refusal = authenticationError(error, this.options.server)
+        this.refusals.set(conn, refusal)
+        if (this.shared === conn) {
+          this.shared = undefined
+          this.connecting = undefined
+        }
+        // A command written before the connection went waits in ioredis for a reconnect that will not come now
+        // (disconnect() fails only the queued ones): its callers hear of the refusal through onRefusal().
+        conn.disconnect()
+        for (const listener of this.listeners.get(conn) ?? []) listener(refusal)
+        this.listeners.delete(conn)
+      }
+      conn.on('error', refused)
+      conn.on('node error', refused)
       return conn
     })()
     const pending = this.connecting
@@ -134,6 +165,19 @@ export class Connections {
       if (this.connecting === pending) this.connecting = undefined
     })
     return pending
+  }
+
+  /** The AuthenticationError that dropped the shared connection `conn`, if one did: what its failed calls get. */
+  refusal(conn: Connection): AuthenticationError | undefined {
+    return this.refusals.get(conn)
+  }
+
+  /** Calls `listener` if the shared connection `conn` is dropped for refused credentials; returns its removal. */
+  onRefusal(conn: Connection, listener: (refusal: AuthenticationError) => void): () => void {
+    let set = this.listeners.get(conn)
+    if (!set) this.listeners.set(conn, (set = new Set()))
+    set.add(listener)
+    return () => void set.delete(listener)
   }
 
   /** A connection of its own (a blocking read holds its connection), connected or a keyed error. */

@@ -9,7 +9,8 @@ import { append, ScriptReplyError, type AppendArgs, type AppendKeys } from './sc
 import { keySlot } from './slots.js'
 import { Cluster } from 'ioredis'
 import { isCompacted } from './topics.js'
-import { ReplicaWait } from './replicas.js'
+import { ReplicaWait, type WaitTarget } from './replicas.js'
+import type { Connection } from './connection.js'
 
 /**
  * How long a producer's last append to a partition is remembered: ioredis resends a command a lost connection left
@@ -34,7 +35,10 @@ export class RedisProducer implements BackendProducer {
   /** acks 'all': each append waits for redis({ replicas }) or what the server has (replicas.ts); others do not WAIT. */
   private readonly waiting: ReplicaWait
   constructor(
-    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'topicMeta'>,
+    private readonly context: Pick<
+      RedisContext,
+      'options' | 'keys' | 'connection' | 'refusal' | 'onRefusal' | 'dedicated' | 'topicMeta'
+    >,
     private readonly settings: Pick<ProducerSettings, 'acks'>,
   ) {
     this.waiting = new ReplicaWait(context, 'keyed-producer', settings.acks === 'all')
@@ -127,6 +131,26 @@ export class RedisProducer implements BackendProducer {
     const started = Date.now()
     const wait = await this.waiting.target()
     const conn = wait.conn ?? (await this.context.connection())
+    // A shared connection dropped when a reconnect's credentials were refused fails the send with that, at once:
+    // its queued scripts fail with "Connection is closed.", one written before the connection went is never answered.
+    let stop = () => {}
+    const refused = new Promise<never>((_, reject) => (stop = this.context.onRefusal(conn, reject)))
+    try {
+      return await Promise.race([this.appendOn(conn, wait, started, records, calls), refused])
+    } catch (error) {
+      throw this.context.refusal(conn) ?? error
+    } finally {
+      stop()
+    }
+  }
+
+  private async appendOn(
+    conn: Connection,
+    wait: WaitTarget,
+    started: number,
+    records: readonly OutgoingRecord[],
+    calls: Append[],
+  ): Promise<RecordMetadata[]> {
     // One number per send, taken with no await between it and writing the scripts, so numbers increase in the order
     // the sends reach the connection (append.lua refuses one lower than a later one applied to its partition). Every
     // partition's script of the send carries it, and the same again when ioredis or runAllThenWait resends it.

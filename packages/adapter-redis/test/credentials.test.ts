@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient, defineTopic, isKeyedError } from '@keyed/sdk'
-import { waitFor } from '@keyed/sdk/testing'
+import { sleep, waitFor } from '@keyed/sdk/testing'
+import { Redis } from 'ioredis'
 import { redis } from '../src/index.js'
 import { privateServer, uniqueTopic, type PrivateServer } from './helpers.js'
 import { expectNoSecret } from './secrets.js'
@@ -156,4 +157,47 @@ describe('a server that requires a password', () => {
       }
     })
   }
+})
+
+describe('a password changed on the server while a client is connected', () => {
+  it('fails a send with AuthenticationError soon after a reconnect is refused, not a TimeoutError after sendTimeoutMs; it lands nothing later', async () => {
+    const OLD = 'Old-pw-1'
+    const NEW = 'New-pw-2'
+    const server = await privateServer(['--requirepass', OLD])
+    const client = createClient({
+      backend: redis({ url: `redis://:${OLD}@127.0.0.1:${server.port}`, sendTimeoutMs: 8000 }),
+    })
+    const admin = new Redis({ port: server.port, password: OLD, lazyConnect: true, maxRetriesPerRequest: 1 })
+    admin.on('error', () => undefined)
+    try {
+      const topic = defineTopic(uniqueTopic('auth-changed'), { partitions: 1 })
+      const producer = client.producer()
+      await producer.send(topic, { key: 'k', value: 0 })
+      await admin.connect()
+      await admin.config('SET', 'requirepass', NEW)
+      await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes') // every client reconnects, with the old password
+      const started = Date.now()
+      const check = (error: unknown) => {
+        expect((error as Error & { code: string }).code).toBe('AUTHENTICATION')
+        expect((error as Error & { retriable: boolean }).retriable).toBe(false)
+        expect((error as Error).message).toMatch(/WRONGPASS/)
+        expectNoSecret(error, OLD, NEW)
+      }
+      check(await producer.send(topic, { key: 'k', value: 1 }).catch((e: unknown) => e))
+      // The next send, on a connection dialed anew, fails at once as well.
+      check(await producer.send(topic, { key: 'k', value: 2 }).catch((e: unknown) => e))
+      expect(Date.now() - started).toBeLessThan(4000)
+      // The refused send does not land once the server takes the old password again.
+      await admin.config('SET', 'requirepass', OLD)
+      await sleep(1000)
+      expect(await admin.xlen(`keyed:{${topic.name}:0}:log`)).toBe(1)
+      // And the client works again.
+      await producer.send(topic, { key: 'k', value: 3 })
+      expect(await admin.xlen(`keyed:{${topic.name}:0}:log`)).toBe(2)
+    } finally {
+      admin.disconnect()
+      await client.close()
+      await server.stop()
+    }
+  }, 30_000)
 })
