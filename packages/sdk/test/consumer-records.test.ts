@@ -72,6 +72,21 @@ describe('records a topic does not allow, as any client could write them', () =>
     expect(header).toMatch(/^upstream said: x+… \(199015 more characters\)$/)
   })
 
+  it("creates the dead-letter topic with the source's declared max.message.bytes, so large failures fit", async () => {
+    const big = defineTopic('big', {
+      value: z.object({ amount: z.number() }),
+      config: { 'max.message.bytes': '20000000', 'segment.ms': '100' },
+    })
+    const backend = scriptedBackend([raw({ topic: 'big', offset: '0', value: json({ amount: 1 }) })])
+    const client = createClient({ backend })
+    await client.consumer({ groupId: 'g', deadLetter: true, retry: { attempts: 1 } }).subscribe(big, () => {
+      throw new Error('too big to handle')
+    })
+    await client.close()
+    expect(backend.sent.map((r) => r.topic)).toEqual(['big.dlq'])
+    expect(backend.created.find((s) => s.name === 'big.dlq')?.config).toEqual({ 'max.message.bytes': '20000000' })
+  })
+
   it('stops with a MissingKeyError that says the record was read, not sent', async () => {
     const error = await stopping(settings, [raw({ offset: '0', key: null })])
     expect(error).toBeInstanceOf(MissingKeyError)

@@ -27,21 +27,24 @@ export function raw(partial: Partial<IncomingRecord> & { offset: string }): Inco
  */
 export function scriptedBackend(
   records: readonly IncomingRecord[],
-): Backend & { commits: CommitOffset[]; sent: OutgoingRecord[]; closed: boolean } {
+): Backend & { commits: CommitOffset[]; sent: OutgoingRecord[]; created: TopicSpec[]; closed: boolean } {
   const commits: CommitOffset[] = []
   const sent: OutgoingRecord[] = []
+  const created: TopicSpec[] = []
   const topics = new Map<string, { partitions: number; cleanupPolicy: CleanupPolicy }>()
   const self = {
     name: 'scripted',
     capabilities: { compaction: false, timeRetention: false },
     commits,
     sent,
+    created,
     closed: false,
     async describeTopic(name: string) {
       const topic = topics.get(name)
       return topic && { name, ...topic }
     },
     async createTopic(spec: TopicSpec) {
+      created.push(spec)
       topics.set(spec.name, { partitions: spec.partitions, cleanupPolicy: spec.cleanupPolicy })
     },
     producer: () => ({

@@ -38,9 +38,16 @@ export class DeadLetters {
 
   async write(source: AnyTopic, record: IncomingRecord, stage: Stage, cause: unknown, attempts: number): Promise<void> {
     const name = this.topicFor(record.topic)
-    // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation.
+    // Declared like any topic, so a bad dead-letter name fails with defineTopic's explanation. A source that allows
+    // larger records than the backend's default gets a dead-letter topic that does too, or its large failures could
+    // not be written there.
+    const maxBytes = source.config['max.message.bytes']
     const { partitions } = await this.topics.resolve(
-      defineTopic(name, { partitions: source.partitions, ordering: 'none' }),
+      defineTopic(name, {
+        partitions: source.partitions,
+        ordering: 'none',
+        ...(maxBytes !== undefined && { config: { 'max.message.bytes': maxBytes } }),
+      }),
       true,
     )
     this.producer ??= this.backend.producer({
