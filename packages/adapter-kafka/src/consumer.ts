@@ -141,6 +141,16 @@ export class KafkaConsumer implements BackendConsumer {
   private readonly paused = new Map<string, TopicPartition>()
   /** Partitions of which kafkajs handed over a batch: their position is kafkajs's and the SDK's commits' from then on. */
   private readonly delivered = new Set<string>()
+  /**
+   * Per partition, the last record of its batch being handled and the offset after that batch, when records nobody
+   * sees (a transaction's marker, aborted records) end it: a commit of that record commits past them, as Java's
+   * consumer does, or the group would never reach the partition's end (lag 1 after every transaction).
+   */
+  private readonly tails = new Map<string, { last: string; next: bigint }>()
+  /** Per partition, the offset this member last committed (or read as the group's): where a markers-only fetch may commit from. */
+  private readonly committedNext = new Map<string, bigint>()
+  /** Per partition, a commit past markers in flight: the partition's next batch waits for it, so commits stay in order. */
+  private readonly skipping = new Map<string, Promise<void>>()
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -159,6 +169,8 @@ export class KafkaConsumer implements BackendConsumer {
     })
     consumer.on(events.GROUP_JOIN, (event) => {
       this.epoch++
+      // Another member may have committed meanwhile: the group's positions are read again when needed (skipMarkers).
+      this.committedNext.clear()
       this.expelled = false
       this.alive = performance.now()
       // kafkajs keeps pauses in its consumer group, which a restart after a crash replaces: apply them at every join.
@@ -183,6 +195,19 @@ export class KafkaConsumer implements BackendConsumer {
       this.memberId = undefined
       this.assignment.revokeAll()
       this.crashed(event.payload.error, event.payload.restart)
+    })
+    // A fetch of nothing but markers or aborted records never reaches eachBatch: kafkajs moves its position past them
+    // by itself but commits nothing (autoCommit is off), so an idle partition would stay behind its end for good.
+    // (firstOffset is null for a fetch emptied by compaction, where lastOffset is only the fetch's start.)
+    consumer.on(events.END_BATCH_PROCESS, (event) => {
+      const { topic, partition, batchSize, firstOffset, lastOffset } = event.payload
+      if (batchSize !== 0 || firstOffset === null) return
+      const k = `${topic}\u0000${partition}`
+      const run = (this.skipping.get(k) ?? SETTLED)
+        .then(() => this.skipMarkers(topic, partition, BigInt(firstOffset), BigInt(lastOffset) + 1n))
+        .catch(() => undefined)
+      this.skipping.set(k, run)
+      void run.then(() => this.skipping.get(k) === run && this.skipping.delete(k))
     })
   }
 
@@ -321,16 +346,47 @@ export class KafkaConsumer implements BackendConsumer {
     this.options.onFatal?.(toKeyedError(error, `consume for group '${this.options.groupId}'`, this.context))
   }
 
+  /**
+   * Commits past the markers that a fetch found from `first` up to `next`, if the group's position is `first`: then
+   * every record before them was handled and committed (kafkajs's own position may be past a record the SDK stopped on).
+   */
+  private async skipMarkers(topic: string, partition: number, first: bigint, next: bigint): Promise<void> {
+    if (this.closing || !this.assignment.has(topic, partition)) return
+    const k = `${topic}\u0000${partition}`
+    let at = this.committedNext.get(k)
+    if (at === undefined) {
+      // Not committed by this member since it joined (markers right after the group's position): ask the group.
+      const row = (await this.positions(this.options.groupId, [topic])).find((p) => p.partition === partition)
+      if (row?.committed === undefined || this.committedNext.has(k)) return
+      at = BigInt(row.committed)
+    }
+    if (at === first) await this.send([{ topic, partition, next }])
+  }
+
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return
+    await this.send(
+      offsets.map((o) => {
+        const tail = this.tails.get(`${o.topic}\u0000${o.partition}`)
+        // Kafka's committed offset is the next one to read.
+        return {
+          topic: o.topic,
+          partition: o.partition,
+          next: tail?.last === o.offset ? tail.next : BigInt(o.offset) + 1n,
+        }
+      }),
+    )
+  }
+
+  private async send(offsets: ReadonlyArray<{ topic: string; partition: number; next: bigint }>): Promise<void> {
     const byTopic = new Map<string, Array<{ partition: number; offset: string }>>()
     for (const o of offsets) {
       let partitions = byTopic.get(o.topic)
       if (!partitions) byTopic.set(o.topic, (partitions = []))
-      // Kafka's committed offset is the next one to read.
-      partitions.push({ partition: o.partition, offset: (BigInt(o.offset) + 1n).toString() })
+      partitions.push({ partition: o.partition, offset: o.next.toString() })
     }
     const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }))
+    const epoch = this.epoch
     try {
       const sent = performance.now()
       // The batch's own commit goes straight to the coordinator under this member's generation (no retries, works
@@ -339,6 +395,8 @@ export class KafkaConsumer implements BackendConsumer {
       else await this.consumer.commitOffsets(topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p }))))
       // Accepted under our generation: the member was alive when the request was sent.
       this.alive = Math.max(this.alive, sent)
+      if (this.epoch === epoch)
+        for (const o of offsets) this.committedNext.set(`${o.topic}\u0000${o.partition}`, o.next)
     } catch (error) {
       const keyed = toKeyedError(error, `commit offsets of group '${this.options.groupId}'`, this.context)
       if (isKeyedError(keyed, 'FENCED')) {
@@ -392,7 +450,11 @@ export class KafkaConsumer implements BackendConsumer {
     this.beat = payload.heartbeat
     const { batch } = payload
     const { topic, partition } = batch
-    if (!this.started) this.delivered.add(`${topic}\u0000${partition}`)
+    const k = `${topic}\u0000${partition}`
+    if (!this.started) this.delivered.add(k)
+    // A commit past markers before this batch lands first.
+    const skipping = this.skipping.get(k)
+    if (skipping) await skipping
     const epoch = this.epoch
     let lost: unknown
     // The broker expels a member whose last heartbeat is a session timeout old; we stop a heartbeat interval sooner,
@@ -431,6 +493,10 @@ export class KafkaConsumer implements BackendConsumer {
     }
     const size = this.options.maxBatchSize
     const messages = batch.messages
+    const last = messages[messages.length - 1]?.offset
+    const tailEnd = batch.lastOffset()
+    if (last !== undefined && tailEnd !== last) this.tails.set(k, { last, next: BigInt(tailEnd) + 1n })
+    else this.tails.delete(k)
     for (
       let i = 0;
       i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive();

@@ -1,6 +1,7 @@
 // Every command through the built binary against the real Kafka broker (127.0.0.1:9092) and redis-server
 // (127.0.0.1:6379), with data written by the SDK in this process. They fail, never skip, when a server is down.
 import { afterAll, describe, expect, it } from 'vitest'
+import kafkajs from 'kafkajs'
 import { createClient, defineTopic, partitionFor, type Client } from '@keyed/sdk'
 import type { Backend, IncomingRecord } from '@keyed/sdk/backend'
 import { kafka } from '@keyed/adapter-kafka'
@@ -220,5 +221,46 @@ describe.each(servers)('on $name', (server) => {
     for (const [key, count] of perKey) expect(seen.get(key)).toEqual(Array.from({ length: count }, (_, i) => i))
     const described = await client.backend.describeTopic(target)
     expect(described).toMatchObject({ partitions: 5, cleanupPolicy: 'delete' })
+  })
+})
+
+describe('on kafka, a source written in transactions', () => {
+  it("topic migrate finishes though each partition ends in a transaction's marker, an offset no record carries", async () => {
+    const client = createClient({ backend: servers[0].backend() })
+    clients.push(client)
+    const source = defineTopic(unique('kafka-txn'), { partitions: 2 })
+    await client.admin().ensureTopics([source])
+    const raw = new kafkajs.Kafka({
+      clientId: 'cli-txn',
+      brokers: ['127.0.0.1:9092'],
+      logLevel: kafkajs.logLevel.NOTHING,
+    })
+    const producer = raw.producer({ transactionalId: unique('cli-txn'), idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    try {
+      for (const outcome of ['commit', 'abort', 'commit'] as const) {
+        const txn = await producer.transaction()
+        await txn.send({
+          topic: source.name,
+          messages: Array.from({ length: 6 }, (_, i) => ({ key: `k${i % 3}`, value: JSON.stringify({ i, outcome }) })),
+        })
+        await txn[outcome]()
+      }
+    } finally {
+      await producer.disconnect()
+    }
+    const args = [
+      '--backend',
+      servers[0].url,
+      'topic',
+      'migrate',
+      source.name,
+      `${source.name}-v2`,
+      '--partitions',
+      '4',
+    ]
+    const m = json(keyed([...args, '--json']), migrateSchema)
+    expect(m).toMatchObject({ copied: 12 })
+    expect(m.verification).toMatchObject({ ok: true, keys: 3, sourceRecords: 12, targetRecords: 12 })
   })
 })

@@ -63,6 +63,14 @@ export class PlatformaticConsumer implements BackendConsumer {
   private readonly paused = new Set<string>()
   /** Seeks asked while the partition's batch is being handled: applied when its onBatch call returns. */
   private readonly seeks = new Map<string, bigint>()
+  /**
+   * Per partition, the last record of its batch being handled and the offset after that batch, when records nobody
+   * sees (a transaction's marker, aborted records) end it: a commit of that record commits past them, as Java's
+   * consumer does, or the group would never reach the partition's end (lag 1 after every transaction).
+   */
+  private readonly tails = new Map<string, { last: string; next: bigint }>()
+  /** Per partition, the offset the group's position is known to be at (this member's last commit, or read at the join). */
+  private readonly committedNext = new Map<string, bigint>()
   /** Assignments arrive with each join; the next one waits for the previous to be applied. */
   private assigning: Promise<void> = Promise.resolve()
   /** The start positions of an assignment being looked up and pinned (startsToPin). */
@@ -222,6 +230,9 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const [topic, partitions] of byTopic) {
       const missing = partitions.filter((p) => known(topic, p) === undefined)
       for (const p of partitions) if (!missing.includes(p)) starts.set(key(topic, p), known(topic, p)!)
+      for (const p of partitions)
+        if (missing.includes(p)) this.committedNext.delete(key(topic, p))
+        else this.committedNext.set(key(topic, p), known(topic, p)!)
       if (missing.length === 0) continue
       const offsets = await consumer.listOffsets({
         topics: [topic],
@@ -252,6 +263,8 @@ export class PlatformaticConsumer implements BackendConsumer {
           consumer.generationId,
           consumer.memberId ?? '',
         )
+        for (const [topic, partitions] of pins)
+          for (const p of partitions) this.committedNext.set(key(topic, p.partitionIndex), p.committedOffset)
       } catch (error) {
         // The group moved on meanwhile (this member was expelled): the join that follows assigns again.
         if (!isKeyedError(this.error(error, `pin the start of group '${this.options.groupId}'`), 'FENCED')) throw error
@@ -304,6 +317,9 @@ export class PlatformaticConsumer implements BackendConsumer {
       // A process frozen past its session timeout was expelled without knowing it: stop before the next record.
       !this.closing && this.owned.get(k) === position && performance.now() - this.alive < expiry
     const size = this.options.maxBatchSize
+    const last = records[records.length - 1]?.offset
+    if (last !== undefined && BigInt(last) + 1n < next) this.tails.set(k, { last, next })
+    else this.tails.delete(k)
     for (let i = 0; i < records.length && isActive(); i += size) {
       const chunk = records.length <= size ? records : records.slice(i, i + size)
       await this.options.onBatch({ topic, partition, records: chunk, isActive, heartbeat: () => Promise.resolve() })
@@ -316,7 +332,13 @@ export class PlatformaticConsumer implements BackendConsumer {
       if (!isActive()) return
       position.next = i + size >= records.length ? next : BigInt(chunk[chunk.length - 1]!.offset) + 1n
     }
-    if (records.length === 0 && isActive()) position.next = next
+    if (records.length === 0 && isActive()) {
+      // Nothing but markers or aborted records: commit past them when the group's position is where they start, so
+      // every record before them was handled and committed (position.next may be past a record the SDK stopped on).
+      if (this.committedNext.get(k) === position.next)
+        await this.send([{ topic, partition, next }]).catch(() => undefined)
+      position.next = next
+    }
   }
 
   /**
@@ -350,6 +372,20 @@ export class PlatformaticConsumer implements BackendConsumer {
 
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return
+    await this.send(
+      offsets.map((o) => {
+        const tail = this.tails.get(key(o.topic, o.partition))
+        // Kafka's committed offset is the next one to read.
+        return {
+          topic: o.topic,
+          partition: o.partition,
+          next: tail?.last === o.offset ? tail.next : BigInt(o.offset) + 1n,
+        }
+      }),
+    )
+  }
+
+  private async send(offsets: ReadonlyArray<{ topic: string; partition: number; next: bigint }>): Promise<void> {
     const consumer = this.consumer!
     const byTopic = new Map<
       string,
@@ -358,8 +394,7 @@ export class PlatformaticConsumer implements BackendConsumer {
     for (const o of offsets) {
       let partitions = byTopic.get(o.topic)
       if (!partitions) byTopic.set(o.topic, (partitions = []))
-      // Kafka's committed offset is the next one to read.
-      partitions.push({ partitionIndex: o.partition, committedOffset: BigInt(o.offset) + 1n, committedLeaderEpoch: -1 })
+      partitions.push({ partitionIndex: o.partition, committedOffset: o.next, committedLeaderEpoch: -1 })
     }
     const generation = consumer.generationId
     const memberId = consumer.memberId ?? ''
@@ -370,6 +405,7 @@ export class PlatformaticConsumer implements BackendConsumer {
         generation,
         memberId,
       )
+      for (const o of offsets) this.committedNext.set(key(o.topic, o.partition), o.next)
     } catch (error) {
       const keyed = this.error(error, `commit offsets of group '${this.options.groupId}'`)
       if (isKeyedError(keyed, 'FENCED')) this.fenced(error)

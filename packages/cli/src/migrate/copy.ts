@@ -167,8 +167,8 @@ export async function copyTopic(options: CopyOptions): Promise<CopyOutcome> {
       await member.start()
       try {
         for (;;) {
-          // Woken by the commit that reaches the last end, else every second for progress (and for ends a commit
-          // never names, such as a Kafka transaction marker's offset).
+          // Woken by the commit that reaches the last end, else every second for progress (and for ends no record
+          // names, such as after a Kafka transaction's marker: the backend commits past it, the lag then says 0).
           await Promise.race([sleep(1000), new Promise<void>((resolve) => (wake = resolve))])
           if (fatal) throw fatal
           // Taken before the lag is asked: a commit between the two can only make the total fall short, never count twice.
