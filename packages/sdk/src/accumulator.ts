@@ -412,6 +412,9 @@ export class Accumulator {
       this.lastRequest = request
       if (stage) this.staged = batch
     } catch (error) {
+      // A request staged behind this one must see it fail, not the one before it succeed.
+      this.lastRequest = Promise.reject(error as Error)
+      this.lastRequest.catch(() => undefined)
       // A backend that throws instead of rejecting fails this request like any other failure, a turn later.
       queueMicrotask(() => this.failed(batch, error))
       return

@@ -121,6 +121,17 @@ export class RecordPreparer {
     const outcomes = validateAll(topic, records, many)
     if (!outcomes.some((o) => o instanceof Promise))
       return this.build(topic, facts, records, many, outcomes as Outcomes)
+    return this.buildWhenValidated(topic, facts, records, many, outcomes)
+  }
+
+  /** Builds the call once its asynchronous schemas settled; each schema ran once, here or in prepareOne. */
+  private buildWhenValidated(
+    topic: AnyTopic,
+    facts: TopicFacts,
+    records: SendInput,
+    many: boolean,
+    outcomes: (ValidationOutcome | Promise<ValidationOutcome> | undefined)[],
+  ): Promise<PreparedCall> {
     return Promise.all(outcomes.map((o) => Promise.resolve(o))).then((settled) =>
       this.build(topic, facts, records, many, settled),
     )
@@ -136,7 +147,8 @@ export class RecordPreparer {
     if (!topic.keySchema && !topic.valueSchema && !topic.headersSchema)
       return this.buildRecord(topic, facts, record, 0, undefined, undefined, nowThisTurn())
     const outcomes = validateAll(topic, record, false)
-    if (outcomes.some((o) => o instanceof Promise)) return this.prepare(topic, record, false) as Promise<PreparedCall>
+    if (outcomes.some((o) => o instanceof Promise))
+      return this.buildWhenValidated(topic, facts, record, false, outcomes)
     return this.buildRecord(topic, facts, record, 0, undefined, outcomes as Outcomes, nowThisTurn())
   }
 

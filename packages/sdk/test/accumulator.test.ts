@@ -249,6 +249,25 @@ describe('record accumulator', () => {
     expect(backend.log.map(seqOf)).toEqual([0, 3])
   })
 
+  it('runs an asynchronous schema once per record, for one record given unwrapped as for an array', async () => {
+    let runs = 0
+    const counted = defineTopic('counted', {
+      value: {
+        '~standard': {
+          version: 1,
+          vendor: 't',
+          validate: (v: unknown) => (runs++, Promise.resolve({ value: v })),
+        },
+      },
+    })
+    const { producer } = setup()
+    await producer.send(counted, { key: 'k', value: { seq: 0 } })
+    runs = 0
+    await producer.send(counted, { key: 'k', value: { seq: 1 } })
+    await producer.send(counted, [{ key: 'k', value: { seq: 2 } }])
+    expect(runs).toBe(2)
+  })
+
   it('keeps call order when validation is asynchronous and finishes out of order', async () => {
     const delayed = defineTopic('delayed', {
       value: {
@@ -372,6 +391,32 @@ describe('record accumulator', () => {
     const next = producer.send(events, { key: 'a', value: { key: 'a', seq: 99 } })
     await Promise.all([next, answerAll(backend, next)])
     expect(backend.log.map(seqOf).at(-1)).toBe(99)
+  })
+
+  it('stages nothing to be written behind a request whose send() threw: the staged one sees that failure', async () => {
+    const { backend, client } = staging({ auto: true })
+    const requests = backend.producer.bind(backend)
+    let sends = 0
+    backend.producer = (settings) => {
+      const producer = requests(settings)
+      return {
+        ...producer,
+        send(records: readonly OutgoingRecord[]) {
+          if (++sends === 2) throw new Error('send 2 threw')
+          return producer.send!(records)
+        },
+      }
+    }
+    const producer = client.producer({ batch: { maxRecords: 10 } })
+    await producer.send(events, { key: 'a', value: { key: 'a', seq: -1 } })
+    backend.log.length = 0
+    const outcomes = await Promise.all(
+      Array.from({ length: 35 }, (_, seq) => settle(producer.send(events, { key: 'a', value: { key: 'a', seq } }))),
+    )
+    for (const o of outcomes.slice(0, 10)) expect(!o.ok && (o.error as Error).message).toBe('send 2 threw')
+    for (const o of outcomes.slice(10)) expect(!o.ok && o.error).toBeInstanceOf(SendAbortedError)
+    await tick() // a request written by mistake would be answered by now
+    expect(backend.log).toEqual([])
   })
 
   it('sends a staged request again, after the calls of a merged request refused as too large before it left', async () => {
