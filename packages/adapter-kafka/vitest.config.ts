@@ -51,6 +51,8 @@ export default defineConfig({
               test: {
                 name: 'kafka-platformatic-faults',
                 include: ['test/faults/*.test.ts'],
+                // kafkajs's own expulsion paths (a rejoin without REBALANCING, a fetcher held by a hung handler).
+                exclude: ['test/faults/member-expel.test.ts'],
                 env: { KEYED_KAFKA_CLIENT: 'platformatic' },
                 globalSetup: ['test/support/cluster-setup.ts'],
               },
