@@ -19,6 +19,7 @@ import { isKeyedError, type Logger } from '@keyed/sdk/backend'
 import { Assignment } from './assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from './bounded.js'
 import { root, toKeyedError, type ErrorContext } from './errors.js'
+import { MarkerTails } from './marker-tails.js'
 import { startsToPin } from './start-pin.js'
 
 export interface KafkaConsumerTuning {
@@ -141,12 +142,8 @@ export class KafkaConsumer implements BackendConsumer {
   private readonly paused = new Map<string, TopicPartition>()
   /** Partitions of which kafkajs handed over a batch: their position is kafkajs's and the SDK's commits' from then on. */
   private readonly delivered = new Set<string>()
-  /**
-   * Per partition, the last record of its batch being handled and the offset after that batch, when records nobody
-   * sees (a transaction's marker, aborted records) end it: a commit of that record commits past them, as Java's
-   * consumer does, or the group would never reach the partition's end (lag 1 after every transaction).
-   */
-  private readonly tails = new Map<string, { last: string; next: bigint }>()
+  /** Where a commit of a batch's last record goes when markers or aborted records end the batch. */
+  private readonly tails = new MarkerTails()
   /** Per partition, the offset this member last committed (or read as the group's): where a markers-only fetch may commit from. */
   private readonly committedNext = new Map<string, bigint>()
   /** Per partition, a commit past markers in flight: the partition's next batch waits for it, so commits stay in order. */
@@ -298,7 +295,7 @@ export class KafkaConsumer implements BackendConsumer {
     const unstarted = startsToPin(
       this.options.subscriptions,
       await this.positions(this.options.groupId, latest),
-    ).filter((p) => this.assignment.has(p.topic, p.partition) && !this.delivered.has(`${p.topic}\u0000${p.partition}`))
+    ).filter((p) => this.assignment.has(p.topic, p.partition))
     // Handed over meanwhile: kafkajs's position (at or before this end) and the SDK's commits take it from here.
     const pins = unstarted.filter((p) => !this.delivered.has(`${p.topic}\u0000${p.partition}`))
     if (pins.length === 0) return
@@ -366,15 +363,11 @@ export class KafkaConsumer implements BackendConsumer {
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return
     await this.send(
-      offsets.map((o) => {
-        const tail = this.tails.get(`${o.topic}\u0000${o.partition}`)
-        // Kafka's committed offset is the next one to read.
-        return {
-          topic: o.topic,
-          partition: o.partition,
-          next: tail?.last === o.offset ? tail.next : BigInt(o.offset) + 1n,
-        }
-      }),
+      offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        next: this.tails.next(`${o.topic}\u0000${o.partition}`, o.offset),
+      })),
     )
   }
 
@@ -493,10 +486,7 @@ export class KafkaConsumer implements BackendConsumer {
     }
     const size = this.options.maxBatchSize
     const messages = batch.messages
-    const last = messages[messages.length - 1]?.offset
-    const tailEnd = batch.lastOffset()
-    if (last !== undefined && tailEnd !== last) this.tails.set(k, { last, next: BigInt(tailEnd) + 1n })
-    else this.tails.delete(k)
+    this.tails.batch(k, messages[messages.length - 1]?.offset, BigInt(batch.lastOffset()) + 1n)
     for (
       let i = 0;
       i < messages.length && (fresh = payload.isRunning() && !payload.isStale()) && isActive();

@@ -11,6 +11,7 @@ import type { Consumer, ConsumerGroupJoinPayload, ConsumerOptions } from '@platf
 import { Assignment } from '../assignment.js'
 import { LEAVE_TIMEOUT_MS, within } from '../bounded.js'
 import { toKeyedError, type ErrorContext } from '../errors.js'
+import { MarkerTails } from '../marker-tails.js'
 import { startsToPin } from '../start-pin.js'
 import { platformaticChain } from './errors.js'
 import { FetchLoop, type Position } from './fetch-loop.js'
@@ -63,12 +64,8 @@ export class PlatformaticConsumer implements BackendConsumer {
   private readonly paused = new Set<string>()
   /** Seeks asked while the partition's batch is being handled: applied when its onBatch call returns. */
   private readonly seeks = new Map<string, bigint>()
-  /**
-   * Per partition, the last record of its batch being handled and the offset after that batch, when records nobody
-   * sees (a transaction's marker, aborted records) end it: a commit of that record commits past them, as Java's
-   * consumer does, or the group would never reach the partition's end (lag 1 after every transaction).
-   */
-  private readonly tails = new Map<string, { last: string; next: bigint }>()
+  /** Where a commit of a batch's last record goes when markers or aborted records end the batch. */
+  private readonly tails = new MarkerTails()
   /** Per partition, the offset the group's position is known to be at (this member's last commit, or read at the join). */
   private readonly committedNext = new Map<string, bigint>()
   /** Assignments arrive with each join; the next one waits for the previous to be applied. */
@@ -317,9 +314,7 @@ export class PlatformaticConsumer implements BackendConsumer {
       // A process frozen past its session timeout was expelled without knowing it: stop before the next record.
       !this.closing && this.owned.get(k) === position && performance.now() - this.alive < expiry
     const size = this.options.maxBatchSize
-    const last = records[records.length - 1]?.offset
-    if (last !== undefined && BigInt(last) + 1n < next) this.tails.set(k, { last, next })
-    else this.tails.delete(k)
+    this.tails.batch(k, records[records.length - 1]?.offset, next)
     for (let i = 0; i < records.length && isActive(); i += size) {
       const chunk = records.length <= size ? records : records.slice(i, i + size)
       await this.options.onBatch({ topic, partition, records: chunk, isActive, heartbeat: () => Promise.resolve() })
@@ -373,15 +368,11 @@ export class PlatformaticConsumer implements BackendConsumer {
   async commit(offsets: readonly CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return
     await this.send(
-      offsets.map((o) => {
-        const tail = this.tails.get(key(o.topic, o.partition))
-        // Kafka's committed offset is the next one to read.
-        return {
-          topic: o.topic,
-          partition: o.partition,
-          next: tail?.last === o.offset ? tail.next : BigInt(o.offset) + 1n,
-        }
-      }),
+      offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        next: this.tails.next(key(o.topic, o.partition), o.offset),
+      })),
     )
   }
 
