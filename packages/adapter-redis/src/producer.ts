@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto'
 import type { BackendProducer, OutgoingRecord, ProducerSettings, RecordMetadata } from '@keyed/sdk/backend'
 import { ClosedError, partitionSpread, SendAbortedError, TimeoutError } from '@keyed/sdk/backend'
 import { toKeyedError } from './errors.js'
-import { deadline } from './within.js'
+import { Outcome, Ready } from './outcome.js'
 import type { RedisContext } from './context.js'
 import { appendPayload } from './records.js'
 import { append, ScriptReplyError, type AppendArgs, type AppendKeys } from './scripts.js'
 import { keySlot } from './slots.js'
 import { Cluster } from 'ioredis'
-import { isCompacted } from './topics.js'
+import { isCompacted, type TopicMeta } from './topics.js'
 import { ReplicaWait, type WaitTarget } from './replicas.js'
 import type { Connection } from './connection.js'
 
@@ -26,12 +26,25 @@ interface Append {
   readonly args: AppendArgs
 }
 
+/** What a send needs before it writes: each partition's script, the WAIT target and the connection. */
+interface Prepared {
+  readonly calls: Append[]
+  readonly wait: WaitTarget
+  readonly conn: Connection
+}
+
 export class RedisProducer implements BackendProducer {
   private closed = false
   /** Names this producer's sent keys; with `sequence`, what makes a resent append recognizable (append.lua). */
   private readonly id = randomBytes(9).toString('base64url')
   private sequence = 0
   private readonly inFlight = new Set<Promise<unknown>>()
+  /** Each unsettled send's outcome by the promise send() or sendAfter() returned, for the send staged behind it. */
+  private readonly outcomes = new WeakMap<Promise<unknown>, Outcome<RecordMetadata[]>>()
+  /** The metadata of the topics sent to (a topic's settings never change once created). */
+  private readonly metas = new Map<string, TopicMeta>()
+  /** The WAIT target and connection of the last send, while the connection is not refused. */
+  private target: { readonly wait: WaitTarget; readonly conn: Connection } | undefined
   /** acks 'all': each append waits for redis({ replicas }) or what the server has (replicas.ts); others do not WAIT. */
   private readonly waiting: ReplicaWait
   constructor(
@@ -46,41 +59,49 @@ export class RedisProducer implements BackendProducer {
 
   /** One APPEND script per partition: a partition's records land together or not at all; partitions go out pipelined. */
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
-    return this.sending(records, this.prepare(records))
+    const outcome = this.begin()
+    this.write(records, this.prepare(records), outcome)
+    return outcome.promise
   }
 
   /**
    * send() for the request behind the one in flight: its scripts' arguments are built now, while `previous` is at the
    * server, and nothing is written before `previous` succeeded; if it failed, this rejects having written nothing.
+   * When `previous` is this producer's, this is written the moment its replies are in (before its callers are answered).
    */
   sendAfter(records: readonly OutgoingRecord[], previous: Promise<unknown>): Promise<RecordMetadata[]> {
     if (this.closed) return Promise.reject(new ClosedError('producer'))
+    const outcome = this.begin()
     const prepared = this.prepare(records)
-    prepared.catch(() => undefined) // reported by sending(), once `previous` succeeded
-    const after = previous.then(
-      () => this.sending(records, prepared),
-      (error: unknown) => {
-        throw new SendAbortedError(error)
-      },
-    )
-    this.inFlight.add(after)
-    const done = () => this.inFlight.delete(after)
-    after.then(done, done)
-    return after
+    const go = (failure?: { readonly error: unknown }) => {
+      if (failure) outcome.fail(new SendAbortedError(failure.error))
+      else this.write(records, prepared, outcome)
+    }
+    const before = this.outcomes.get(previous)
+    if (before) before.whenSettled(go)
+    else
+      previous.then(
+        () => go(),
+        (error: unknown) => go({ error }),
+      )
+    return outcome.promise
   }
 
-  /** The appends' scripts once prepared, each send bounded by sendTimeoutMs from when it is written. */
-  private async sending(records: readonly OutgoingRecord[], prepared: Promise<Append[]>): Promise<RecordMetadata[]> {
-    if (this.closed) throw new ClosedError('producer')
+  private begin(): Outcome<RecordMetadata[]> {
+    const outcome = new Outcome<RecordMetadata[]>()
+    const { promise } = outcome
+    this.outcomes.set(promise, outcome)
+    this.inFlight.add(promise)
+    outcome.onCleanup(() => this.inFlight.delete(promise))
+    return outcome
+  }
+
+  /** Writes the send's scripts once prepared (at once if they are), bounded by sendTimeoutMs from now. */
+  private write(records: readonly OutgoingRecord[], prepared: Ready<Prepared>, outcome: Outcome<RecordMetadata[]>) {
+    if (this.closed) return outcome.fail(new ClosedError('producer'))
     // Commands wait through reconnects (a restart should not fail sends), but not forever.
     const { sendTimeoutMs, server } = this.context.options
-    const sending = deadline(
-      prepared
-        .then((calls) => this.append(records, calls))
-        // The action is worded only when it failed: partitionSpread looks at every record.
-        .catch((error: unknown) => {
-          throw toKeyedError(error, `append ${records.length} record(s)${partitionSpread(records)}`, server)
-        }),
+    outcome.deadline(
       sendTimeoutMs,
       () =>
         new TimeoutError(
@@ -90,16 +111,23 @@ export class RedisProducer implements BackendProducer {
             'sending again is at-least-once. Raise redis({ sendTimeoutMs }) to wait longer through outages.',
         ),
     )
-    this.inFlight.add(sending)
-    try {
-      return await sending
-    } finally {
-      this.inFlight.delete(sending)
-    }
+    // The action is worded only when it failed: partitionSpread looks at every record.
+    const failed = (error: unknown) =>
+      outcome.fail(toKeyedError(error, `append ${records.length} record(s)${partitionSpread(records)}`, server))
+    prepared.then((p) => {
+      try {
+        this.append(records, p, outcome, failed)
+      } catch (error) {
+        failed(error)
+      }
+    }, failed)
   }
 
-  /** Each partition's APPEND script with its keys and arguments; nothing is written yet. */
-  private async prepare(records: readonly OutgoingRecord[]): Promise<Append[]> {
+  /**
+   * Each partition's APPEND script with its keys and arguments, the WAIT target and the connection; nothing written.
+   * At once when the topics' metadata and the connection are known, so a send is written in the turn it is made.
+   */
+  private prepare(records: readonly OutgoingRecord[]): Ready<Prepared> {
     // The indexes of each partition's records, by topic then partition (no key string made per record).
     const byTopic = new Map<string, number[][]>()
     for (let i = 0; i < records.length; i++) {
@@ -110,38 +138,53 @@ export class RedisProducer implements BackendProducer {
     }
     const groups: number[][] = []
     for (const partitions of byTopic.values()) for (const indexes of partitions) if (indexes) groups.push(indexes)
-    const { keys } = this.context
-    return Promise.all(
-      groups.map(async (indexes) => {
-        const first = records[indexes[0]!]!
-        const meta = await this.context.topicMeta(first.topic)
-        const stream = keys.stream(first.topic, first.partition)
-        // The sequence is given when the scripts are written (append()), not here: a staged request is prepared early.
-        const args: AppendArgs = [appendPayload(records, indexes), '', SENT_TTL_MS]
-        const sent = keys.sent(first.topic, first.partition, this.id)
-        const scriptKeys: AppendKeys = isCompacted(meta)
-          ? [stream, sent, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
-          : [stream, sent]
-        return { indexes, first, keys: scriptKeys, args }
-      }),
+    const known = this.target && !this.context.refusal(this.target.conn) ? this.target : undefined
+    if (known && [...byTopic.keys()].every((topic) => this.metas.has(topic))) {
+      try {
+        return Ready.of({ calls: groups.map((indexes) => this.script(records, indexes)), ...known })
+      } catch (error) {
+        return Ready.later(Promise.reject(error as Error)) // the send fails, as a send that prepares later would
+      }
+    }
+    return Ready.later(
+      (async () => {
+        for (const topic of byTopic.keys()) this.metas.set(topic, await this.context.topicMeta(topic))
+        const wait = await this.waiting.target()
+        this.target = { wait, conn: wait.conn ?? (await this.context.connection()) }
+        return { calls: groups.map((indexes) => this.script(records, indexes)), ...this.target }
+      })(),
     )
   }
 
-  private async append(records: readonly OutgoingRecord[], calls: Append[]): Promise<RecordMetadata[]> {
-    const started = Date.now()
-    const wait = await this.waiting.target()
-    const conn = wait.conn ?? (await this.context.connection())
+  /** The APPEND script of one partition's records (`indexes` into `records`), its topic's metadata known. */
+  private script(records: readonly OutgoingRecord[], indexes: number[]): Append {
+    const { keys } = this.context
+    const first = records[indexes[0]!]!
+    const stream = keys.stream(first.topic, first.partition)
+    // The sequence is given when the scripts are written (appendOn()), not here: a staged request is prepared early.
+    const args: AppendArgs = [appendPayload(records, indexes), '', SENT_TTL_MS]
+    const sent = keys.sent(first.topic, first.partition, this.id)
+    const scriptKeys: AppendKeys = isCompacted(this.metas.get(first.topic)!)
+      ? [stream, sent, keys.index(first.topic, first.partition), keys.dirty(first.topic, first.partition)]
+      : [stream, sent]
+    return { indexes, first, keys: scriptKeys, args }
+  }
+
+  private append(
+    records: readonly OutgoingRecord[],
+    { calls, wait, conn }: Prepared,
+    outcome: Outcome<RecordMetadata[]>,
+    failed: (error: unknown) => void,
+  ): void {
     // A shared connection dropped when a reconnect's credentials were refused fails the send with that, at once:
     // its queued scripts fail with "Connection is closed.", one written before the connection went is never answered.
-    let stop = () => {}
-    const refused = new Promise<never>((_, reject) => (stop = this.context.onRefusal(conn, reject)))
-    try {
-      return await Promise.race([this.appendOn(conn, wait, started, records, calls), refused])
-    } catch (error) {
-      throw this.context.refusal(conn) ?? error
-    } finally {
-      stop()
-    }
+    const refused = this.context.refusal(conn)
+    if (refused) return failed(refused)
+    outcome.onCleanup(this.context.onRefusal(conn, failed))
+    this.appendOn(conn, wait, Date.now(), records, calls).then(
+      (out) => outcome.succeed(out),
+      (error: unknown) => failed(this.context.refusal(conn) ?? error),
+    )
   }
 
   private async appendOn(
