@@ -30,6 +30,31 @@ await raw.connect().catch((e: unknown) => {
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
 
+/** CPU seconds used so far by this process and by the Redis server (INFO cpu: all its threads). */
+async function cpuSeconds(): Promise<number> {
+  const info = await raw.info('cpu')
+  const used = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0)
+  const own = process.cpuUsage()
+  return (own.user + own.system) / 1e6 + used('used_cpu_user') + used('used_cpu_sys')
+}
+
+/**
+ * A timed case's records per second of wall time, and per second of the client's and the server's CPU time together:
+ * on a shared machine wall time swings with other processes' load, CPU time much less (the server's counts any other
+ * client it serves at the time too).
+ */
+interface Rates {
+  perSec: number
+  perCpuSec: number
+}
+async function timed(records: number, run: () => Promise<unknown>): Promise<Rates> {
+  const cpu0 = await cpuSeconds()
+  const t0 = performance.now()
+  await run()
+  const ms = performance.now() - t0
+  return { perSec: rate(records, ms), perCpuSec: Math.round(records / ((await cpuSeconds()) - cpu0)) }
+}
+
 async function rawProduce(streamOf: (p: number) => string): Promise<number> {
   const t0 = performance.now()
   for (let i = 0; i < RECORDS; i += BATCH) {
@@ -55,16 +80,16 @@ async function rawSingles(streamOf: (p: number) => string): Promise<number> {
   return rate(SINGLES, performance.now() - t0)
 }
 
-async function keyedSingles(round: number): Promise<number> {
+async function keyedSingles(round: number): Promise<Rates> {
   const topic = defineTopic(`bench-singles-${round}`, { partitions: PARTITIONS, value: serdes.bytes() })
   const producer = client.producer()
   await client.admin().ensureTopics([topic])
   await producer.send(topic, { key: keys[0]!, value })
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: SINGLES }, (_, j) => producer.send(topic, { key: keys[j % keys.length]!, value })),
+  return timed(SINGLES, () =>
+    Promise.all(
+      Array.from({ length: SINGLES }, (_, j) => producer.send(topic, { key: keys[j % keys.length]!, value })),
+    ),
   )
-  return rate(SINGLES, performance.now() - t0)
 }
 
 async function rawConsume(streamOf: (p: number) => string): Promise<number> {
@@ -100,7 +125,7 @@ async function rawConsume(streamOf: (p: number) => string): Promise<number> {
 // measures its cost); these figures are the producer's and the adapter's own.
 const client = createClient({ backend: redis({ url: URL, keyPrefix: prefix }), telemetry: false })
 
-async function keyedProduce(compacted: boolean, round: number): Promise<{ name: string; perSec: number }> {
+async function keyedProduce(compacted: boolean, round: number): Promise<Rates> {
   const topic = defineTopic(`bench-${compacted ? 'compact' : 'plain'}-${round}`, {
     partitions: PARTITIONS,
     value: serdes.bytes(),
@@ -108,13 +133,13 @@ async function keyedProduce(compacted: boolean, round: number): Promise<{ name: 
   })
   const producer = client.producer()
   await client.admin().ensureTopics([topic])
-  const t0 = performance.now()
-  for (let i = 0; i < RECORDS; i += BATCH) {
-    const batch = []
-    for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) batch.push({ key: keys[j % keys.length]!, value })
-    await producer.send(topic, batch)
-  }
-  return { name: topic.name, perSec: rate(RECORDS, performance.now() - t0) }
+  return timed(RECORDS, async () => {
+    for (let i = 0; i < RECORDS; i += BATCH) {
+      const batch = []
+      for (let j = i; j < Math.min(i + BATCH, RECORDS); j++) batch.push({ key: keys[j % keys.length]!, value })
+      await producer.send(topic, batch)
+    }
+  })
 }
 
 async function keyedConsume(round: number): Promise<number> {
@@ -152,6 +177,8 @@ try {
   const runs = {
     rawSingles: [] as number[],
     keyedSingles: [] as number[],
+    keyedSinglesCpu: [] as number[],
+    plainCpu: [] as number[],
     rawProduce: [] as number[],
     plain: [] as number[],
     compact: [] as number[],
@@ -161,12 +188,16 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     const rawStream = (p: number) => `${prefix}raw${round}:{${p}}`
     runs.rawProduce.push(await fresh(() => rawProduce(rawStream)))
-    runs.plain.push((await fresh(() => keyedProduce(false, round))).perSec)
+    const plain = await fresh(() => keyedProduce(false, round))
+    runs.plain.push(plain.perSec)
+    runs.plainCpu.push(plain.perCpuSec)
     runs.compact.push((await fresh(() => keyedProduce(true, round))).perSec)
     runs.rawConsume.push(await fresh(() => rawConsume(rawStream)))
     runs.keyedConsume.push(await fresh(() => keyedConsume(round)))
     runs.rawSingles.push(await fresh(() => rawSingles((p) => `${prefix}singles${round}:{${p}}`)))
-    runs.keyedSingles.push(await fresh(() => keyedSingles(round)))
+    const singles = await fresh(() => keyedSingles(round))
+    runs.keyedSingles.push(singles.perSec)
+    runs.keyedSinglesCpu.push(singles.perCpuSec)
   }
   const rows: Array<[string, number[], number[] | undefined, string]> = [
     ['produce: raw pipelined XADD', runs.rawProduce, undefined, 'baseline'],
@@ -186,6 +217,12 @@ try {
       runs.keyedSingles,
       ratios(runs.keyedSingles, runs.plain),
       `vs keyed batches of ${BATCH}`,
+    ],
+    [
+      'concurrent single sends: keyed, per CPU second (client + server)',
+      runs.keyedSinglesCpu,
+      ratios(runs.keyedSinglesCpu, runs.plainCpu),
+      `vs keyed batches of ${BATCH}, per CPU second`,
     ],
   ]
   console.log(
