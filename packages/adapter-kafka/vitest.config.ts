@@ -6,11 +6,13 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
 const platformatic = major > 22 || (major === 22 && minor >= 22)
 
 // The same files run on both transports (test/support/brokers.ts reads KEYED_KAFKA_CLIENT), except these, which test
-// kafkajs itself: its error objects, its codec table, its silent partition loss (issue 1303), the Node version check, its log lines.
+// kafkajs itself: its error objects, its codec table, its silent partition loss (issue 1303), its retry of a call
+// still in flight, the Node version check, its log lines.
 const KAFKAJS_ONLY = [
   'test/errors.test.ts',
   'test/crash.test.ts',
   'test/producer-resend.test.ts',
+  'test/producer-retry-dup.test.ts',
   'test/node-version.test.ts',
   'test/log-levels.test.ts',
 ]

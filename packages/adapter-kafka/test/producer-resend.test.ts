@@ -15,7 +15,10 @@ const record = (partition: number, n: number): OutgoingRecord => ({
 })
 
 /** A kafkajs producer that leaves partitions out of its answers, as kafkajs does after a leader moved (issue 1303). */
-function stub(dropped: (call: number, partition: number) => boolean) {
+function stub(
+  dropped: (call: number, partition: number) => boolean,
+  refused?: (call: number, partition: number) => Error | undefined,
+) {
   const calls: number[][] = []
   const producer = {
     connect: async () => {},
@@ -23,6 +26,8 @@ function stub(dropped: (call: number, partition: number) => boolean) {
     sendBatch: async ({ topicMessages }: ProducerBatch): Promise<RecordMetadata[]> => {
       const partitions = [...new Set(topicMessages!.flatMap((t) => t.messages.map((m) => m.partition!)))]
       calls.push(partitions)
+      const error = partitions.map((p) => refused?.(calls.length, p)).find(Boolean)
+      if (error) throw error
       return partitions
         .filter((p) => !dropped(calls.length, p))
         .map((partition) => ({ topicName: 't', partition, errorCode: 0, baseOffset: String(100 * (partition + 1)) }))
@@ -34,12 +39,12 @@ function stub(dropped: (call: number, partition: number) => boolean) {
 describe('kafka producer: partitions left out of an answer', () => {
   it('sends exactly the missing partitions again and reports every offset', async () => {
     const { producer, calls } = stub((call, p) => call === 1 && p === 2)
-    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([
-      record(0, 0),
-      record(2, 1),
-      record(0, 2),
-      record(2, 3),
-    ])
+    const meta = await new KafkaProducer(
+      producer,
+      { ...settings, idempotent: false },
+      { brokers: ['x'], secrets: [] },
+      noLimit,
+    ).send([record(0, 0), record(2, 1), record(0, 2), record(2, 3)])
     expect(calls).toEqual([[0, 2], [2]])
     expect(meta.map((m) => m.offset)).toEqual(['100', '300', '101', '301'])
   })
@@ -51,5 +56,46 @@ describe('kafka producer: partitions left out of an answer', () => {
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(BackendUnavailableError)
     expect((error as Error).message).toMatch(/t\[1\].*send them again/)
+  })
+
+  it('an idempotent producer sends each partition of a call in a sendBatch of its own, all before the call ends', async () => {
+    const { producer, calls } = stub(() => false)
+    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([
+      record(0, 0),
+      record(2, 1),
+      record(0, 2),
+    ])
+    expect(calls).toEqual([[0], [2]])
+    expect(meta.map((m) => m.offset)).toEqual(['100', '300', '101'])
+  })
+
+  it("sends again a partition whose request kafkajs never sent (KafkaJSLockTimeout behind another partition's request)", async () => {
+    const lockTimeout = Object.assign(new Error('Timeout while acquiring lock (2 waiting locks)'), {
+      name: 'KafkaJSLockTimeout',
+    })
+    const { producer, calls } = stub(
+      () => false,
+      (call, p) => (call === 2 && p === 1 ? lockTimeout : undefined),
+    )
+    const meta = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit).send([
+      record(0, 0),
+      record(1, 1),
+    ])
+    expect(calls).toEqual([[0], [1], [1]])
+    expect(meta.map((m) => m.offset)).toEqual(['100', '200'])
+  })
+
+  it('fails the whole call, saying other partitions may be in the log, when one partition fails otherwise', async () => {
+    const refusal = Object.assign(new Error('Closed connection'), { name: 'KafkaJSConnectionClosedError' })
+    const { producer, calls } = stub(
+      () => false,
+      (_, p) => (p === 1 ? refusal : undefined),
+    )
+    const error = await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit)
+      .send([record(0, 0), record(1, 1)])
+      .catch((e: unknown) => e)
+    expect(calls).toEqual([[0], [1]])
+    expect(error).toBeInstanceOf(BackendUnavailableError)
+    expect((error as Error).message).toMatch(/send 2 record\(s\) to 't' over 2 partitions .*some may be in the log/)
   })
 })
