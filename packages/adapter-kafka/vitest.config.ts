@@ -13,6 +13,7 @@ const KAFKAJS_ONLY = [
   'test/crash.test.ts',
   'test/producer-resend.test.ts',
   'test/producer-retry-dup.test.ts',
+  'test/sole-broker.test.ts',
   'test/node-version.test.ts',
   'test/log-levels.test.ts',
 ]

@@ -36,6 +36,7 @@ import { root, toKeyedError, type ErrorContext } from './errors.js'
 import { redact, secretsOf, type KafkaLogLevel, type KafkaOptions } from './options.js'
 import { MessageLimits } from './limits.js'
 import { KafkaProducer } from './producer.js'
+import { SoleBroker } from './sole-broker.js'
 import { PlatformaticBackend } from './platformatic/backend.js'
 import { parseCleanupPolicy, topicConfigEntries } from './topics.js'
 
@@ -105,6 +106,10 @@ class KafkaBackend implements Backend {
   private adminClient: Promise<Admin> | undefined
   private readonly open = new OpenSet()
   private logger: Logger = defaultLogger
+  /** Whether the cluster has only had one broker: idempotent producers then send a call's partitions together. */
+  private readonly soleBroker = new SoleBroker(async () =>
+    (await (await this.admin()).describeCluster()).brokers.map((b) => b.nodeId),
+  )
   private readonly limits = new MessageLimits((topic, names) =>
     this.admin().then((admin) => this.topicConfigs(admin, topic, names)),
   )
@@ -211,6 +216,7 @@ class KafkaBackend implements Backend {
         this.context,
         limit,
         this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+        this.soleBroker,
       ),
     )
   }

@@ -11,6 +11,7 @@ import { COMPRESSION_TYPES } from './codecs.js'
 import { chain, type ErrorContext } from './errors.js'
 import { sendFailure } from './send-failure.js'
 import { refuseOversize, type MessageLimit } from './size-check.js'
+import type { SoleBroker } from './sole-broker.js'
 
 const ACKS: Record<Acks, -1 | 0 | 1> = { all: -1, leader: 1, none: 0 }
 const MISSING_PARTITION_ATTEMPTS = 5
@@ -27,7 +28,8 @@ const MISSING_PARTITION_ATTEMPTS = 5
  * succeeds they leave with the sequence numbers after it: the broker appends them a second time (a leader killed fails
  * its request at once while another leader, waiting for the dead follower to leave the ISR, answers seconds later).
  * With one partition per sendBatch, each kafkajs attempt is one request, settled before the next: a retry carries the
- * sequence of the failed request, and the broker deduplicates it.
+ * sequence of the failed request, and the broker deduplicates it. On a cluster that has only ever had one broker
+ * (SoleBroker), every attempt is one request anyway, and a call's partitions go in one sendBatch.
  */
 export class KafkaProducer implements BackendProducer {
   private connected: Promise<void> | undefined
@@ -40,6 +42,8 @@ export class KafkaProducer implements BackendProducer {
     private readonly context: ErrorContext,
     private readonly messageLimit: MessageLimit,
     private readonly closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS,
+    /** Without it, an idempotent producer always sends one partition per sendBatch. */
+    private readonly soleBroker?: SoleBroker,
   ) {}
 
   send(records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> {
@@ -121,6 +125,11 @@ export class KafkaProducer implements BackendProducer {
    */
   private async sendPartitions(records: readonly OutgoingRecord[], total: number): Promise<KafkaJsRecordMetadata[]> {
     if (!this.settings.idempotent) return this.sendBatch(records, total)
+    if (this.soleBroker?.now())
+      return this.sendBatch(records, total).catch((error: unknown) => {
+        this.soleBroker!.distrust() // a failure may be the cluster changing: look again before trusting it
+        throw error
+      })
     const byPartition = new Map<string, OutgoingRecord[]>()
     for (const r of records) {
       const tp = `${r.topic}\u0000${r.partition}`

@@ -3,6 +3,7 @@ import type { Producer } from 'kafkajs'
 import type { OutgoingRecord } from '@keyed/sdk/backend'
 import { describe, expect, it } from 'vitest'
 import { KafkaProducer } from '../src/producer.js'
+import { SoleBroker } from '../src/sole-broker.js'
 
 // kafkajs 2.2.4's own produce path (sendMessages, its retrier, its idempotent sequence bookkeeping), on a fake cluster.
 const require = createRequire(import.meta.url)
@@ -162,5 +163,47 @@ describe('kafka producer: kafkajs retries a call while part of it is still in fl
     expect(logs.get(1)?.records).toEqual(['b'])
     expect(logs.get(2)?.records).toEqual(['c'])
     expect(meta.map((m) => m.offset)).toEqual(['0', '0', '0'])
+  })
+
+  /** A SoleBroker that has looked at the cluster already. */
+  async function looked(ids: number[]): Promise<SoleBroker> {
+    const sole = new SoleBroker(async () => ids)
+    sole.now()
+    await sleep(0)
+    return sole
+  }
+
+  it('with the backend asking the cluster: two brokers, so still one partition per sendBatch and each record once', async () => {
+    const { producer, logs } = fakeCluster({ 0: 1, 1: 2 }, async (nodeId, call) => {
+      if (nodeId === 1 && call <= 3)
+        throw new KafkaJSConnectionClosedError('Closed connection', { host: 'n1', port: 1 })
+      if (nodeId === 2 && call === 1) await sleep(150)
+    })
+    const sole = await looked([1, 2])
+    await new KafkaProducer(producer, settings, { brokers: ['x'], secrets: [] }, noLimit, undefined, sole).send([
+      record(0, 'a'),
+      record(1, 'b'),
+      record(1, 'c'),
+    ])
+    expect(logs.get(0)?.records).toEqual(['a'])
+    expect(logs.get(1)?.records).toEqual(['b', 'c'])
+  })
+
+  it('on a cluster of one broker, a call is one request per attempt: its partitions go together, each record once', async () => {
+    const { producer, logs, calls } = fakeCluster({ 0: 1, 1: 1, 2: 1 }, async (_, call) => {
+      if (call === 1) throw new KafkaJSConnectionClosedError('Closed connection', { host: 'n1', port: 1 })
+    })
+    const sole = await looked([1])
+    const meta = await new KafkaProducer(
+      producer,
+      settings,
+      { brokers: ['x'], secrets: [] },
+      noLimit,
+      undefined,
+      sole,
+    ).send([record(0, 'a'), record(1, 'b'), record(2, 'c'), record(1, 'd')])
+    expect(calls.get(1)).toBe(2) // the failed request and its retry, each with all three partitions
+    expect([0, 1, 2].map((p) => logs.get(p)?.records)).toEqual([['a'], ['b', 'd'], ['c']])
+    expect(meta.map((m) => m.offset)).toEqual(['0', '0', '0', '1'])
   })
 })
