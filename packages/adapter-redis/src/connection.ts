@@ -117,13 +117,18 @@ async function checkDatabase(conn: Redis, options: ResolvedOptions): Promise<voi
   }
 }
 
-/** The backend's connections: one shared for commands, one per blocking reader, all dropped by close(). */
+/**
+ * The backend's connections: one shared for commands, one per blocking reader, all dropped by close(). Every one of
+ * them whose reconnect is refused the credentials (the password changed on the server, the user was removed or lost
+ * its rights) is dropped at once: ioredis would retry them forever, and its user would wait without a word (a group
+ * member's blocking read never answered, a send's WAIT timing out). refusal(), onRefusal() and guard() tell its users.
+ */
 export class Connections {
   private shared: Connection | undefined
   private connecting: Promise<Connection> | undefined
   private closed = false
   private readonly open = new Set<Connection>()
-  /** Shared connections dropped because a reconnect's credentials were refused, with the error their calls get. */
+  /** Connections dropped because a reconnect's credentials were refused, with the error their calls get. */
   private readonly refusals = new WeakMap<Connection, AuthenticationError>()
   private readonly listeners = new WeakMap<Connection, Set<(refusal: AuthenticationError) => void>>()
   /** Set by the backend's setLogger(). */
@@ -132,32 +137,16 @@ export class Connections {
   constructor(private readonly options: ResolvedOptions) {}
 
   /**
-   * The shared command connection, connected within connectTimeoutMs or a keyed error. When a reconnect of it is
-   * refused the credentials (the password changed on the server), it is dropped: ioredis would retry them forever
-   * while its calls wait out their timeouts. Its waiting calls fail then (refusal() says why), nothing of them is
-   * written later, and the next call connects anew, failing at once with AuthenticationError while they are refused.
+   * The shared command connection, connected within connectTimeoutMs or a keyed error. Dropped when a reconnect of it
+   * is refused the credentials, like every connection here: its waiting calls fail then (refusal() says why), nothing
+   * of them is written later, and the next call connects anew, failing at once with AuthenticationError while they
+   * are refused.
    */
   connection(): Promise<Connection> {
     if (this.closed) return Promise.reject(new ClosedError('redis backend'))
     this.connecting ??= (async () => {
       const conn = await this.dedicated('keyed')
       this.shared = conn
-      const refused = (error: unknown) => {
-        if (!isAuthFailure(error) || this.refusals.has(conn)) return
-        const refusal = authenticationError(error, this.options.server)
-        this.refusals.set(conn, refusal)
-        if (this.shared === conn) {
-          this.shared = undefined
-          this.connecting = undefined
-        }
-        // A command written before the connection went waits in ioredis for a reconnect that will not come now
-        // (disconnect() fails only the queued ones): its callers hear of the refusal through onRefusal().
-        conn.disconnect()
-        for (const listener of this.listeners.get(conn) ?? []) listener(refusal)
-        this.listeners.delete(conn)
-      }
-      conn.on('error', refused)
-      conn.on('node error', refused)
       return conn
     })()
     const pending = this.connecting
@@ -167,12 +156,12 @@ export class Connections {
     return pending
   }
 
-  /** The AuthenticationError that dropped the shared connection `conn`, if one did: what its failed calls get. */
+  /** The AuthenticationError that dropped the connection `conn`, if one did: what its failed calls get. */
   refusal(conn: Connection): AuthenticationError | undefined {
     return this.refusals.get(conn)
   }
 
-  /** Calls `listener` if the shared connection `conn` is dropped for refused credentials; returns its removal. */
+  /** Calls `listener` if the connection `conn` is dropped for refused credentials; returns its removal. */
   onRefusal(conn: Connection, listener: (refusal: AuthenticationError) => void): () => void {
     let set = this.listeners.get(conn)
     if (!set) this.listeners.set(conn, (set = new Set()))
@@ -180,7 +169,36 @@ export class Connections {
     return () => void set.delete(listener)
   }
 
-  /** A connection of its own (a blocking read holds its connection), connected or a keyed error. */
+  /**
+   * `work`, a call on `conn`, failed with the AuthenticationError that drops `conn` if that comes first (or came
+   * before): a command written before the connection went is never answered then, and one queued for the reconnect
+   * fails with "Connection is closed.", which is the refusal too.
+   */
+  guard<T>(conn: Connection, work: Promise<T>): Promise<T> {
+    const refused = this.refusals.get(conn)
+    if (refused) {
+      work.catch(() => undefined)
+      return Promise.reject(refused)
+    }
+    return new Promise<T>((resolve, reject) => {
+      const off = this.onRefusal(conn, reject)
+      work.then(
+        (value) => {
+          off()
+          resolve(value)
+        },
+        (error: unknown) => {
+          off()
+          reject(this.refusals.get(conn) ?? (error as Error))
+        },
+      )
+    })
+  }
+
+  /**
+   * A connection of its own (a blocking read holds its connection), connected or a keyed error; dropped, like the
+   * shared one, when a reconnect of it is refused the credentials (guard() its calls).
+   */
   async dedicated(name: string): Promise<Connection> {
     const conn = createConnection(this.options, name)
     this.open.add(conn)
@@ -191,10 +209,30 @@ export class Connections {
     const warn = (error: unknown) =>
       this.logger.warn(
         { server: server.display, connection: name, err: safeCause(error, server) },
-        `redis connection '${name}' to ${server.display} failed; reconnecting`,
+        isAuthFailure(error)
+          ? `redis connection '${name}' to ${server.display} was refused the credentials; closed, not reconnecting`
+          : `redis connection '${name}' to ${server.display} failed; reconnecting`,
       )
-    conn.on('error', warn)
-    conn.on('node error', warn)
+    const refused = (error: unknown) => {
+      if (!isAuthFailure(error) || this.refusals.has(conn)) return
+      const refusal = authenticationError(error, server)
+      this.refusals.set(conn, refusal)
+      if (this.shared === conn) {
+        this.shared = undefined
+        this.connecting = undefined
+      }
+      // A command written before the connection went waits in ioredis for a reconnect that will not come now
+      // (disconnect() fails only the queued ones): its callers hear of the refusal through onRefusal() or guard().
+      conn.disconnect()
+      const listeners = this.listeners.get(conn)
+      this.listeners.delete(conn)
+      for (const listener of listeners ?? []) listener(refusal)
+    }
+    for (const event of ['error', 'node error']) {
+      // A cluster reports its nodes' failures (a refused password) as 'node error'.
+      conn.on(event, warn)
+      conn.on(event, refused)
+    }
     await connectOrFail(conn, this.options)
     return conn
   }

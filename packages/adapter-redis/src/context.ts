@@ -11,16 +11,21 @@ export interface RedisContext {
   /** The shared command connection, connected within connectTimeoutMs, or a keyed error. */
   connection(): Promise<Connection>
   /**
-   * Why the shared connection `conn` was dropped, when a reconnect's credentials were refused: the error its calls
-   * failing with "Connection is closed." should get instead.
+   * Why the connection `conn` (shared or dedicated) was dropped, when a reconnect's credentials were refused: the error
+   * its calls failing with "Connection is closed." should get instead.
    */
   refusal(conn: Connection): KeyedError | undefined
   /**
-   * Calls `listener` when the shared connection `conn` is dropped for refused credentials (a call written before the
+   * Calls `listener` when the connection `conn` is dropped for refused credentials (a call written before the
    * connection went is never answered then); returns its removal.
    */
   onRefusal(conn: Connection, listener: (refusal: KeyedError) => void): () => void
-  /** A connection of its own (a blocking read holds its connection); its user disconnects it. */
+  /** `work`, a call on `conn`, or the refusal that dropped `conn` if that comes first (its call is never answered then). */
+  guard<T>(conn: Connection, work: Promise<T>): Promise<T>
+  /**
+   * A connection of its own (a blocking read holds its connection); its user disconnects it. Dropped when a reconnect
+   * is refused the credentials: its user guard()s its calls, and fails with the refusal.
+   */
   dedicated(name: string): Promise<Connection>
   /** The client's logger (the SDK's default until createClient sets one). */
   readonly logger: Logger

@@ -35,7 +35,7 @@ export class RedisReader implements BackendReader {
   private loops: Promise<void>[] = []
 
   constructor(
-    private readonly context: Pick<RedisContext, 'topicMeta' | 'dedicated' | 'keys' | 'options'>,
+    private readonly context: Pick<RedisContext, 'topicMeta' | 'dedicated' | 'guard' | 'keys' | 'options'>,
     private readonly options: PartitionReaderOptions,
     private readonly registry: Set<{ close(): Promise<void> }>,
   ) {}
@@ -84,7 +84,10 @@ export class RedisReader implements BackendReader {
       args.push('STREAMS', stream, cursor)
       let reply: Array<[Buffer, RawEntry[]]> | null
       try {
-        reply = (await conn.callBuffer('XREAD', ...args)) as Array<[Buffer, RawEntry[]]> | null
+        // A reconnect refused the credentials drops the connection: the read fails with AuthenticationError (onError).
+        reply = (await this.context.guard(conn, conn.callBuffer('XREAD', ...args))) as Array<
+          [Buffer, RawEntry[]]
+        > | null
       } catch (error) {
         if (this.stopping) return
         throw error

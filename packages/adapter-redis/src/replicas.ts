@@ -27,19 +27,26 @@ export interface WaitTarget {
 /**
  * The WAIT target of one producer or group member, found on first use and kept (a failed lookup is tried again on the
  * next): redis({ replicas }) or what the server has, and a connection of its own, since WAIT blocks its connection
- * until the replicas answer and nothing else (heartbeats, renewals, reads) may queue behind it.
+ * until the replicas answer and nothing else (heartbeats, renewals, reads) may queue behind it. A connection dropped
+ * for refused credentials is not kept: the next lookup connects anew (AuthenticationError at once while refused).
  */
 export class ReplicaWait {
   private pending: Promise<WaitTarget> | undefined
+  /** What `pending` resolved to. */
+  private found: WaitTarget | undefined
 
   constructor(
-    private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated'>,
+    private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated' | 'refusal'>,
     private readonly connectionName: string,
     /** False: nothing waits (acks 'leader', groupAcks 'leader'). */
     private readonly wanted: boolean,
   ) {}
 
   target(): Promise<WaitTarget> {
+    if (this.found?.conn && this.context.refusal(this.found.conn)) {
+      this.pending = undefined
+      this.found = undefined
+    }
     this.pending ??= (async () => {
       if (!this.wanted) return { replicas: 0, conn: undefined }
       const { options } = this.context
@@ -48,9 +55,14 @@ export class ReplicaWait {
       return { replicas, conn: replicas > 0 ? await this.context.dedicated(this.connectionName) : undefined }
     })()
     const pending = this.pending
-    pending.catch(() => {
-      if (this.pending === pending) this.pending = undefined
-    })
+    pending.then(
+      (target) => {
+        if (this.pending === pending) this.found = target
+      },
+      () => {
+        if (this.pending === pending) this.pending = undefined
+      },
+    )
     return pending
   }
 
@@ -58,6 +70,7 @@ export class ReplicaWait {
   async close(): Promise<void> {
     const pending = this.pending
     this.pending = undefined
+    this.found = undefined
     const target = await pending?.catch(() => undefined)
     target?.conn?.disconnect()
   }

@@ -16,7 +16,7 @@ export class Membership {
   private readonly partitions = new Map<string, number>()
 
   constructor(
-    private readonly context: Pick<RedisContext, 'connection' | 'keys' | 'topicMeta'>,
+    private readonly context: Pick<RedisContext, 'connection' | 'guard' | 'keys' | 'topicMeta'>,
     private readonly options: Options,
   ) {
     this.memberId = `${(options.clientId ?? 'member').replace(/[/\s]/g, '_')}-${randomUUID()}`
@@ -47,10 +47,16 @@ export class Membership {
     }
   }
 
-  /** Refreshes this member and returns the partitions the plan gives it, by 'topic:partition'. */
+  /**
+   * Refreshes this member and returns the partitions the plan gives it, by 'topic:partition'. Fails with
+   * AuthenticationError when the connection is dropped for refused credentials (its heartbeat is never answered then).
+   */
   async heartbeat(): Promise<Map<string, TopicPartition>> {
     const conn = await this.context.connection()
-    const live = await heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '0'])
+    const live = await this.context.guard(
+      conn,
+      heartbeat.run(conn, this.memberKeys(), [this.memberId, this.options.sessionTimeoutMs, '0']),
+    )
     const mine = new Map<string, TopicPartition>()
     this.options.subscriptions.forEach((sub, i) => {
       const all = Array.from({ length: this.partitions.get(sub.topic) ?? 0 }, (_, partition) => ({

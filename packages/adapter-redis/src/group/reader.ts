@@ -1,5 +1,5 @@
 import type { Connection } from '../connection.js'
-import type { GroupMemberOptions, IncomingRecord, PartitionBatch } from '@keyed/sdk/backend'
+import { isKeyedError, type GroupMemberOptions, type IncomingRecord, type PartitionBatch } from '@keyed/sdk/backend'
 import type { RedisContext } from '../context.js'
 import { replyCode } from '../errors.js'
 import { countUpTo, idBefore } from '../ids.js'
@@ -28,7 +28,7 @@ export class PartitionReader {
   private wake: (() => void) | undefined
 
   constructor(
-    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'logger'>,
+    private readonly context: Pick<RedisContext, 'options' | 'keys' | 'connection' | 'dedicated' | 'guard' | 'logger'>,
     private readonly options: Options,
     readonly topic: string,
     readonly partition: number,
@@ -103,12 +103,14 @@ export class PartitionReader {
   /**
    * Reads the partition's pending entries (delivered to a previous owner or lost in a reply) in order, then new ones.
    * After a reconnect it reads pending entries again from the last id it saw: a read the server ran whose reply was
-   * lost left its entries pending.
+   * lost left its entries pending. A reconnect refused the credentials drops the connection and fails the read with
+   * AuthenticationError (guard): the member stops with it, rather than holding a partition it can no longer read.
    */
   async read(): Promise<void> {
     const reader = await this.context.dedicated(`keyed-reader-${this.topic}-${this.partition}`)
     this.conn = reader
     if (this.stopping) return
+    const guarded = <T>(work: Promise<T>) => this.context.guard(reader, work)
     let readies = 0
     if (this.context.options.cluster) {
       // A cluster client has no single connection id (CLIENT UNBLOCK would hit a random node, where the id may be
@@ -123,7 +125,7 @@ export class PartitionReader {
           () => undefined,
         )
       })
-      this.connId = Number(await reader.client('ID'))
+      this.connId = Number(await guarded(reader.client('ID')))
     }
     let seen = readies
     let cursor = '0-0'
@@ -151,7 +153,7 @@ export class PartitionReader {
       args.push('STREAMS', this.stream, pending ? cursor : '>')
       let reply: unknown
       try {
-        reply = await reader.callBuffer('XREADGROUP', ...args)
+        reply = await guarded(reader.callBuffer('XREADGROUP', ...args))
       } catch (error) {
         const code = replyCode(error)
         if (code !== 'NOGROUP' && code !== 'UNBLOCKED') throw error
@@ -164,7 +166,9 @@ export class PartitionReader {
               'it was created again at the start of the stream, so the records still there are handled again (at-least-once).',
           )
         }
-        await reader.xgroup('CREATE', this.stream, groupId, '0', 'MKSTREAM').catch(() => undefined)
+        await guarded(reader.xgroup('CREATE', this.stream, groupId, '0', 'MKSTREAM')).catch((error: unknown) => {
+          if (isKeyedError(error, 'AUTHENTICATION')) throw error
+        })
         continue
       }
       // A read resent after a reconnect may skip entries an earlier, lost reply delivered: they are pending now, and

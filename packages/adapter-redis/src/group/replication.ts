@@ -20,7 +20,10 @@ export class GroupReplication {
   private warnedAt = -Infinity
 
   constructor(
-    private readonly context: Pick<RedisContext, 'options' | 'connection' | 'dedicated' | 'logger'>,
+    private readonly context: Pick<
+      RedisContext,
+      'options' | 'connection' | 'dedicated' | 'refusal' | 'guard' | 'logger'
+    >,
     private readonly groupId: string,
   ) {
     this.waiting = new ReplicaWait(context, 'keyed-group', context.options.groupAcks === 'all')
@@ -33,14 +36,15 @@ export class GroupReplication {
     args: A,
   ): Promise<{ reply: R; replicated: boolean }> {
     const { replicas, conn } = await this.waiting.target()
-    if (!conn) return { reply: await script.run(await this.context.connection(), keys, args), replicated: true }
+    // A connection dropped for refused credentials never answers a call written before: guard() fails it with that.
+    if (!conn) {
+      const shared = await this.context.connection()
+      return { reply: await this.context.guard(shared, script.run(shared, keys, args)), replicated: true }
+    }
     const { replicaTimeoutMs, sendTimeoutMs } = this.context.options
-    const { replies, acked } = await script.runAllThenWait(
+    const { replies, acked } = await this.context.guard(
       conn,
-      [{ keys, args }],
-      replicas,
-      replicaTimeoutMs,
-      Date.now() + sendTimeoutMs,
+      script.runAllThenWait(conn, [{ keys, args }], replicas, replicaTimeoutMs, Date.now() + sendTimeoutMs),
     )
     const replicated = acked >= replicas
     if (!replicated) this.unconfirmed(script.name, acked, replicas)
