@@ -58,7 +58,6 @@ export class RedisBackend implements Backend {
       keys: this.keys,
       connection: () => this.connections.connection(),
       refusal: (conn) => this.connections.refusal(conn),
-      onRefusal: (conn, listener) => this.connections.onRefusal(conn, listener),
       guard: (conn, work) => this.connections.guard(conn, work),
       dedicated: (name) => this.connections.dedicated(name),
       topicMeta: (topic) => this.topicMeta(topic),

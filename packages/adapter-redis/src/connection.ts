@@ -162,7 +162,7 @@ export class Connections {
   }
 
   /** Calls `listener` if the connection `conn` is dropped for refused credentials; returns its removal. */
-  onRefusal(conn: Connection, listener: (refusal: AuthenticationError) => void): () => void {
+  private onRefusal(conn: Connection, listener: (refusal: AuthenticationError) => void): () => void {
     let set = this.listeners.get(conn)
     if (!set) this.listeners.set(conn, (set = new Set()))
     set.add(listener)

@@ -15,11 +15,6 @@ export interface RedisContext {
    * its calls failing with "Connection is closed." should get instead.
    */
   refusal(conn: Connection): KeyedError | undefined
-  /**
-   * Calls `listener` when the connection `conn` is dropped for refused credentials (a call written before the
-   * connection went is never answered then); returns its removal.
-   */
-  onRefusal(conn: Connection, listener: (refusal: KeyedError) => void): () => void
   /** `work`, a call on `conn`, or the refusal that dropped `conn` if that comes first (its call is never answered then). */
   guard<T>(conn: Connection, work: Promise<T>): Promise<T>
   /**

@@ -50,7 +50,7 @@ export class RedisProducer implements BackendProducer {
   constructor(
     private readonly context: Pick<
       RedisContext,
-      'options' | 'keys' | 'connection' | 'refusal' | 'onRefusal' | 'dedicated' | 'topicMeta'
+      'options' | 'keys' | 'connection' | 'refusal' | 'guard' | 'dedicated' | 'topicMeta'
     >,
     private readonly settings: Pick<ProducerSettings, 'acks'>,
   ) {
@@ -176,15 +176,13 @@ export class RedisProducer implements BackendProducer {
     outcome: Outcome<RecordMetadata[]>,
     failed: (error: unknown) => void,
   ): void {
-    // A shared connection dropped when a reconnect's credentials were refused fails the send with that, at once:
-    // its queued scripts fail with "Connection is closed.", one written before the connection went is never answered.
+    // A connection dropped when a reconnect's credentials were refused fails the send with that, at once, writing
+    // nothing; one dropped while the scripts are out fails it too (guard: a written script is never answered then).
     const refused = this.context.refusal(conn)
     if (refused) return failed(refused)
-    outcome.onCleanup(this.context.onRefusal(conn, failed))
-    this.appendOn(conn, wait, Date.now(), records, calls).then(
-      (out) => outcome.succeed(out),
-      (error: unknown) => failed(this.context.refusal(conn) ?? error),
-    )
+    this.context
+      .guard(conn, this.appendOn(conn, wait, Date.now(), records, calls))
+      .then((out) => outcome.succeed(out), failed)
   }
 
   private async appendOn(
